@@ -1,0 +1,145 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, each depending only on those above it:
+// C codec -> wire -> domain -> storage -> server -> client -> command-line tools.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "apikeys",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "apikeysd", targets: ["apikeysd"]),
+        .executable(name: "apikeys", targets: ["apikeys"]),
+        .executable(name: "apikeys-conformance", targets: ["apikeys-conformance"]),
+        .library(name: "APIKeysClient", targets: ["APIKeysClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // Debian's libprotobuf-c, found through pkg-config.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for proto/ plus the frame and message API that Swift uses.
+        .target(
+            name: "CAPIKeysCodec",
+            dependencies: ["CProtobufC"],
+            cSettings: [.headerSearchPath("generated")]
+        ),
+        .target(
+            name: "APIKeysWire",
+            dependencies: [
+                "CAPIKeysCodec",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "APIKeysDomain",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "APIKeysStorage",
+            dependencies: [
+                "APIKeysDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "APIKeysServer",
+            dependencies: [
+                "APIKeysWire", "APIKeysDomain", "APIKeysStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apikeysd",
+            dependencies: [
+                "APIKeysServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "APIKeysClient",
+            dependencies: [
+                "APIKeysWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apikeys",
+            dependencies: [
+                "APIKeysClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The conformance cases, shared by the test suite and apikeys-conformance.
+        .target(
+            name: "APIKeysConformance",
+            dependencies: ["APIKeysClient", "APIKeysWire"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apikeys-conformance",
+            dependencies: [
+                "APIKeysConformance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APIKeysWireTests",
+            dependencies: [
+                "APIKeysWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APIKeysDomainTests",
+            dependencies: ["APIKeysDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APIKeysStorageTests",
+            dependencies: ["APIKeysStorage", "APIKeysDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APIKeysIntegrationTests",
+            dependencies: [
+                "APIKeysServer", "APIKeysClient", "APIKeysConformance", "APIKeysWire", "APIKeysDomain",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
