@@ -1,0 +1,69 @@
+internal import CAPIKeysCodec
+
+/// A message of `proto/apikeys/v1`, encoded and decoded by protobuf-c through the C codec.
+///
+/// The conformances are generated into `Generated/Messages.swift` by `make proto`.
+///
+/// ```swift
+/// let bytes = try VerifyRequest(secret: s).serializedBytes()
+/// let request = try VerifyRequest(serializedBytes: bytes)
+/// ```
+public protocol ProtoMessage: Sendable, Equatable {
+    /// The full protobuf name, e.g. `apikeys.v1.VerifyRequest`.
+    static var protoName: String { get }
+    init(reader: ProtoReader)
+    func write(to writer: ProtoWriter)
+}
+
+/// A decoding budget: unpacking a message may allocate at most this multiple of its size
+/// (plus a floor), so hostile payloads with many tiny elements are refused, not obeyed.
+let allocationBudgetFactor = 16
+let allocationBudgetFloor = 64 * 1024
+
+extension ProtoMessage {
+    /// Decodes the protobuf bytes of this message type.
+    public init(serializedBytes bytes: some Collection<UInt8>) throws(WireError) {
+        let type = MessageTypes.type(Self.self)
+        let budget = allocationBudgetFloor + allocationBudgetFactor * bytes.count
+        var decoded: OpaquePointer?
+        let status: akc_status =
+            bytes.withContiguousStorageIfAvailable { buffer in
+                akc_message_decode(type, buffer.baseAddress, buffer.count, budget, &decoded)
+            } ?? Array(bytes).withUnsafeBufferPointer { buffer in
+                akc_message_decode(type, buffer.baseAddress, buffer.count, budget, &decoded)
+            }
+        guard status == AKC_OK, let decoded else {
+            throw WireError(
+                code: status == AKC_OVER_BUDGET ? .messageTooComplex : .malformedMessage,
+                message: status == AKC_OVER_BUDGET
+                    ? "\(Self.protoName) would need more memory to decode than its size allows"
+                    : "the bytes are not a valid \(Self.protoName)"
+            )
+        }
+        defer { akc_message_free(decoded) }
+        self.init(reader: ProtoReader(decoded))
+    }
+
+    /// The protobuf encoding of this message.
+    public func serializedBytes() -> [UInt8] {
+        guard let message = akc_message_new(MessageTypes.type(Self.self)) else {
+            fatalError("out of memory creating \(Self.protoName)")
+        }
+        defer { akc_message_free(message) }
+        write(to: ProtoWriter(message))
+        let size = akc_message_encoded_size(message)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = akc_message_encode(message, buffer.baseAddress)
+        }
+    }
+}
+
+/// Message types are found by name: a binary search over the C table of descriptors.
+enum MessageTypes {
+    static func type<M: ProtoMessage>(_: M.Type) -> OpaquePointer {
+        guard let type = akc_type_named(M.protoName) else {
+            fatalError("\(M.protoName) is not a message of proto/; run `make proto`")
+        }
+        return type
+    }
+}

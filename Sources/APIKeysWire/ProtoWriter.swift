@@ -1,0 +1,69 @@
+internal import CAPIKeysCodec
+
+/// Sets the fields of a message being built, by field number; only generated code uses it.
+/// Valid only inside `ProtoMessage.write(to:)`.
+public struct ProtoWriter {
+    let message: OpaquePointer
+
+    init(_ message: OpaquePointer) {
+        self.message = message
+    }
+
+    func set(_ field: UInt32, _ value: UInt64) { check(akc_set_uint(message, field, value), field) }
+    func set(_ field: UInt32, _ value: Int64) { check(akc_set_int(message, field, value), field) }
+
+    func set(_ field: UInt32, _ value: String) {
+        var value = withoutNUL(value)
+        value.withUTF8 { check(akc_set_bytes(message, field, $0.baseAddress, $0.count), field) }
+    }
+
+    func set(_ field: UInt32, _ value: [UInt8]) {
+        value.withUnsafeBufferPointer { check(akc_set_bytes(message, field, $0.baseAddress, $0.count), field) }
+    }
+
+    func setMessage(_ field: UInt32) -> ProtoWriter {
+        guard let sub = akc_set_message(message, field) else { fatalError("cannot set message field \(field)") }
+        return ProtoWriter(sub)
+    }
+
+    func addMessage(_ field: UInt32) -> ProtoWriter {
+        guard let sub = akc_add_message(message, field) else { fatalError("cannot add to message field \(field)") }
+        return ProtoWriter(sub)
+    }
+
+    func addStrings(_ field: UInt32, _ values: [String]) {
+        for value in values {
+            var value = withoutNUL(value)
+            value.withUTF8 { check(akc_add_bytes(message, field, $0.baseAddress, $0.count), field) }
+        }
+    }
+
+    func addUInts(_ field: UInt32, _ values: [UInt64]) {
+        for value in values { check(akc_add_uint(message, field, value), field) }
+    }
+
+    func addInts(_ field: UInt32, _ values: [Int64]) {
+        for value in values { check(akc_add_int(message, field, value), field) }
+    }
+
+    func setStringMap(_ field: UInt32, _ map: [String: String]) {
+        // Sorted, so equal maps encode to equal bytes.
+        for (key, value) in map.sorted(by: { $0.key < $1.key }) {
+            let entry = addMessage(field)
+            entry.set(1, key)
+            entry.set(2, value)
+        }
+    }
+
+    /// protobuf-c measures strings with strlen, so a NUL would cut the string short;
+    /// it is dropped instead.
+    private func withoutNUL(_ value: String) -> String {
+        value.utf8.contains(0) ? String(value.unicodeScalars.filter { $0 != "\0" }.map(Character.init)) : value
+    }
+
+    private func check(_ status: akc_status, _ field: UInt32) {
+        if status != AKC_OK {
+            fatalError("generated code wrote field \(field) with the wrong type (status \(status.rawValue))")
+        }
+    }
+}

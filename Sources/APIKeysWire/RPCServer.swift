@@ -1,0 +1,105 @@
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The RPC server: TCP, the preface, framing, and a connection handler per client,
+/// dispatching to an `RPCRouter`.
+///
+/// ```swift
+/// let server = RPCServer(router: router, configuration: .defaults)
+/// let address = try await server.start()
+/// ...
+/// await server.shutdown()   // graceful: GOAWAY, calls finish, then close
+/// ```
+public final class RPCServer: Sendable {
+    private let router: RPCRouter
+    private let configuration: RPCServerConfiguration
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(State())
+
+    private struct State {
+        var channel: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+    }
+
+    public init(router: RPCRouter, configuration: RPCServerConfiguration) {
+        self.router = router
+        self.configuration = configuration
+        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Binds and starts accepting; returns the bound address (useful with port 0).
+    public func start() async throws -> SocketAddress {
+        let router = self.router
+        let configuration = self.configuration
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                guard self.admit(channel) else {
+                    // Over the connection limit: say why, then close, without reading anything.
+                    let goAway = GoAwayFrame(lastCallID: 0, reason: .tooManyConnections,
+                                             message: "the server has \(configuration.maxConnections) connections already")
+                    var buffer = channel.allocator.buffer(capacity: 64)
+                    FrameCodec.encode(.goAway(goAway), into: &buffer)
+                    return channel.writeAndFlush(buffer).flatMap { channel.close() }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(
+                        FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
+                        maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
+                }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        state.withLock { $0.channel = channel }
+        guard let address = channel.localAddress else { throw WireError(code: .connectionClosed, message: "the server socket has no address") }
+        return address
+    }
+
+    /// Admits a connection under the limit and forgets it when it closes.
+    private func admit(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let admitted = state.withLock { state in
+            guard !state.shuttingDown, state.connections.count < configuration.maxConnections else { return false }
+            state.connections[id] = channel
+            return true
+        }
+        if admitted {
+            channel.closeFuture.whenComplete { [self] _ in
+                _ = state.withLock { $0.connections.removeValue(forKey: id) }
+            }
+        }
+        return admitted
+    }
+
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Graceful shutdown: stop accepting, send GOAWAY on every connection, let calls in
+    /// flight finish (up to the grace period), then close everything.
+    public func shutdown() async {
+        let (listener, connections) = state.withLock { state -> ((any Channel)?, [any Channel]) in
+            state.shuttingDown = true
+            return (state.channel, Array(state.connections.values))
+        }
+        try? await listener?.close()
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.ShutdownEvent())
+        }
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        for connection in connections {
+            // Wait for each to close by itself; past the grace period, close it.
+            while connection.isActive, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            try? await connection.close()
+        }
+        try? await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,43 @@
+/// Every limit of the server, with the defaults docs/PROTOCOL.md states.
+public struct RPCServerConfiguration: Sendable {
+    public struct Connection: Sendable {
+        /// Largest frame accepted, checked from the length prefix before the body is buffered.
+        public var maxFrameSize = 4 * 1024 * 1024
+        /// Calls in flight on one connection; beyond it a call gets RESOURCE_EXHAUSTED.
+        public var maxConcurrentCalls = 100
+        /// Time a new connection has to send its preface.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// A connection with no call in flight and no frame for this long is closed.
+        public var idleTimeout: Duration = .seconds(300)
+        /// Ping a connection that has been silent this long; close it if the ping goes unanswered
+        /// for another interval.
+        public var keepaliveInterval: Duration = .seconds(60)
+
+        public init() {}
+    }
+
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 7420
+    public var connection = Connection()
+    /// Connections beyond this get a GOAWAY (TOO_MANY_CONNECTIONS) and are closed.
+    public var maxConnections = 1024
+    /// On shutdown, calls in flight get this long to finish before connections are closed.
+    public var shutdownGracePeriod: Duration = .seconds(30)
+    /// Event loop threads; 0 means one per core.
+    public var threads = 0
+    public var serverName = "apikeysd"
+
+    public init() {}
+
+    public static var defaults: RPCServerConfiguration { RPCServerConfiguration() }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var milliseconds: UInt32 { UInt32(clamping: nanoseconds / 1_000_000) }
+}

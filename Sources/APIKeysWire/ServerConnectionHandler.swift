@@ -1,0 +1,225 @@
+import NIOCore
+
+/// The thin handler around `ServerConnectionStateMachine`: it turns channel events and
+/// timers into state machine events and performs the returned actions.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = FrameDecoder.Event
+    typealias OutboundOut = Frame
+
+    private var machine: ServerConnectionStateMachine
+    private let router: RPCRouter
+    private let configuration: RPCServerConfiguration
+    private var context: ChannelHandlerContext?
+    private var tasks: [UInt64: Task<Void, Never>] = [:]
+    private var deadlineTimers: [UInt64: Scheduled<Void>] = [:]
+    private var handshakeTimer: Scheduled<Void>?
+    /// One repeating timer checks idleness and keepalive against the time of the last read,
+    /// so reads never reschedule timers.
+    private var tickTimer: RepeatedTask?
+    private var lastRead = NIODeadline.now()
+    private var lastPing = NIODeadline.distantPast
+    private var needsFlush = false
+    private var readingBatch = false
+
+    init(router: RPCRouter, configuration: RPCServerConfiguration) {
+        self.router = router
+        self.configuration = configuration
+        self.machine = ServerConnectionStateMachine(limits: .init(maxConcurrentCalls: configuration.connection.maxConcurrentCalls))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.connection.handshakeTimeout.nanoseconds)) {
+            loopBound.value.perform(loopBound.value.machine.handshakeTimeoutPassed())
+        }
+        let c = configuration.connection
+        let period = TimeAmount.nanoseconds(max(10_000_000, min(c.idleTimeout.nanoseconds, c.keepaliveInterval.nanoseconds) / 4))
+        tickTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            loopBound.value.tick()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readingBatch = true
+        switch unwrapInboundIn(data) {
+        case .preface:
+            handshakeTimer?.cancel()
+            handshakeTimer = nil
+            perform(machine.receivedPreface())
+        case .frame(let frame):
+            perform(machine.received(frame))
+        }
+        lastRead = .now()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        readingBatch = false
+        flushIfNeeded()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? WireError {
+            perform(machine.decodingFailed(error))
+        } else {
+            // I/O errors (reset by peer): nothing to tell the client.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for callID in machine.channelClosed() {
+            tasks[callID]?.cancel()
+        }
+        handshakeTimer?.cancel()
+        tickTimer?.cancel()
+        for timer in deadlineTimers.values { timer.cancel() }
+        deadlineTimers.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ShutdownEvent {
+            perform(machine.beginShutdown())
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Sent through the pipeline by `RPCServer` to start a graceful shutdown.
+    struct ShutdownEvent {}
+
+    // MARK: - actions
+
+    private func perform(_ action: ServerConnectionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .sendSettings:
+            let c = configuration.connection
+            write(.settings(ServerSettings(
+                maxFrameSize: UInt32(clamping: c.maxFrameSize), maxConcurrentCalls: UInt32(clamping: c.maxConcurrentCalls),
+                idleTimeoutMillis: c.idleTimeout.milliseconds, keepaliveIntervalMillis: c.keepaliveInterval.milliseconds,
+                server: configuration.serverName)))
+        case .startCall(let request):
+            start(request, context: context)
+        case .reject(let callID, let error):
+            write(.response(ResponseFrame(callID: callID, error: error)))
+        case .cancelCall(let callID):
+            deadlineTimers.removeValue(forKey: callID)?.cancel()
+            tasks[callID]?.cancel()
+        case .answerAndCancel(let callID, let error):
+            deadlineTimers.removeValue(forKey: callID)
+            tasks[callID]?.cancel()
+            write(.response(ResponseFrame(callID: callID, error: error)))
+        case .sendResponse, .dropResponse:
+            preconditionFailure("handled in finish(callID:response:)")
+        case .sendPong(let data):
+            write(.pong(data))
+        case .sendPing(let data):
+            write(.ping(data))
+        case .sendGoAway(let goAway):
+            write(.goAway(goAway))
+            flushIfNeeded()
+        case .sendGoAwayAndClose(let goAway):
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.goAway(goAway))).whenComplete { _ in channel.close(promise: nil) }
+        case .close:
+            flushIfNeeded()
+            context.close(promise: nil)
+        }
+    }
+
+    private func start(_ request: RequestFrame, context: ChannelHandlerContext) {
+        let handler: RPCRouter.Handler
+        switch router.handler(for: request.method) {
+        case .success(let found):
+            handler = found
+        case .failure(let error):
+            finish(callID: request.callID, response: ResponseFrame(callID: request.callID, error: error))
+            return
+        }
+        let deadline = request.timeoutMicros > 0
+            ? ContinuousClock.now + .microseconds(Int64(clamping: request.timeoutMicros)) : nil
+        let call = ServerCall(callID: request.callID, method: request.method, metadata: request.metadata,
+                              deadline: deadline, callsInFlight: machine.callsInFlight)
+        switch handler {
+        case .sync(let body):
+            let response: ResponseFrame
+            do {
+                response = ResponseFrame(callID: request.callID, message: try body(request.message, call))
+            } catch {
+                response = ResponseFrame(callID: request.callID, error: RPCRouter.status(for: error))
+            }
+            finish(callID: request.callID, response: response)
+        case .async(let body):
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            let callID = request.callID
+            let message = request.message
+            tasks[callID] = Task {
+                let response: ResponseFrame
+                do {
+                    response = ResponseFrame(callID: callID, message: try await body(message, call))
+                } catch {
+                    response = ResponseFrame(callID: callID, error: RPCRouter.status(for: error))
+                }
+                eventLoop.execute { loopBound.value.finish(callID: callID, response: response) }
+            }
+            if request.timeoutMicros > 0 {
+                deadlineTimers[callID] = eventLoop.scheduleTask(in: .microseconds(Int64(clamping: request.timeoutMicros))) {
+                    loopBound.value.perform(loopBound.value.machine.deadlinePassed(callID: callID))
+                }
+            }
+        }
+    }
+
+    private func finish(callID: UInt64, response: ResponseFrame) {
+        tasks.removeValue(forKey: callID)
+        deadlineTimers.removeValue(forKey: callID)?.cancel()
+        switch machine.callFinished(callID: callID) {
+        case .sendResponse(let close):
+            write(.response(response))
+            if close { perform(.close) }
+        case .dropResponse(let close):
+            if close { perform(.close) }
+        default:
+            break
+        }
+        if !readingBatch { flushIfNeeded() }
+    }
+
+    private func write(_ frame: Frame) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        needsFlush = true
+    }
+
+    private func flushIfNeeded() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    // MARK: - timers
+
+    private func tick() {
+        let now = NIODeadline.now()
+        let silent = now - lastRead
+        let c = configuration.connection
+        if silent >= .nanoseconds(c.idleTimeout.nanoseconds) {
+            perform(machine.idleTimeoutPassed())
+        }
+        let interval = TimeAmount.nanoseconds(c.keepaliveInterval.nanoseconds)
+        if silent >= interval, now - lastPing >= interval {
+            lastPing = now
+            perform(machine.keepaliveTimerFired())
+        }
+        flushIfNeeded()
+    }
+}
