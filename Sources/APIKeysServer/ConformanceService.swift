@@ -1,0 +1,21 @@
+import APIKeysWire
+
+/// `/apikeys.v1.Conformance/*`: the test service the conformance suite needs (echo a
+/// status, sleep, sized payloads, echo metadata). Registered only with `--conformance`.
+enum ConformanceService {
+    static func register(in router: inout RPCRouter) {
+        router.register("/apikeys.v1.Conformance/Empty") { (_: EmptyMessage, _) in EmptyMessage() }
+        router.register("/apikeys.v1.Conformance/Echo") { (request: EchoRequest, call) in
+            if request.sleepMillis > 0 {
+                try await Task.sleep(for: .milliseconds(Int(request.sleepMillis)))
+            }
+            if request.statusCode != 0 {
+                throw RPCError(code: StatusCode(rawValue: request.statusCode), message: request.statusMessage)
+            }
+            return EchoResponse(
+                payload: [UInt8](repeating: 0x61, count: Int(request.responseSize)),
+                metadata: request.echoMetadata ? call.metadata : [:],
+                callsInFlight: UInt32(call.callsInFlight))
+        }
+    }
+}

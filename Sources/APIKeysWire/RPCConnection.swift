@@ -1,0 +1,131 @@
+public import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A client connection: one TCP connection multiplexing many calls.
+///
+/// ```swift
+/// let connection = try await RPCConnection.connect(host: "127.0.0.1", port: 7420)
+/// let reply: HealthCheckResponse = try await connection.call("/apikeys.v1.Health/Check", HealthCheckRequest())
+/// await connection.close()
+/// ```
+/// Cancelling the calling task cancels the call (a Cancel frame is sent).
+public final class RPCConnection: Sendable {
+    public struct Configuration: Sendable {
+        /// Largest frame accepted from the server.
+        public var maxFrameSize = 4 * 1024 * 1024
+        public var connectTimeout: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    /// The limits the server announced.
+    public let serverSettings: ServerSettings
+    private let channel: any Channel
+    private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let ownedGroup: MultiThreadedEventLoopGroup?
+
+    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, settings: ServerSettings,
+                 ownedGroup: MultiThreadedEventLoopGroup?) {
+        self.channel = channel
+        self.handler = handler
+        self.serverSettings = settings
+        self.ownedGroup = ownedGroup
+    }
+
+    /// Connects, sends the preface and waits for the server's settings.
+    /// With no `group`, the connection runs on a shared event loop group.
+    public static func connect(host: String, port: Int, configuration: Configuration = Configuration(),
+                               group: (any EventLoopGroup)? = nil) async throws -> RPCConnection {
+        let loopGroup: any EventLoopGroup = group ?? MultiThreadedEventLoopGroup.singleton
+        let channel = try await ClientBootstrap(group: loopGroup)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+            .connect(host: host, port: port).get()
+        let (handler, settings) = try await channel.eventLoop.submit {
+            let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
+            let handler = ClientConnectionHandler(settings: promise)
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(ByteToMessageHandler(
+                FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
+                maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
+            try sync.addHandler(handler)
+            return (NIOLoopBound(handler, eventLoop: channel.eventLoop), promise.futureResult)
+        }.get()
+        do {
+            let serverSettings = try await settings.get()
+            return RPCConnection(channel: channel, handler: handler, settings: serverSettings, ownedGroup: nil)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// Calls `method` and decodes the reply. Throws `RPCError` for any status but OK.
+    public func call<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String, _ request: Request, metadata: [String: String] = [:], timeout: Duration? = nil,
+        as: Response.Type = Response.self
+    ) async throws -> Response {
+        let reply = try await call(method, message: request.serializedBytes(), metadata: metadata, timeout: timeout)
+        do {
+            return try Response(serializedBytes: reply.message)
+        } catch {
+            throw RPCError(code: .internal, message: "the server's reply is not a valid \(Response.protoName): \(error.message)")
+        }
+    }
+
+    /// Calls `method` with raw message bytes; the response frame of an OK call.
+    public func call(_ method: String, message: [UInt8], metadata: [String: String] = [:],
+                     timeout: Duration? = nil) async throws -> ResponseFrame {
+        let handle = CallHandle()
+        let handler = self.handler
+        let eventLoop = channel.eventLoop
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseFrame, any Error>) in
+                eventLoop.execute {
+                    guard !handle.isCancelled else {
+                        continuation.resume(throwing: RPCError(code: .cancelled, message: "the call was cancelled"))
+                        return
+                    }
+                    let callID = handler.value.start(method: method, metadata: metadata, message: message, timeout: timeout) { result in
+                        continuation.resume(with: result.mapError { $0 as any Error })
+                    }
+                    if let callID { handle.started(callID) }
+                }
+            }
+        } onCancel: {
+            if let callID = handle.cancel() {
+                eventLoop.execute { handler.value.cancel(callID) }
+            }
+        }
+    }
+
+    /// Tells the server no more calls come, then closes.
+    public func close() async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.goAway() }.get()
+        try? await channel.close()
+    }
+
+    /// Whether the TCP connection is still open.
+    public var isActive: Bool { channel.isActive }
+}
+
+/// Shares a call's ID between the event loop and the task cancellation handler.
+private final class CallHandle: Sendable {
+    private let state = Mutex<(callID: UInt64?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func started(_ callID: UInt64) {
+        state.withLock { $0.callID = callID }
+    }
+
+    /// Marks the call cancelled; returns its ID if it was already sent.
+    func cancel() -> UInt64? {
+        state.withLock { state in
+            state.cancelled = true
+            return state.callID
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import APIKeysServer
+import APIKeysWire
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+
+@main
+struct Apikeysd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apikeysd",
+        abstract: "The apikeys server: API-key management over the apikeys RPC protocol.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 7420
+    @Option(help: "Directory of the SQLite database (created when missing).") var dataDir = "data"
+    @Flag(help: "Register the Conformance test service (for apikeys-conformance and tests).") var conformance = false
+    @Option(help: "Largest frame in bytes.") var maxFrameSize = 4 * 1024 * 1024
+    @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 100
+    @Option(help: "Connections at once.") var maxConnections = 1024
+    @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 10.0
+    @Option(help: "Seconds after which a connection with nothing to do is closed.") var idleTimeout = 300.0
+    @Option(help: "Seconds of silence before the server pings a connection.") var keepaliveInterval = 60.0
+    @Option(help: "Seconds calls in flight get to finish on shutdown.") var shutdownGracePeriod = 30.0
+    @Option(help: "Event loop threads (0: one per core).") var threads = 0
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "apikeysd")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        var configuration = ServerConfiguration()
+        configuration.rpc.host = host
+        configuration.rpc.port = port
+        configuration.rpc.maxConnections = maxConnections
+        configuration.rpc.threads = threads
+        configuration.rpc.shutdownGracePeriod = .seconds(shutdownGracePeriod)
+        configuration.rpc.connection.maxFrameSize = maxFrameSize
+        configuration.rpc.connection.maxConcurrentCalls = maxConcurrentCalls
+        configuration.rpc.connection.handshakeTimeout = .seconds(handshakeTimeout)
+        configuration.rpc.connection.idleTimeout = .seconds(idleTimeout)
+        configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)
+        configuration.dataDirectory = dataDir
+        configuration.conformance = conformance
+
+        let server = try APIKeysServer(configuration: configuration, logger: logger)
+        let address = try await server.start()
+        let shown = "\(address.host):\(address.port)"
+        say("apikeysd listening on \(shown)")
+        say("  data: \(dataDir)")
+        say("  connect: apikeys --server \(shown) health")
+
+        await Self.waitForTermination()
+        logger.info("shutting down: finishing calls in flight")
+        await server.shutdown()
+        logger.info("stopped")
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    static func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "apikeysd.signals")
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = Once(continuation)
+            let sources = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
+            for source in sources {
+                source.setEventHandler { once.resume() }
+                source.resume()
+            }
+            // Keep the sources alive for the life of the process.
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Unbuffered, so scripts waiting for a line see it at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Resumes a continuation once, whichever signal comes first.
+private final class Once: @unchecked Sendable {
+    private var continuation: CheckedContinuation<Void, Never>?
+    private let lock = NSLock()
+
+    init(_ continuation: CheckedContinuation<Void, Never>) {
+        self.continuation = continuation
+    }
+
+    func resume() {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume()
+    }
+}
+
+private enum SignalSources {
+    nonisolated(unsafe) static var kept: [any DispatchSourceSignal] = []
+
+    static func keep(_ sources: [any DispatchSourceSignal]) {
+        kept = sources
+    }
+}
