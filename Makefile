@@ -1,0 +1,45 @@
+# apikeys: `make run` starts the server, `make test` runs every test.
+SWIFT_BUILD_FLAGS ?=
+DATA_DIR ?= data
+PORT ?= 7420
+BIN := .build/debug
+
+.PHONY: all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+run: build
+	$(BIN)/apikeysd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
+
+# Generated code: protoc-c C, Swift messages, Python messages (all committed).
+proto: deps
+	scripts/generate-proto.sh
+
+proto-check: deps
+	scripts/generate-proto.sh --check
+
+# Builds once (with tests), then runs every suite against that build.
+test: deps proto-check
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory test-swift test-python test-conformance test-quickstart
+
+test-swift:
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+test-python:
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd python3 -m pytest -q clients/python/tests
+
+test-conformance:
+	scripts/run-conformance.sh $(BIN)
+
+test-quickstart:
+	scripts/quickstart.sh $(BIN)
+
+clean:
+	rm -rf .build

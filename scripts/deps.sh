@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, when missing: Debian packages (as root, with
+# apt-get) and the Python packages of clients/python. Says clearly what failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libsqlite3-dev pkg-config)
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: FAILED: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+    echo "deps: FAILED: apt-get could not install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+command -v swift >/dev/null || { echo "deps: FAILED: no swift toolchain on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "deps: FAILED: python3 is missing" >&2; exit 1; }
+
+if ! python3 -c 'import google.protobuf, pytest, sys; sys.exit(0 if google.protobuf.__version__ == "4.21.12" else 1)' 2>/dev/null; then
+  echo "deps: installing Python packages from clients/python/requirements.txt"
+  if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r clients/python/requirements.txt; then
+    echo "deps: FAILED: pip could not install clients/python/requirements.txt" >&2
+    exit 1
+  fi
+fi
