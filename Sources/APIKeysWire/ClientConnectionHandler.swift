@@ -21,13 +21,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private var context: ChannelHandlerContext?
     private var pending: [UInt64: Pending] = [:]
+    /// Calls waiting for a free slot under the server's concurrency limit, oldest first.
+    private var queued: [(callID: UInt64, frame: RequestFrame)] = []
+    private var queuedHead = 0
+    /// The server's max_concurrent_calls once known; nil sends every call at once.
+    private var sendWindow: Int?
+    private let respectServerLimit: Bool
     private var nextCallID: UInt64 = 1
     /// Set once the server sent GOAWAY or the connection closed: why new calls fail.
     private var unavailable: RPCError?
     let settings: EventLoopPromise<ServerSettings>
 
-    init(settings: EventLoopPromise<ServerSettings>) {
+    init(settings: EventLoopPromise<ServerSettings>, respectServerLimit: Bool) {
         self.settings = settings
+        self.respectServerLimit = respectServerLimit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -52,9 +59,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard case .frame(let frame) = unwrapInboundIn(data) else { return }
         switch frame {
         case .settings(let serverSettings):
+            if respectServerLimit { sendWindow = max(1, Int(serverSettings.maxConcurrentCalls)) }
             settings.succeed(serverSettings)
+            sendQueued(context: context)
         case .response(let response):
             guard let call = pending.removeValue(forKey: response.callID) else { return }
+            inFlight -= 1
+            sendQueued(context: context)
             call.deadlineTimer?.cancel()
             call.completion(response.code == .ok ? .success(response) : .failure(RPCError(
                 code: response.code, message: response.statusMessage, details: response.details)))
@@ -64,6 +75,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             let error = RPCError(code: .unavailable, message: "the server closed the connection: \(goAway.message)")
             unavailable = error
             settings.fail(error)
+            // Calls above last_call_id were not (and queued ones will not be) run.
+            queued.removeAll()
+            queuedHead = 0
             for id in pending.keys where id > goAway.lastCallID {
                 pending.removeValue(forKey: id)?.complete(.failure(error))
             }
@@ -117,22 +131,62 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
         }
         pending[callID] = Pending(completion: completion, deadlineTimer: timer)
-        send(.request(RequestFrame(callID: callID, method: method, metadata: metadata,
-                                   timeoutMicros: timeoutMicros, message: message)), context: context)
+        queued.append((callID, RequestFrame(callID: callID, method: method, metadata: metadata,
+                                            timeoutMicros: timeoutMicros, message: message)))
+        sendQueued(context: context)
         return callID
+    }
+
+    /// Calls sent and not yet answered (as far as the server is concerned).
+    private var inFlight = 0
+
+    /// Sends queued calls while the server's limit allows; a call beyond it waits here,
+    /// as HTTP/2 clients wait for stream credit, instead of being refused by the server.
+    private func sendQueued(context: ChannelHandlerContext) {
+        while queuedHead < queued.count, inFlight < (sendWindow ?? Int.max) {
+            let (callID, frame) = queued[queuedHead]
+            queuedHead += 1
+            // Calls cancelled or expired while queued are simply not sent.
+            guard pending[callID] != nil else { continue }
+            inFlight += 1
+            send(.request(frame), context: context)
+        }
+        if queuedHead == queued.count {
+            queued.removeAll(keepingCapacity: true)
+            queuedHead = 0
+        }
+    }
+
+    /// Whether the call was already sent (then the server must be told to stop it).
+    private func wasSent(_ callID: UInt64) -> Bool {
+        !queued[queuedHead...].contains { $0.callID == callID }
     }
 
     /// The caller gave up: tell the server, finish the call as CANCELLED.
     func cancel(_ callID: UInt64) {
-        guard let call = pending.removeValue(forKey: callID), let context else { return }
+        guard pending[callID] != nil, let context else { return }
+        let sent = wasSent(callID)
+        let call = pending.removeValue(forKey: callID)!
         call.deadlineTimer?.cancel()
-        send(.cancel(callID: callID), context: context)
+        // A sent call keeps its slot until the server has stopped it; no response will come,
+        // so the slot is given back now, as the server frees it when the work ends.
+        if sent {
+            inFlight -= 1
+            send(.cancel(callID: callID), context: context)
+            sendQueued(context: context)
+        }
         call.completion(.failure(RPCError(code: .cancelled, message: "the call was cancelled")))
     }
 
     private func expire(_ callID: UInt64) {
-        guard let call = pending.removeValue(forKey: callID), let context else { return }
-        send(.cancel(callID: callID), context: context)
+        guard pending[callID] != nil, let context else { return }
+        let sent = wasSent(callID)
+        let call = pending.removeValue(forKey: callID)!
+        if sent {
+            inFlight -= 1
+            send(.cancel(callID: callID), context: context)
+            sendQueued(context: context)
+        }
         call.completion(.failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
     }
 

@@ -199,3 +199,17 @@ struct CStrings {
         }
     }
 }
+
+extension FrameCodec {
+    /// Every complete frame at the start of `bytes` (after a preface, if any); for tools
+    /// and tests that read raw bytes from a socket.
+    public static func frames(in bytes: [UInt8], maxFrameSize: Int = Int(UInt32.max)) throws(WireError) -> [Frame] {
+        var decoder = FrameDecoder(expectPreface: false, maxFrameSize: maxFrameSize)
+        var buffer = ByteBuffer(bytes: bytes)
+        var frames: [Frame] = []
+        while let event = try decoder.next(&buffer) {
+            if case .frame(let frame) = event { frames.append(frame) }
+        }
+        return frames
+    }
+}

@@ -15,6 +15,9 @@ public final class RPCConnection: Sendable {
         /// Largest frame accepted from the server.
         public var maxFrameSize = 4 * 1024 * 1024
         public var connectTimeout: Duration = .seconds(10)
+        /// Hold calls beyond the server's max_concurrent_calls until a slot frees, rather
+        /// than sending them to be refused with RESOURCE_EXHAUSTED.
+        public var respectServerLimit = true
 
         public init() {}
     }
@@ -23,14 +26,11 @@ public final class RPCConnection: Sendable {
     public let serverSettings: ServerSettings
     private let channel: any Channel
     private let handler: NIOLoopBound<ClientConnectionHandler>
-    private let ownedGroup: MultiThreadedEventLoopGroup?
 
-    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, settings: ServerSettings,
-                 ownedGroup: MultiThreadedEventLoopGroup?) {
+    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, settings: ServerSettings) {
         self.channel = channel
         self.handler = handler
         self.serverSettings = settings
-        self.ownedGroup = ownedGroup
     }
 
     /// Connects, sends the preface and waits for the server's settings.
@@ -44,7 +44,7 @@ public final class RPCConnection: Sendable {
             .connect(host: host, port: port).get()
         let (handler, settings) = try await channel.eventLoop.submit {
             let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
-            let handler = ClientConnectionHandler(settings: promise)
+            let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ByteToMessageHandler(
                 FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
@@ -54,7 +54,7 @@ public final class RPCConnection: Sendable {
         }.get()
         do {
             let serverSettings = try await settings.get()
-            return RPCConnection(channel: channel, handler: handler, settings: serverSettings, ownedGroup: nil)
+            return RPCConnection(channel: channel, handler: handler, settings: serverSettings)
         } catch {
             try? await channel.close()
             throw error
