@@ -1,0 +1,53 @@
+import APIKeysServer
+import APIKeysWire
+import Foundation
+import Logging
+
+/// A real apikeysd, in this process, on a free port, with its own SQLite directory.
+final class TestServer: Sendable {
+    let server: APIKeysServer
+    let host: String
+    let port: Int
+    let dataDirectory: String
+
+    static func start(dataDirectory: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let directory = dataDirectory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("apikeys-test-\(UUID().uuidString)").path
+        var configuration = ServerConfiguration()
+        configuration.rpc.port = 0
+        configuration.rpc.threads = 2
+        configuration.rpc.shutdownGracePeriod = .seconds(5)
+        configuration.rpc.connection.handshakeTimeout = .seconds(2)
+        configuration.rpc.connection.idleTimeout = .seconds(2)
+        configuration.dataDirectory = directory
+        configuration.conformance = true
+        configure(&configuration)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .warning
+        let server = try APIKeysServer(configuration: configuration, logger: logger)
+        let address = try await server.start()
+        return TestServer(server: server, host: address.host, port: address.port, dataDirectory: directory)
+    }
+
+    private init(server: APIKeysServer, host: String, port: Int, dataDirectory: String) {
+        self.server = server
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+    }
+
+    func stop() async {
+        await server.shutdown()
+    }
+}
+
+/// The built binaries, for tests that run the real processes.
+enum Binaries {
+    static var directory: URL {
+        // Tests/APIKeysIntegrationTests/TestServer.swift -> the package root.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug")
+    }
+
+    static let apikeysd = directory.appendingPathComponent("apikeysd")
+}
