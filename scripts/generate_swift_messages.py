@@ -17,8 +17,10 @@ SKIPPED_ENUMS = {"Code", "GoAwayReason"}
 
 
 def camel(name, upper=False):
+    # Swift style for initialisms, as swift-protobuf does: tenant_id -> tenantID, key_ids -> keyIDs.
+    initialisms = {"id": "ID", "ids": "IDs"}
     parts = name.split("_")
-    out = parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+    out = parts[0] + "".join(initialisms.get(p, p[:1].upper() + p[1:]) for p in parts[1:])
     out = out[:1].upper() + out[1:] if upper else out
     return "`%s`" % out if out in {"default", "internal", "public", "protocol", "extension", "static"} else out
 

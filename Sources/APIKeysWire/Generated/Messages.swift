@@ -121,16 +121,16 @@ public struct Tenant: ProtoMessage {
 
 public struct User: ProtoMessage {
     public static let protoName = "apikeys.v1.User"
-    public var tenantId: String
-    public var userId: String
+    public var tenantID: String
+    public var userID: String
     public var displayName: String
     public var roles: [Role]
     public var licensed: Bool
     public var createdAtMs: Int64
 
-    public init(tenantId: String = "", userId: String = "", displayName: String = "", roles: [Role] = [], licensed: Bool = false, createdAtMs: Int64 = 0) {
-        self.tenantId = tenantId
-        self.userId = userId
+    public init(tenantID: String = "", userID: String = "", displayName: String = "", roles: [Role] = [], licensed: Bool = false, createdAtMs: Int64 = 0) {
+        self.tenantID = tenantID
+        self.userID = userID
         self.displayName = displayName
         self.roles = roles
         self.licensed = licensed
@@ -138,8 +138,8 @@ public struct User: ProtoMessage {
     }
 
     public init(reader: ProtoReader) {
-        self.tenantId = reader.string(1)
-        self.userId = reader.string(2)
+        self.tenantID = reader.string(1)
+        self.userID = reader.string(2)
         self.displayName = reader.string(3)
         self.roles = reader.ints(4).map(Role.init(protoValue:))
         self.licensed = reader.uint(5) != 0
@@ -147,8 +147,8 @@ public struct User: ProtoMessage {
     }
 
     public func write(to writer: ProtoWriter) {
-        if !tenantId.isEmpty { writer.set(1, tenantId) }
-        if !userId.isEmpty { writer.set(2, userId) }
+        if !tenantID.isEmpty { writer.set(1, tenantID) }
+        if !userID.isEmpty { writer.set(2, userID) }
         if !displayName.isEmpty { writer.set(3, displayName) }
         if !roles.isEmpty { writer.addInts(4, roles.map { Int64($0.protoValue) }) }
         if licensed != false { writer.set(5, UInt64(licensed ? 1 : 0)) }
@@ -158,21 +158,21 @@ public struct User: ProtoMessage {
 
 public struct CreateTenantRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateTenantRequest"
-    public var tenantId: String
+    public var tenantID: String
     public var name: String
 
-    public init(tenantId: String = "", name: String = "") {
-        self.tenantId = tenantId
+    public init(tenantID: String = "", name: String = "") {
+        self.tenantID = tenantID
         self.name = name
     }
 
     public init(reader: ProtoReader) {
-        self.tenantId = reader.string(1)
+        self.tenantID = reader.string(1)
         self.name = reader.string(2)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !tenantId.isEmpty { writer.set(1, tenantId) }
+        if !tenantID.isEmpty { writer.set(1, tenantID) }
         if !name.isEmpty { writer.set(2, name) }
     }
 }
@@ -196,31 +196,31 @@ public struct CreateTenantResponse: ProtoMessage {
 
 public struct CreateUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateUserRequest"
-    public var tenantId: String
-    public var userId: String
+    public var tenantID: String
+    public var userID: String
     public var displayName: String
     public var roles: [Role]
     public var licensed: Bool
 
-    public init(tenantId: String = "", userId: String = "", displayName: String = "", roles: [Role] = [], licensed: Bool = false) {
-        self.tenantId = tenantId
-        self.userId = userId
+    public init(tenantID: String = "", userID: String = "", displayName: String = "", roles: [Role] = [], licensed: Bool = false) {
+        self.tenantID = tenantID
+        self.userID = userID
         self.displayName = displayName
         self.roles = roles
         self.licensed = licensed
     }
 
     public init(reader: ProtoReader) {
-        self.tenantId = reader.string(1)
-        self.userId = reader.string(2)
+        self.tenantID = reader.string(1)
+        self.userID = reader.string(2)
         self.displayName = reader.string(3)
         self.roles = reader.ints(4).map(Role.init(protoValue:))
         self.licensed = reader.uint(5) != 0
     }
 
     public func write(to writer: ProtoWriter) {
-        if !tenantId.isEmpty { writer.set(1, tenantId) }
-        if !userId.isEmpty { writer.set(2, userId) }
+        if !tenantID.isEmpty { writer.set(1, tenantID) }
+        if !userID.isEmpty { writer.set(2, userID) }
         if !displayName.isEmpty { writer.set(3, displayName) }
         if !roles.isEmpty { writer.addInts(4, roles.map { Int64($0.protoValue) }) }
         if licensed != false { writer.set(5, UInt64(licensed ? 1 : 0)) }
@@ -246,22 +246,22 @@ public struct CreateUserResponse: ProtoMessage {
 
 public struct RemoveUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RemoveUserRequest"
-    public var tenantId: String
-    public var userId: String
+    public var tenantID: String
+    public var userID: String
 
-    public init(tenantId: String = "", userId: String = "") {
-        self.tenantId = tenantId
-        self.userId = userId
+    public init(tenantID: String = "", userID: String = "") {
+        self.tenantID = tenantID
+        self.userID = userID
     }
 
     public init(reader: ProtoReader) {
-        self.tenantId = reader.string(1)
-        self.userId = reader.string(2)
+        self.tenantID = reader.string(1)
+        self.userID = reader.string(2)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !tenantId.isEmpty { writer.set(1, tenantId) }
-        if !userId.isEmpty { writer.set(2, userId) }
+        if !tenantID.isEmpty { writer.set(1, tenantID) }
+        if !userID.isEmpty { writer.set(2, userID) }
     }
 }
 
@@ -322,81 +322,81 @@ public struct CreateServiceCredentialResponse: ProtoMessage {
 
 public struct AssignRoleRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.AssignRoleRequest"
-    public var userId: String
+    public var userID: String
     public var role: Role
 
-    public init(userId: String = "", role: Role = .unspecified) {
-        self.userId = userId
+    public init(userID: String = "", role: Role = .unspecified) {
+        self.userID = userID
         self.role = role
     }
 
     public init(reader: ProtoReader) {
-        self.userId = reader.string(1)
+        self.userID = reader.string(1)
         self.role = Role(protoValue: reader.int(2))
     }
 
     public func write(to writer: ProtoWriter) {
-        if !userId.isEmpty { writer.set(1, userId) }
+        if !userID.isEmpty { writer.set(1, userID) }
         if role != .unspecified { writer.set(2, Int64(role.protoValue)) }
     }
 }
 
 public struct RemoveRoleRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RemoveRoleRequest"
-    public var userId: String
+    public var userID: String
     public var role: Role
 
-    public init(userId: String = "", role: Role = .unspecified) {
-        self.userId = userId
+    public init(userID: String = "", role: Role = .unspecified) {
+        self.userID = userID
         self.role = role
     }
 
     public init(reader: ProtoReader) {
-        self.userId = reader.string(1)
+        self.userID = reader.string(1)
         self.role = Role(protoValue: reader.int(2))
     }
 
     public func write(to writer: ProtoWriter) {
-        if !userId.isEmpty { writer.set(1, userId) }
+        if !userID.isEmpty { writer.set(1, userID) }
         if role != .unspecified { writer.set(2, Int64(role.protoValue)) }
     }
 }
 
 public struct SetLicenseRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.SetLicenseRequest"
-    public var userId: String
+    public var userID: String
     public var licensed: Bool
 
-    public init(userId: String = "", licensed: Bool = false) {
-        self.userId = userId
+    public init(userID: String = "", licensed: Bool = false) {
+        self.userID = userID
         self.licensed = licensed
     }
 
     public init(reader: ProtoReader) {
-        self.userId = reader.string(1)
+        self.userID = reader.string(1)
         self.licensed = reader.uint(2) != 0
     }
 
     public func write(to writer: ProtoWriter) {
-        if !userId.isEmpty { writer.set(1, userId) }
+        if !userID.isEmpty { writer.set(1, userID) }
         if licensed != false { writer.set(2, UInt64(licensed ? 1 : 0)) }
     }
 }
 
 public struct GetUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GetUserRequest"
-    public var userId: String
+    public var userID: String
 
-    public init(userId: String = "") {
-        self.userId = userId
+    public init(userID: String = "") {
+        self.userID = userID
     }
 
     public init(reader: ProtoReader) {
-        self.userId = reader.string(1)
+        self.userID = reader.string(1)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !userId.isEmpty { writer.set(1, userId) }
+        if !userID.isEmpty { writer.set(1, userID) }
     }
 }
 
@@ -454,20 +454,20 @@ public struct Event: ProtoMessage {
     public static let protoName = "apikeys.v1.Event"
     public var id: UInt64
     public var timeMs: Int64
-    public var tenantId: String
+    public var tenantID: String
     public var actor: String
     public var action: String
-    public var keyId: String
+    public var keyID: String
     public var outcome: String
     public var details: [String: String]
 
-    public init(id: UInt64 = 0, timeMs: Int64 = 0, tenantId: String = "", actor: String = "", action: String = "", keyId: String = "", outcome: String = "", details: [String: String] = [:]) {
+    public init(id: UInt64 = 0, timeMs: Int64 = 0, tenantID: String = "", actor: String = "", action: String = "", keyID: String = "", outcome: String = "", details: [String: String] = [:]) {
         self.id = id
         self.timeMs = timeMs
-        self.tenantId = tenantId
+        self.tenantID = tenantID
         self.actor = actor
         self.action = action
-        self.keyId = keyId
+        self.keyID = keyID
         self.outcome = outcome
         self.details = details
     }
@@ -475,10 +475,10 @@ public struct Event: ProtoMessage {
     public init(reader: ProtoReader) {
         self.id = reader.uint(1)
         self.timeMs = reader.int(2)
-        self.tenantId = reader.string(3)
+        self.tenantID = reader.string(3)
         self.actor = reader.string(4)
         self.action = reader.string(5)
-        self.keyId = reader.string(6)
+        self.keyID = reader.string(6)
         self.outcome = reader.string(7)
         self.details = reader.stringMap(8)
     }
@@ -486,10 +486,10 @@ public struct Event: ProtoMessage {
     public func write(to writer: ProtoWriter) {
         if id != 0 { writer.set(1, UInt64(id)) }
         if timeMs != 0 { writer.set(2, Int64(timeMs)) }
-        if !tenantId.isEmpty { writer.set(3, tenantId) }
+        if !tenantID.isEmpty { writer.set(3, tenantID) }
         if !actor.isEmpty { writer.set(4, actor) }
         if !action.isEmpty { writer.set(5, action) }
-        if !keyId.isEmpty { writer.set(6, keyId) }
+        if !keyID.isEmpty { writer.set(6, keyID) }
         if !outcome.isEmpty { writer.set(7, outcome) }
         if !details.isEmpty { writer.setStringMap(8, details) }
     }
@@ -497,7 +497,7 @@ public struct Event: ProtoMessage {
 
 public struct ListEventsRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.ListEventsRequest"
-    public var keyId: String
+    public var keyID: String
     public var action: String
     public var actor: String
     public var sinceMs: Int64
@@ -505,8 +505,8 @@ public struct ListEventsRequest: ProtoMessage {
     public var pageSize: UInt32
     public var pageToken: String
 
-    public init(keyId: String = "", action: String = "", actor: String = "", sinceMs: Int64 = 0, untilMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "", action: String = "", actor: String = "", sinceMs: Int64 = 0, untilMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "") {
+        self.keyID = keyID
         self.action = action
         self.actor = actor
         self.sinceMs = sinceMs
@@ -516,7 +516,7 @@ public struct ListEventsRequest: ProtoMessage {
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
         self.action = reader.string(2)
         self.actor = reader.string(3)
         self.sinceMs = reader.int(4)
@@ -526,7 +526,7 @@ public struct ListEventsRequest: ProtoMessage {
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
         if !action.isEmpty { writer.set(2, action) }
         if !actor.isEmpty { writer.set(3, actor) }
         if sinceMs != 0 { writer.set(4, Int64(sinceMs)) }
@@ -683,7 +683,7 @@ public struct ApiKey: ProtoMessage {
     public static let protoName = "apikeys.v1.ApiKey"
     public var id: String
     public var name: String
-    public var ownerId: String
+    public var ownerID: String
     public var updatedAtMs: Int64
     public var createdAtMs: Int64
     public var expiresAtMs: Int64
@@ -691,12 +691,12 @@ public struct ApiKey: ProtoMessage {
     public var revokedAtMs: Int64
     public var lastUsedAtMs: Int64
     public var useCount: UInt64
-    public var tenantId: String
+    public var tenantID: String
 
-    public init(id: String = "", name: String = "", ownerId: String = "", updatedAtMs: Int64 = 0, createdAtMs: Int64 = 0, expiresAtMs: Int64 = 0, status: KeyStatus = .unspecified, revokedAtMs: Int64 = 0, lastUsedAtMs: Int64 = 0, useCount: UInt64 = 0, tenantId: String = "") {
+    public init(id: String = "", name: String = "", ownerID: String = "", updatedAtMs: Int64 = 0, createdAtMs: Int64 = 0, expiresAtMs: Int64 = 0, status: KeyStatus = .unspecified, revokedAtMs: Int64 = 0, lastUsedAtMs: Int64 = 0, useCount: UInt64 = 0, tenantID: String = "") {
         self.id = id
         self.name = name
-        self.ownerId = ownerId
+        self.ownerID = ownerID
         self.updatedAtMs = updatedAtMs
         self.createdAtMs = createdAtMs
         self.expiresAtMs = expiresAtMs
@@ -704,13 +704,13 @@ public struct ApiKey: ProtoMessage {
         self.revokedAtMs = revokedAtMs
         self.lastUsedAtMs = lastUsedAtMs
         self.useCount = useCount
-        self.tenantId = tenantId
+        self.tenantID = tenantID
     }
 
     public init(reader: ProtoReader) {
         self.id = reader.string(1)
         self.name = reader.string(2)
-        self.ownerId = reader.string(3)
+        self.ownerID = reader.string(3)
         self.updatedAtMs = reader.int(4)
         self.createdAtMs = reader.int(5)
         self.expiresAtMs = reader.int(6)
@@ -718,13 +718,13 @@ public struct ApiKey: ProtoMessage {
         self.revokedAtMs = reader.int(8)
         self.lastUsedAtMs = reader.int(9)
         self.useCount = reader.uint(10)
-        self.tenantId = reader.string(11)
+        self.tenantID = reader.string(11)
     }
 
     public func write(to writer: ProtoWriter) {
         if !id.isEmpty { writer.set(1, id) }
         if !name.isEmpty { writer.set(2, name) }
-        if !ownerId.isEmpty { writer.set(3, ownerId) }
+        if !ownerID.isEmpty { writer.set(3, ownerID) }
         if updatedAtMs != 0 { writer.set(4, Int64(updatedAtMs)) }
         if createdAtMs != 0 { writer.set(5, Int64(createdAtMs)) }
         if expiresAtMs != 0 { writer.set(6, Int64(expiresAtMs)) }
@@ -732,7 +732,7 @@ public struct ApiKey: ProtoMessage {
         if revokedAtMs != 0 { writer.set(8, Int64(revokedAtMs)) }
         if lastUsedAtMs != 0 { writer.set(9, Int64(lastUsedAtMs)) }
         if useCount != 0 { writer.set(10, UInt64(useCount)) }
-        if !tenantId.isEmpty { writer.set(11, tenantId) }
+        if !tenantID.isEmpty { writer.set(11, tenantID) }
     }
 }
 
@@ -847,18 +847,18 @@ public struct ListKeysResponse: ProtoMessage {
 
 public struct GetKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GetKeyRequest"
-    public var keyId: String
+    public var keyID: String
 
-    public init(keyId: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "") {
+        self.keyID = keyID
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
     }
 }
 
@@ -881,21 +881,21 @@ public struct GetKeyResponse: ProtoMessage {
 
 public struct RenameKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RenameKeyRequest"
-    public var keyId: String
+    public var keyID: String
     public var name: String
 
-    public init(keyId: String = "", name: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "", name: String = "") {
+        self.keyID = keyID
         self.name = name
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
         self.name = reader.string(2)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
         if !name.isEmpty { writer.set(2, name) }
     }
 }
@@ -919,21 +919,21 @@ public struct RenameKeyResponse: ProtoMessage {
 
 public struct RevokeKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeyRequest"
-    public var keyId: String
+    public var keyID: String
     public var reason: String
 
-    public init(keyId: String = "", reason: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "", reason: String = "") {
+        self.keyID = keyID
         self.reason = reason
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
         self.reason = reader.string(2)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
         if !reason.isEmpty { writer.set(2, reason) }
     }
 }
@@ -957,45 +957,45 @@ public struct RevokeKeyResponse: ProtoMessage {
 
 public struct RevokeKeysRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeysRequest"
-    public var keyIds: [String]
+    public var keyIDs: [String]
     public var reason: String
 
-    public init(keyIds: [String] = [], reason: String = "") {
-        self.keyIds = keyIds
+    public init(keyIDs: [String] = [], reason: String = "") {
+        self.keyIDs = keyIDs
         self.reason = reason
     }
 
     public init(reader: ProtoReader) {
-        self.keyIds = reader.strings(1)
+        self.keyIDs = reader.strings(1)
         self.reason = reader.string(2)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyIds.isEmpty { writer.addStrings(1, keyIds) }
+        if !keyIDs.isEmpty { writer.addStrings(1, keyIDs) }
         if !reason.isEmpty { writer.set(2, reason) }
     }
 }
 
 public struct RevokeKeyResult: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeyResult"
-    public var keyId: String
+    public var keyID: String
     public var outcome: RevokeOutcome
     public var message: String
 
-    public init(keyId: String = "", outcome: RevokeOutcome = .unspecified, message: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "", outcome: RevokeOutcome = .unspecified, message: String = "") {
+        self.keyID = keyID
         self.outcome = outcome
         self.message = message
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
         self.outcome = RevokeOutcome(protoValue: reader.int(2))
         self.message = reader.string(3)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
         if outcome != .unspecified { writer.set(2, Int64(outcome.protoValue)) }
         if !message.isEmpty { writer.set(3, message) }
     }
@@ -1020,18 +1020,18 @@ public struct RevokeKeysResponse: ProtoMessage {
 
 public struct DeleteKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.DeleteKeyRequest"
-    public var keyId: String
+    public var keyID: String
 
-    public init(keyId: String = "") {
-        self.keyId = keyId
+    public init(keyID: String = "") {
+        self.keyID = keyID
     }
 
     public init(reader: ProtoReader) {
-        self.keyId = reader.string(1)
+        self.keyID = reader.string(1)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !keyId.isEmpty { writer.set(1, keyId) }
+        if !keyID.isEmpty { writer.set(1, keyID) }
     }
 }
 
@@ -1182,32 +1182,32 @@ public struct VerifyRequest: ProtoMessage {
 
 public struct Principal: ProtoMessage {
     public static let protoName = "apikeys.v1.Principal"
-    public var tenantId: String
-    public var userId: String
-    public var keyId: String
+    public var tenantID: String
+    public var userID: String
+    public var keyID: String
     public var roles: [String]
     public var expiresAtMs: Int64
 
-    public init(tenantId: String = "", userId: String = "", keyId: String = "", roles: [String] = [], expiresAtMs: Int64 = 0) {
-        self.tenantId = tenantId
-        self.userId = userId
-        self.keyId = keyId
+    public init(tenantID: String = "", userID: String = "", keyID: String = "", roles: [String] = [], expiresAtMs: Int64 = 0) {
+        self.tenantID = tenantID
+        self.userID = userID
+        self.keyID = keyID
         self.roles = roles
         self.expiresAtMs = expiresAtMs
     }
 
     public init(reader: ProtoReader) {
-        self.tenantId = reader.string(1)
-        self.userId = reader.string(2)
-        self.keyId = reader.string(3)
+        self.tenantID = reader.string(1)
+        self.userID = reader.string(2)
+        self.keyID = reader.string(3)
         self.roles = reader.strings(4)
         self.expiresAtMs = reader.int(5)
     }
 
     public func write(to writer: ProtoWriter) {
-        if !tenantId.isEmpty { writer.set(1, tenantId) }
-        if !userId.isEmpty { writer.set(2, userId) }
-        if !keyId.isEmpty { writer.set(3, keyId) }
+        if !tenantID.isEmpty { writer.set(1, tenantID) }
+        if !userID.isEmpty { writer.set(2, userID) }
+        if !keyID.isEmpty { writer.set(3, keyID) }
         if !roles.isEmpty { writer.addStrings(4, roles) }
         if expiresAtMs != 0 { writer.set(5, Int64(expiresAtMs)) }
     }
