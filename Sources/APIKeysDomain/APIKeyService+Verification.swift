@@ -28,7 +28,10 @@ extension APIKeyService {
     }
 
     /// Reloads the verification index from the store, e.g. after another server changed it.
+    /// Flushes pending usage first, and holds the write lock so no commit of this server
+    /// lands between reading the snapshot and installing it.
     public func reloadIndex() throws(DomainError) {
-        do { try index.load(from: store) } catch { throw .internal(error) }
+        try flushPending()
+        do { try withWriteLock { try index.load(from: store) } } catch { throw .internal(error) }
     }
 }

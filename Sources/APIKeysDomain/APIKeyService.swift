@@ -46,6 +46,10 @@ public final class APIKeyService: Sendable {
         }
     }
 
+    func withWriteLock(_ body: () throws -> Void) throws {
+        try writeLock.withLock { _ in try body() }
+    }
+
     /// Runs a write; a refusal rolls it back and is then recorded as an event of its own (X10).
     func perform<T: Sendable>(
         _ caller: Caller, operation: String, tenantID: String? = nil, keyID: String? = nil,

@@ -96,14 +96,14 @@ enum SQLiteQueries {
 
     static func keys(_ db: Database, tenantID: String, ownerID: String) throws -> [APIKey] {
         try Row.fetchAll(
-            db, sql: "SELECT \(keyColumns) FROM api_key WHERE tenant_id = ? AND owner_id = ? ORDER BY created_at, id",
+            db, sql: "SELECT \(keyColumns) FROM api_key INDEXED BY api_key_owner_created WHERE tenant_id = ? AND owner_id = ? ORDER BY created_at, id",
             arguments: [tenantID, ownerID]
         ).map(key)
     }
 
     static func countActiveKeys(_ db: Database, tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
         try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM api_key
+            SELECT COUNT(*) FROM api_key INDEXED BY api_key_owner_created
             WHERE tenant_id = ? AND owner_id = ? AND revoked_at IS NULL AND expires_at > ?
             """, arguments: [tenantID, ownerID, asOf]) ?? 0
     }
