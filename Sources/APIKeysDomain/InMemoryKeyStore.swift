@@ -51,6 +51,7 @@ public final class InMemoryKeyStore: KeyStore {
         let state = state.withLock { $0 }
         for tenant in state.tenants.values { try consume(.tenant(id: tenant.id, settings: tenant.settings)) }
         for users in state.users.values { for user in users.values { try consume(.user(user)) } }
+        try consume(.keyCount(state.keys.count))
         for key in state.keys.values {
             try consume(.key(KeySnapshot(
                 id: key.id, tenantID: key.tenantID, ownerID: key.ownerID, secretHash: key.secretHash,

@@ -61,6 +61,8 @@ public protocol StoreTransaction: StoreReader {
 
 /// One row of the start-up snapshot for the verification index.
 public enum SnapshotRecord: Sendable {
+    /// Optional, before the keys: how many keys follow, so the index is sized once.
+    case keyCount(Int)
     case tenant(id: String, settings: TenantSettings)
     case user(User)
     case key(KeySnapshot)

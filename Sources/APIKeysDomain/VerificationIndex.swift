@@ -71,6 +71,8 @@ final class VerificationIndex: Sendable {
         var fresh = State()
         try store.loadSnapshot { record in
             switch record {
+            case .keyCount(let count):
+                fresh.keys.reserveCapacity(count)
             case .tenant(let id, let settings):
                 fresh.tenants[id] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
             case .user(let user):

@@ -74,6 +74,7 @@ public final class SQLiteKeyStore: KeyStore {
             while let row = try users.next() { try consume(.user(SQLiteQueries.user(row))) }
             let credentials = try Row.fetchCursor(db, sql: "SELECT id, kind, name, secret_hash, created_at FROM credential")
             while let row = try credentials.next() { try consume(.credential(SQLiteQueries.credential(row))) }
+            try consume(.keyCount(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0))
             var interned: [String: String] = [:]
             func intern(_ s: String) -> String {
                 if let existing = interned[s] { return existing }

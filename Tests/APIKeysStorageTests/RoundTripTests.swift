@@ -76,7 +76,7 @@ struct RoundTripTests {
         #expect(events.first?.action == EventAction.keyExpired)
         var records: [SnapshotRecord] = []
         try store.loadSnapshot { records.append($0) }
-        #expect(records.count == 4)
+        #expect(records.count == 5)  // tenant, user, credential, key count, key
         #expect(records.contains { if case .credential(let c) = $0 { c == credential } else { false } })
         #expect(records.contains { if case .key(let k) = $0 { k.revoked && k.expiryRecorded && k.secretHash == key.secretHash } else { false } })
         // Deletes.
