@@ -33,7 +33,8 @@ extension APIKeyService {
                 return .member(Caller.Member(tenantID: principal.tenantID, userID: principal.userID, via: .apiKey(keyID: principal.keyID)))
             }
         case "service":
-            guard let parsed = SecretCodec.parse(credential, as: .service), let found = index.credential(for: parsed) else {
+            guard let found = SecretCodec.parse(credential, as: .service).flatMap(index.credential(for:))
+                ?? configuredCredential(credential, kind: .service) else {
                 throw .unauthenticated("the service credential is not recognised", reason: "unknown_credential")
             }
             switch (tenantID, userID) {
@@ -48,7 +49,8 @@ extension APIKeyService {
                 throw .unauthenticated("a service acting for a user must send both x-tenant-id and x-user-id", reason: "incomplete_identity")
             }
         case "operator":
-            guard let parsed = SecretCodec.parse(credential, as: .operator), index.credential(for: parsed) != nil else {
+            guard SecretCodec.parse(credential, as: .operator).flatMap(index.credential(for:))
+                ?? configuredCredential(credential, kind: .operator) != nil else {
                 throw .unauthenticated("the operator credential is not recognised", reason: "unknown_credential")
             }
             return .operator

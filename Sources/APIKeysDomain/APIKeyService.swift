@@ -21,6 +21,8 @@ public final class APIKeyService: Sendable {
     /// Serialises write transactions with their index updates, so the index applies commits
     /// in commit order. Held across disk I/O: only ever taken off the event loop.
     private let writeLock = Mutex(())
+    /// Credentials from the server's configuration (X13): never stored, matched by hash.
+    let configuredCredentials = Mutex<[Credential]>([])
 
     /// Loads the verification index from `store`.
     public init(store: any KeyStore, clock: any DomainClock = SystemClock()) throws(DomainError) {
