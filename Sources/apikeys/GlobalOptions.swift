@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Service credential (env APIKEYS_SERVICE_CREDENTIAL).", valueName: "secret"))
     var serviceCredential: String?
 
-    @Option(help: "Tenant the service acts in (env APIKEYS_TENANT).")
+    @Option(help: "Tenant the service acts in, or the operator's users create|remove work in (env APIKEYS_TENANT).")
     var tenant: String?
 
     @Option(help: "User the service acts for (env APIKEYS_USER).")
@@ -31,10 +31,14 @@ struct GlobalOptions: ParsableArguments {
     var timeout: Double = 30
 
     static let defaultServer = "127.0.0.1:7420"
+    /// A day: longer is surely a typo, and keeps the conversion to a Duration in range.
+    static let maxTimeout = 86_400.0
 
     func validate() throws {
         _ = try address()
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard timeout >= 0.001, timeout <= Self.maxTimeout else {
+            throw ValidationError("--timeout must be 0.001 to \(Int(Self.maxTimeout)) seconds")
+        }
     }
 
     /// The address from --server, APIKEYS_SERVER or the default.
@@ -71,6 +75,15 @@ struct GlobalOptions: ParsableArguments {
             }
             return .service(secret, tenant: tenant, user: user)
         }
+    }
+
+    /// The operator names the tenant of `users create|remove` with the same --tenant
+    /// (or APIKEYS_TENANT) a service acts in: one flag, one meaning.
+    func requiredTenant() throws -> String {
+        guard let tenant = value(tenant, "APIKEYS_TENANT") else {
+            throw ValidationError("which tenant? pass --tenant (or set APIKEYS_TENANT)")
+        }
+        return tenant
     }
 
     /// An option, else its environment variable; empty counts as unset.

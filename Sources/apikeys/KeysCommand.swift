@@ -95,7 +95,10 @@ struct KeysCommand: AsyncParsableCommand {
                 Output.line(table.rendered())
                 Output.line("\(revoked) of \(keyIds.count) key(s) revoked.")
             }
-            if revoked < keyIds.count { throw ExitCode.failure }
+            if revoked < keyIds.count {
+                Output.error("error: \(keyIds.count - revoked) of \(keyIds.count) key(s) not revoked")
+                throw ExitCode.failure
+            }
         }
     }
 

@@ -15,7 +15,9 @@ enum TimeArgument {
     static func absoluteOrAgo(_ text: String) throws -> Int64 {
         if let milliseconds = Timestamp.parse(text) { return milliseconds }
         if let ago = DurationArgument(argument: text) {
-            return nowMilliseconds() - Int64(clamping: ago.seconds) * 1000
+            // Saturate: `--since 100000000d` means "since forever", not an overflow trap.
+            let (agoMilliseconds, overflow) = Int64(clamping: ago.seconds).multipliedReportingOverflow(by: 1000)
+            return overflow ? Int64.min / 2 : max(Int64.min / 2, nowMilliseconds() - agoMilliseconds)
         }
         throw ValidationError("'\(text)' is not a time: use ISO 8601 (2030-01-31T12:00:00Z) or a duration ago (90m, 12h, 7d)")
     }

@@ -10,19 +10,23 @@ struct UsersCommand: AsyncParsableCommand {
         subcommands: [Create.self, Remove.self, List.self, Get.self, AssignRole.self, RemoveRole.self, License.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user in a tenant (operator).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user in the tenant given by --tenant (operator).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "1 to 128 printable characters without spaces.") var userId: String
-        @Option(help: "The tenant to create the user in.") var tenant: String
         @Option(help: "Display name.") var name: String?
         @Flag(help: "Give the Developer role.") var developer = false
         @Flag(help: "Give the TenantAdmin role.") var admin = false
         @Flag(help: "Give a license.") var licensed = false
 
-        func validate() throws { _ = try global.credential(for: .operator) }
+        func validate() throws {
+            _ = try global.requiredTenant()
+            _ = try global.credential(for: .operator)
+        }
 
         func run() async throws {
+            let tenant = try global.requiredTenant()
             let roles: [Role] = (developer ? [.developer] : []) + (admin ? [.tenantAdmin] : [])
             let request = CreateUserRequest(tenantId: tenant, userId: userId, displayName: name ?? "",
                                             roles: roles, licensed: licensed)
@@ -33,15 +37,18 @@ struct UsersCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a user from a tenant (operator); their keys are revoked at once (X14).")
+            abstract: "Remove a user from the tenant given by --tenant (operator); their keys are revoked at once (X14).")
 
         @OptionGroup var global: GlobalOptions
         @Argument var userId: String
-        @Option(help: "The tenant to remove the user from.") var tenant: String
 
-        func validate() throws { _ = try global.credential(for: .operator) }
+        func validate() throws {
+            _ = try global.requiredTenant()
+            _ = try global.credential(for: .operator)
+        }
 
         func run() async throws {
+            let tenant = try global.requiredTenant()
             let reply = try await global.withClient(.operator) {
                 try await $0.removeUser(RemoveUserRequest(tenantId: tenant, userId: userId))
             }
