@@ -1,6 +1,7 @@
 import APIKeysClient
 import APIKeysWire
 import Foundation
+import Synchronization
 
 extension GlobalOptions {
     /// Connects with the credential `kind` needs, runs `body`, and closes the connection.
@@ -23,8 +24,11 @@ extension GlobalOptions {
             let result = try await body(client)
             await client.close()
             return result
-        } catch let error as RPCError {
+        } catch var error as RPCError {
             await client.close()
+            // Say where and how long, the two things a person checks first.
+            if error.code == .unavailable { error.message = "\(address): \(error.message)" }
+            if error.code == .deadlineExceeded { error.message += " (--timeout \(Self.seconds(timeout)) s)" }
             throw CLIFailure(error, json: json)
         } catch {
             await client.close()
@@ -32,28 +36,53 @@ extension GlobalOptions {
         }
     }
 
+    /// `30`, not `30.0`.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() && value < 1e15 ? String(Int64(value)) : String(value)
+    }
+
     /// The TCP connect has its own timeout, but the wait for the server's settings has
-    /// none: race both against the deadline so a silent peer cannot hang the tool.
+    /// none, and cannot be cancelled: whichever of connect and deadline comes first wins,
+    /// and a connection that arrives too late is closed.
     private static func connect(to address: ServerAddress, within limit: Duration) async throws -> RPCConnection {
         let configuration = {
             var configuration = RPCConnection.Configuration()
             configuration.connectTimeout = limit
             return configuration
         }()
-        return try await withThrowingTaskGroup(of: RPCConnection?.self) { group in
-            group.addTask {
-                try await RPCConnection.connect(host: address.host, port: address.port, configuration: configuration)
+        return try await withCheckedThrowingContinuation { continuation in
+            let first = FirstResult(continuation)
+            Task {
+                do {
+                    let connection = try await RPCConnection.connect(
+                        host: address.host, port: address.port, configuration: configuration)
+                    if !first.resume(with: .success(connection)) { await connection.close() }
+                } catch {
+                    first.resume(with: .failure(error))
+                }
             }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
+            Task {
+                try? await Task.sleep(for: limit)
+                first.resume(with: .failure(ConnectTimedOut()))
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let connection = first else {
-                throw ConnectTimedOut()
-            }
-            return connection
         }
+    }
+}
+
+/// Resumes a continuation with the first result only.
+private final class FirstResult: Sendable {
+    private let continuation: Mutex<CheckedContinuation<RPCConnection, any Error>?>
+
+    init(_ continuation: CheckedContinuation<RPCConnection, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    /// False when another result came first.
+    @discardableResult
+    func resume(with result: Result<RPCConnection, any Error>) -> Bool {
+        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+        continuation.resume(with: result)
+        return true
     }
 }
 
