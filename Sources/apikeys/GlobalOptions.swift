@@ -66,7 +66,10 @@ struct GlobalOptions: ParsableArguments {
             }
             return .service(secret)
         case .user:
-            if let key = value(apiKey, "APIKEYS_API_KEY") { return .apiKey(key) }
+            // A flag on the command line beats the environment: `--service-credential`
+            // must win over an APIKEYS_API_KEY left exported in the shell.
+            if let key = apiKey, !key.isEmpty { return .apiKey(key) }
+            if serviceCredential?.isEmpty ?? true, let key = environment("APIKEYS_API_KEY") { return .apiKey(key) }
             guard let secret = value(serviceCredential, "APIKEYS_SERVICE_CREDENTIAL") else {
                 throw ValidationError("this command acts for a user: pass --api-key, or --service-credential with --tenant and --user (or their APIKEYS_* variables)")
             }
