@@ -13,7 +13,7 @@ struct EventsCommand: AsyncParsableCommand {
             discussion: "Times are UTC. --since and --until take ISO 8601 or a duration ago (e.g. --since 1h).")
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("Only events about this key.", valueName: "key-id")) var keyId: String?
+        @Option(help: ArgumentHelp("Only events about this key.", valueName: "key-id")) var keyID: String?
         @Option(help: "Only this action, e.g. key.revoked, key.excessive_use.") var action: String?
         @Option(help: "Only this actor, e.g. user:bob, service:console, operator.") var actor: String?
         @Option(help: ArgumentHelp("From this time on.", valueName: "time"), transform: TimeArgument.absoluteOrAgo)
@@ -30,7 +30,7 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let request = ListEventsRequest(keyId: keyId ?? "", action: action ?? "", actor: actor ?? "",
+            let request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
                                             sinceMs: since ?? 0, untilMs: until ?? 0,
                                             pageSize: pageSize ?? 0, pageToken: pageToken ?? "")
             let page = try await global.withClient(.user) { try await $0.listEvents(request) }
@@ -47,7 +47,7 @@ struct EventsCommand: AsyncParsableCommand {
             var table = Table("TIME", "ACTION", "ACTOR", "KEY", "OUTCOME", "DETAILS")
             for event in events {
                 table.append(Timestamp.seconds(event.timeMs), event.action, event.actor,
-                             event.keyId.isEmpty ? "-" : event.keyId, event.outcome, event.detailsText)
+                             event.keyID.isEmpty ? "-" : event.keyID, event.outcome, event.detailsText)
             }
             return table.rendered()
         }

@@ -38,8 +38,8 @@ extension RevokeOutcome {
 extension ApiKey {
     var json: JSON {
         .object([
-            "id": .string(id), "name": .string(name), "ownerId": .string(ownerId),
-            "tenantId": .string(tenantId), "status": .string(status.label.lowercased()),
+            "id": .string(id), "name": .string(name), "ownerId": .string(ownerID),
+            "tenantId": .string(tenantID), "status": .string(status.label.lowercased()),
             "createdAt": .time(createdAtMs), "updatedAt": .time(updatedAtMs),
             "expiresAt": .time(expiresAtMs), "revokedAt": .time(revokedAtMs),
             "lastUsedAt": .time(lastUsedAtMs), "useCount": .uint(useCount),
@@ -49,7 +49,7 @@ extension ApiKey {
     /// `keys get`: every field, one a line.
     var details: String {
         [
-            ("Name", name), ("ID", id), ("Owner", ownerId), ("Status", status.label),
+            ("Name", name), ("ID", id), ("Owner", ownerID), ("Status", status.label),
             ("Created", Timestamp.minutes(createdAtMs) + " UTC"),
             ("Last updated", Timestamp.minutes(updatedAtMs) + " UTC"),
             ("Expires", Timestamp.minutes(expiresAtMs) + " UTC"),
@@ -65,7 +65,7 @@ extension User {
 
     var json: JSON {
         .object([
-            "tenantId": .string(tenantId), "userId": .string(userId), "displayName": .string(displayName),
+            "tenantId": .string(tenantID), "userId": .string(userID), "displayName": .string(displayName),
             "roles": .array(roleLabels.map(JSON.string)), "licensed": .bool(licensed),
             "createdAt": .time(createdAtMs),
         ])
@@ -73,7 +73,7 @@ extension User {
 
     var details: String {
         [
-            ("User", userId), ("Tenant", tenantId), ("Name", displayName.isEmpty ? "-" : displayName),
+            ("User", userID), ("Tenant", tenantID), ("Name", displayName.isEmpty ? "-" : displayName),
             ("Roles", roleLabels.isEmpty ? "none" : roleLabels.joined(separator: ", ")),
             ("Licensed", licensed ? "yes" : "no"), ("Created", Timestamp.minutes(createdAtMs) + " UTC"),
         ].aligned()
@@ -88,8 +88,8 @@ extension Event {
 
     var json: JSON {
         .object([
-            "id": .uint(id), "time": .time(timeMs), "tenantId": .string(tenantId), "actor": .string(actor),
-            "action": .string(action), "keyId": keyId.isEmpty ? .null : .string(keyId),
+            "id": .uint(id), "time": .time(timeMs), "tenantId": .string(tenantID), "actor": .string(actor),
+            "action": .string(action), "keyId": keyID.isEmpty ? .null : .string(keyID),
             "outcome": .string(outcome),
             "details": .object(JSONObject(pairs: details.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
         ])

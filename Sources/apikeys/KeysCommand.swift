@@ -14,13 +14,13 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a key (owner or tenant admin).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var keyId: String
+        @Argument var keyID: String
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
-            let key = try await global.withClient(.user) { try await $0.getKey(GetKeyRequest(keyId: keyId)).key }
-            KeysCommand.show(key ?? ApiKey(id: keyId), json: global.json, saying: nil)
+            let key = try await global.withClient(.user) { try await $0.getKey(GetKeyRequest(keyID: keyID)).key }
+            KeysCommand.show(key ?? ApiKey(id: keyID), json: global.json, saying: nil)
         }
     }
 
@@ -28,16 +28,16 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename one of your keys (owner, R19).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var keyId: String
+        @Argument var keyID: String
         @Argument(help: "1 to 256 printable characters.") var newName: String
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
             let key = try await global.withClient(.user) {
-                try await $0.renameKey(RenameKeyRequest(keyId: keyId, name: newName)).key
+                try await $0.renameKey(RenameKeyRequest(keyID: keyID, name: newName)).key
             }
-            KeysCommand.show(key ?? ApiKey(id: keyId, name: newName), json: global.json, saying: "Renamed key")
+            KeysCommand.show(key ?? ApiKey(id: keyID, name: newName), json: global.json, saying: "Renamed key")
         }
     }
 
@@ -46,16 +46,16 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Revoke an active key for good (owner or tenant admin; R10, R12, X5).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var keyId: String
+        @Argument var keyID: String
         @Option(help: "Why, for the event log.") var reason: String?
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
             let key = try await global.withClient(.user) {
-                try await $0.revokeKey(RevokeKeyRequest(keyId: keyId, reason: reason ?? "")).key
+                try await $0.revokeKey(RevokeKeyRequest(keyID: keyID, reason: reason ?? "")).key
             }
-            KeysCommand.show(key ?? ApiKey(id: keyId, status: .revoked), json: global.json, saying: "Revoked key")
+            KeysCommand.show(key ?? ApiKey(id: keyID, status: .revoked), json: global.json, saying: "Revoked key")
         }
     }
 
@@ -65,38 +65,38 @@ struct KeysCommand: AsyncParsableCommand {
             discussion: "Keys that can be revoked are revoked even when others cannot; the exit code is 1 unless every key was revoked.")
 
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The keys to revoke.") var keyIds: [String]
+        @Argument(help: "The keys to revoke.") var keyIDs: [String]
         @Option(help: "Why, for the event log.") var reason: String?
 
         func validate() throws {
-            if keyIds.isEmpty { throw ValidationError("give at least one key ID") }
+            if keyIDs.isEmpty { throw ValidationError("give at least one key ID") }
             _ = try global.credential(for: .user)
         }
 
         func run() async throws {
             let results = try await global.withClient(.user) {
-                try await $0.revokeKeys(RevokeKeysRequest(keyIds: keyIds, reason: reason ?? "")).results
+                try await $0.revokeKeys(RevokeKeysRequest(keyIDs: keyIDs, reason: reason ?? "")).results
             }
             let revoked = results.filter { $0.outcome == .revoked }.count
             if global.json {
                 Output.json(.object([
                     "results": .array(results.map { result in
-                        .object(["keyId": .string(result.keyId),
+                        .object(["keyId": .string(result.keyID),
                                  "outcome": .string(result.outcome.label.replacingSpaces()),
                                  "message": .string(result.message)])
                     }),
-                    "revoked": .uint(UInt64(revoked)), "requested": .uint(UInt64(keyIds.count)),
+                    "revoked": .uint(UInt64(revoked)), "requested": .uint(UInt64(keyIDs.count)),
                 ]))
             } else {
                 var table = Table("KEY", "OUTCOME", "MESSAGE")
                 for result in results {
-                    table.append(result.keyId, result.outcome.label, result.message.isEmpty ? "-" : result.message)
+                    table.append(result.keyID, result.outcome.label, result.message.isEmpty ? "-" : result.message)
                 }
                 Output.line(table.rendered())
-                Output.line("\(revoked) of \(keyIds.count) key(s) revoked.")
+                Output.line("\(revoked) of \(keyIDs.count) key(s) revoked.")
             }
-            if revoked < keyIds.count {
-                Output.error("error: \(keyIds.count - revoked) of \(keyIds.count) key(s) not revoked")
+            if revoked < keyIDs.count {
+                Output.error("error: \(keyIDs.count - revoked) of \(keyIDs.count) key(s) not revoked")
                 throw ExitCode.failure
             }
         }
@@ -107,16 +107,16 @@ struct KeysCommand: AsyncParsableCommand {
             abstract: "Delete one of your keys (owner with the Developer role; R13, R19).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var keyId: String
+        @Argument var keyID: String
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
-            _ = try await global.withClient(.user) { try await $0.deleteKey(DeleteKeyRequest(keyId: keyId)) }
+            _ = try await global.withClient(.user) { try await $0.deleteKey(DeleteKeyRequest(keyID: keyID)) }
             if global.json {
-                Output.json(.object(["keyId": .string(keyId), "deleted": .bool(true)]))
+                Output.json(.object(["keyId": .string(keyID), "deleted": .bool(true)]))
             } else {
-                Output.line("Deleted key \(keyId).")
+                Output.line("Deleted key \(keyID).")
             }
         }
     }

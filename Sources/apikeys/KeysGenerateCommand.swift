@@ -38,7 +38,7 @@ struct KeysGenerateCommand: AsyncParsableCommand {
             Output.json(.object(["key": key.json, "secret": .string(reply.secret)]))
             return
         }
-        Output.line("Generated key \(key.id) \"\(key.name)\" for \(key.ownerId), expires \(Timestamp.minutes(key.expiresAtMs)) UTC.")
+        Output.line("Generated key \(key.id) \"\(key.name)\" for \(key.ownerID), expires \(Timestamp.minutes(key.expiresAtMs)) UTC.")
         Output.line()
         Output.line("  \(reply.secret)")
         Output.line()

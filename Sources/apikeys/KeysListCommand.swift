@@ -81,7 +81,7 @@ struct KeysListCommand: AsyncParsableCommand {
     static func table(_ keys: [ApiKey]) -> String {
         var table = Table("NAME", "ID", "OWNER", "LAST UPDATED", "CREATED", "EXPIRES", "STATUS")
         for key in keys {
-            table.append(key.name, key.id, key.ownerId, Timestamp.minutes(key.updatedAtMs),
+            table.append(key.name, key.id, key.ownerID, Timestamp.minutes(key.updatedAtMs),
                          Timestamp.minutes(key.createdAtMs), Timestamp.minutes(key.expiresAtMs), key.status.label)
         }
         return table.rendered()

@@ -13,7 +13,7 @@ struct TenantsCommand: AsyncParsableCommand {
             discussion: "The admin gets the TenantAdmin role and a license; they can then give themselves the Developer role (R5).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "1 to 63 of a-z, 0-9 and '-'.") var tenantId: String
+        @Argument(help: "1 to 63 of a-z, 0-9 and '-'.") var tenantID: String
         @Option(help: "Display name.") var name: String?
         @Option(help: ArgumentHelp("Also create this user as the tenant's admin.", valueName: "user-id")) var admin: String?
 
@@ -21,21 +21,21 @@ struct TenantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (tenant, user) = try await global.withClient(.operator) { client in
-                let tenant = try await client.createTenant(CreateTenantRequest(tenantId: tenantId, name: name ?? "")).tenant
+                let tenant = try await client.createTenant(CreateTenantRequest(tenantID: tenantID, name: name ?? "")).tenant
                 guard let admin else { return (tenant, User?.none) }
                 let user = try await client.createUser(CreateUserRequest(
-                    tenantId: tenantId, userId: admin, roles: [.tenantAdmin], licensed: true)).user
+                    tenantID: tenantID, userID: admin, roles: [.tenantAdmin], licensed: true)).user
                 return (tenant, user)
             }
             if global.json {
                 Output.json(.object([
-                    "tenant": .object(["id": .string(tenant?.id ?? tenantId), "name": .string(tenant?.name ?? name ?? ""),
+                    "tenant": .object(["id": .string(tenant?.id ?? tenantID), "name": .string(tenant?.name ?? name ?? ""),
                                        "createdAt": .time(tenant?.createdAtMs ?? 0)]),
                     "admin": user?.json ?? .null,
                 ]))
             } else {
-                Output.line("Created tenant \(tenant?.id ?? tenantId)\(tenant.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? "").")
-                if let user { Output.line("Created admin \(user.userId) with the TenantAdmin role and a license.") }
+                Output.line("Created tenant \(tenant?.id ?? tenantID)\(tenant.map { $0.name.isEmpty ? "" : " (\($0.name))" } ?? "").")
+                if let user { Output.line("Created admin \(user.userID) with the TenantAdmin role and a license.") }
             }
         }
     }

@@ -14,7 +14,7 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Create a user in the tenant given by --tenant (operator).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "1 to 128 printable characters without spaces.") var userId: String
+        @Argument(help: "1 to 128 printable characters without spaces.") var userID: String
         @Option(help: "Display name.") var name: String?
         @Flag(help: "Give the Developer role.") var developer = false
         @Flag(help: "Give the TenantAdmin role.") var admin = false
@@ -28,10 +28,10 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let tenant = try global.requiredTenant()
             let roles: [Role] = (developer ? [.developer] : []) + (admin ? [.tenantAdmin] : [])
-            let request = CreateUserRequest(tenantId: tenant, userId: userId, displayName: name ?? "",
+            let request = CreateUserRequest(tenantID: tenant, userID: userID, displayName: name ?? "",
                                             roles: roles, licensed: licensed)
             let user = try await global.withClient(.operator) { try await $0.createUser(request).user }
-            UsersCommand.show(user ?? User(tenantId: tenant, userId: userId), json: global.json, saying: "Created user")
+            UsersCommand.show(user ?? User(tenantID: tenant, userID: userID), json: global.json, saying: "Created user")
         }
     }
 
@@ -40,7 +40,7 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Remove a user from the tenant given by --tenant (operator); their keys are revoked at once (X14).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var userId: String
+        @Argument var userID: String
 
         func validate() throws {
             _ = try global.requiredTenant()
@@ -50,13 +50,13 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let tenant = try global.requiredTenant()
             let reply = try await global.withClient(.operator) {
-                try await $0.removeUser(RemoveUserRequest(tenantId: tenant, userId: userId))
+                try await $0.removeUser(RemoveUserRequest(tenantID: tenant, userID: userID))
             }
             if global.json {
-                Output.json(.object(["tenantId": .string(tenant), "userId": .string(userId),
+                Output.json(.object(["tenantId": .string(tenant), "userId": .string(userID),
                                      "keysRevoked": .uint(UInt64(reply.keysRevoked))]))
             } else {
-                Output.line("Removed user \(userId) from \(tenant); \(reply.keysRevoked) key(s) revoked.")
+                Output.line("Removed user \(userID) from \(tenant); \(reply.keysRevoked) key(s) revoked.")
             }
         }
     }
@@ -76,7 +76,7 @@ struct UsersCommand: AsyncParsableCommand {
             }
             var table = Table("USER", "NAME", "ROLES", "LICENSED", "CREATED")
             for user in users {
-                table.append(user.userId, user.displayName.isEmpty ? "-" : user.displayName,
+                table.append(user.userID, user.displayName.isEmpty ? "-" : user.displayName,
                              user.roleLabels.isEmpty ? "-" : user.roleLabels.joined(separator: ","),
                              user.licensed ? "yes" : "no", Timestamp.minutes(user.createdAtMs))
             }
@@ -88,13 +88,13 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a user (tenant admin).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var userId: String
+        @Argument var userID: String
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
-            let user = try await global.withClient(.user) { try await $0.getUser(GetUserRequest(userId: userId)).user }
-            UsersCommand.show(user ?? User(userId: userId), json: global.json, saying: nil)
+            let user = try await global.withClient(.user) { try await $0.getUser(GetUserRequest(userID: userID)).user }
+            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: nil)
         }
     }
 
@@ -103,16 +103,16 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Give a user a role (tenant admin; also to yourself, R5).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var userId: String
+        @Argument var userID: String
         @Argument(help: "developer or admin.") var role: RoleArgument
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.assignRole(AssignRoleRequest(userId: userId, role: role.role)).user
+                try await $0.assignRole(AssignRoleRequest(userID: userID, role: role.role)).user
             }
-            UsersCommand.show(user ?? User(userId: userId), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
@@ -121,16 +121,16 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Take a role from a user (tenant admin); their existing keys keep working (X14).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var userId: String
+        @Argument var userID: String
         @Argument(help: "developer or admin.") var role: RoleArgument
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.removeRole(RemoveRoleRequest(userId: userId, role: role.role)).user
+                try await $0.removeRole(RemoveRoleRequest(userID: userID, role: role.role)).user
             }
-            UsersCommand.show(user ?? User(userId: userId), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
@@ -139,16 +139,16 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Give or take a user's license (tenant admin).")
 
         @OptionGroup var global: GlobalOptions
-        @Argument var userId: String
+        @Argument var userID: String
         @Argument(help: "on or off.") var state: Switch
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.setLicense(SetLicenseRequest(userId: userId, licensed: state == .on)).user
+                try await $0.setLicense(SetLicenseRequest(userID: userID, licensed: state == .on)).user
             }
-            UsersCommand.show(user ?? User(userId: userId), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
@@ -158,7 +158,7 @@ struct UsersCommand: AsyncParsableCommand {
             Output.json(user.json)
             return
         }
-        if let verb { Output.line("\(verb) \(user.userId).") }
+        if let verb { Output.line("\(verb) \(user.userID).") }
         Output.line(user.details)
     }
 }

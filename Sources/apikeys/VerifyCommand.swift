@@ -20,15 +20,15 @@ struct VerifyCommand: AsyncParsableCommand {
         let principal = reply.principal ?? Principal()
         if global.json {
             Output.json(.object([
-                "tenantId": .string(principal.tenantId), "userId": .string(principal.userId),
-                "keyId": .string(principal.keyId), "roles": .array(principal.roles.map(JSON.string)),
+                "tenantId": .string(principal.tenantID), "userId": .string(principal.userID),
+                "keyId": .string(principal.keyID), "roles": .array(principal.roles.map(JSON.string)),
                 "expiresAt": .time(principal.expiresAtMs),
             ]))
             return
         }
         Output.line("Valid key.")
         Output.line([
-            ("Tenant", principal.tenantId), ("User", principal.userId), ("Key", principal.keyId),
+            ("Tenant", principal.tenantID), ("User", principal.userID), ("Key", principal.keyID),
             ("Roles", principal.roles.isEmpty ? "none" : principal.roles.joined(separator: ", ")),
             ("Expires", Timestamp.minutes(principal.expiresAtMs) + " UTC"),
         ].aligned())
