@@ -1,6 +1,7 @@
 // Whole frames: preface, length prefix, envelope encode and decode.
 #include "apikeys_codec.h"
 #include "budget.h"
+#include "strings.h"
 #include "apikeys/v1/frame.pb-c.h"
 
 #include <string.h>
@@ -47,6 +48,7 @@ typedef struct decoded {
 
 akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_budget, akc_frame *out) {
     memset(out, 0, sizeof *out);
+    if (akc_has_bad_string(&apikeys__v1__frame__descriptor, body, length)) return AKC_BAD_STRING;
     akc_budget budget = {0, alloc_budget, 0};
     ProtobufCAllocator allocator = akc_budget_allocator(&budget);
     Apikeys__V1__Frame *envelope = apikeys__v1__frame__unpack(&allocator, length, body);

@@ -2,6 +2,7 @@
 // descriptors, so Swift needs no per-message C code.
 #include "apikeys_codec.h"
 #include "budget.h"
+#include "strings.h"
 #include "apikeys_types.inc"
 
 #include <string.h>
@@ -62,6 +63,8 @@ akc_message *akc_message_new(const akc_type *type) {
 
 akc_status akc_message_decode(const akc_type *type, const uint8_t *data, size_t length,
                               size_t alloc_budget, akc_message **out) {
+    *out = NULL;
+    if (akc_has_bad_string(descriptor_of(type), data, length)) return AKC_BAD_STRING;
     akc_budget budget = {0, alloc_budget, 0};
     ProtobufCAllocator allocator = akc_budget_allocator(&budget);
     ProtobufCMessage *message = protobuf_c_message_unpack(descriptor_of(type), &allocator, length, data);
