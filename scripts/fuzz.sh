@@ -47,9 +47,13 @@ build_c() {
 build_swift() {
   # A SwiftPM package of its own that depends on the main one by path; its own scratch
   # path keeps the main .build/ untouched.
+  # --sanitize=fuzzer makes SwiftPM link libFuzzer's main instead of the target's. The
+  # Swift driver keeps only the last -sanitize= option, so SwiftPM's pair
+  # (--sanitize=fuzzer --sanitize=address) would drop the coverage: give Swift one
+  # combined -sanitize=fuzzer,address (it comes last) and C the address half.
   (cd Fuzz/swift && swift build -c debug -j "${FUZZ_JOBS:-1}" --scratch-path "$OUT/swift" \
-      -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
-      -Xcc -fsanitize=fuzzer-no-link,address 2>&1 | grep -v '^\[' || true)
+      --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address 2>&1 |
+      grep -vE '^\[|Cannot export local symbol' || true)
   local bin
   bin=$(cd Fuzz/swift && swift build -c debug --scratch-path "$OUT/swift" --show-bin-path)/FuzzWire
   [ -x "$bin" ] || die "the Swift harness did not build (see the output above)"
@@ -79,7 +83,7 @@ replay() {
     local inputs=("Fuzz/corpus/${SEEDS[$h]}")
     [ -d "Fuzz/crashes/$h" ] && inputs+=("Fuzz/crashes/$h")
     local files
-    files=$(find "${inputs[@]}" -type f ! -name 'README*' | sort)
+    files=$(find "${inputs[@]}" -type f ! -name 'README*' ! -name '.*' | sort)
     local count
     count=$(printf '%s\n' "$files" | grep -c . || true)
     local log=$OUT/replay-$h.log
