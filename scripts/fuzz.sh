@@ -7,7 +7,8 @@
 #   scripts/fuzz.sh run [SECONDS]    fuzz each harness for SECONDS (default 300), one at a time
 #   scripts/fuzz.sh smoke            build, replay, then each harness ~20 s (for make test)
 #
-# Environment: FUZZ_HARNESSES (default: all), FUZZ_JOBS for swift build (default 1).
+# Environment: FUZZ_HARNESSES (default: all), FUZZ_JOBS for swift build (default 1),
+# FUZZ_SMOKE_SECONDS (default 20), FUZZ_SKIP_APPEND_TO_DECODED=1 (see Fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -51,12 +52,13 @@ build_swift() {
   # Swift driver keeps only the last -sanitize= option, so SwiftPM's pair
   # (--sanitize=fuzzer --sanitize=address) would drop the coverage: give Swift one
   # combined -sanitize=fuzzer,address (it comes last) and C the address half.
+  local status=0 log=$OUT/swift-build.log
   (cd Fuzz/swift && swift build -c debug -j "${FUZZ_JOBS:-1}" --scratch-path "$OUT/swift" \
-      --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address 2>&1 |
-      grep -vE '^\[|Cannot export local symbol' || true)
+      --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address) >"$log" 2>&1 || status=$?
+  grep -vE '^\[|Cannot export local symbol' "$log" || true
+  [ "$status" = 0 ] || die "the Swift harness did not build (log: $log)"
   local bin
   bin=$(cd Fuzz/swift && swift build -c debug --scratch-path "$OUT/swift" --show-bin-path)/FuzzWire
-  [ -x "$bin" ] || die "the Swift harness did not build (see the output above)"
   ln -sf "$bin" "$OUT/$SWIFT_HARNESS"
 }
 
@@ -151,7 +153,7 @@ case "${1:-}" in
     run "${FUZZ_SMOKE_SECONDS:-20}"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
