@@ -10,7 +10,7 @@ static const uint8_t akc_magic[7] = {'A', 'P', 'I', 'K', 'E', 'Y', 'S'};
 
 akc_status akc_preface_check(const uint8_t *bytes, size_t available, uint8_t *version_out) {
     size_t n = available < sizeof akc_magic ? available : sizeof akc_magic;
-    if (memcmp(bytes, akc_magic, n) != 0) return AKC_BAD_MAGIC;
+    if (n > 0 && memcmp(bytes, akc_magic, n) != 0) return AKC_BAD_MAGIC;
     if (available < AKC_PREFACE_SIZE) return AKC_NEED_MORE;
     *version_out = bytes[7];
     return bytes[7] == AKC_PROTOCOL_VERSION ? AKC_OK : AKC_BAD_VERSION;

@@ -397,14 +397,15 @@ static void *append_slot(ProtobufCMessage *message, uint32_t number, ProtobufCTy
     size_t *count = &MEMBER(size_t, message, field->quantifier_offset);
     uint8_t **array = &MEMBER(uint8_t *, message, field->offset);
     size_t size = element_size(field->type);
-    // Grow by doubling at powers of two, so appending n elements costs O(n).
+    // Capacity is always the next power of two at or above the count, so appending n elements
+    // costs O(n). protobuf-c sizes decoded arrays exactly, so reallocate on every append:
+    // realloc to the size a block already has is cheap, and this is right for both.
     size_t n = *count;
-    if ((n & (n - 1)) == 0) {
-        size_t capacity = n == 0 ? 1 : 2 * n;
-        uint8_t *grown = realloc(*array, capacity * size);
-        if (!grown) return NULL;
-        *array = grown;
-    }
+    size_t capacity = 1;
+    while (capacity < n + 1) capacity *= 2;
+    uint8_t *grown = realloc(*array, capacity * size);
+    if (!grown) return NULL;
+    *array = grown;
     void *slot = *array + n * size;
     memset(slot, 0, size);
     *count = n + 1;
