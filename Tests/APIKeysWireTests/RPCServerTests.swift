@@ -22,7 +22,8 @@ struct TestServer {
     let probe: CallProbe
     let gate: Gate
 
-    static func start(maxConcurrentCalls: Int = 256) async throws -> TestServer {
+    static func start(maxConcurrentCalls: Int = 256,
+                      configure: (inout RPCServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         let probe = CallProbe()
         let gate = Gate()
         var router = RPCRouter()
@@ -50,6 +51,7 @@ struct TestServer {
         configuration.serverName = "wiretests"
         configuration.shutdownGracePeriod = .seconds(5)
         configuration.connection.maxConcurrentCalls = maxConcurrentCalls
+        configure(&configuration)
         let server = RPCServer(router: router, configuration: configuration)
         let address = try await server.start()
         return TestServer(server: server, port: try #require(address.port), probe: probe, gate: gate)
@@ -252,5 +254,86 @@ struct RPCServerTests {
         await second.close()
         await first.close()
         await server.shutdown()
+    }
+
+    @Test("a huge timeout_micros is accepted as a far deadline")
+    func hugeTimeout() async throws {
+        let server = try await TestServer.start()
+        let client = try await RawClient.connect(port: server.port)
+        try await client.send(Preface.bytes + FrameCodec.encode(.request(RequestFrame(
+            callID: 1, method: Self.echo, timeoutMicros: UInt64.max, message: EchoRequest(payload: [3]).serializedBytes()))))
+        await eventually("the answer") { client.frames.count == 2 }
+        #expect(client.frames.last == .response(ResponseFrame(callID: 1, message: EchoResponse(payload: [3], callsInFlight: 1).serializedBytes())))
+        await client.close()
+        await server.server.shutdown()
+    }
+
+    @Test("keepalive: a silent client is pinged, and without a pong gets GoAway keepaliveTimeout and is closed")
+    func keepaliveUnanswered() async throws {
+        let server = try await TestServer.start { configuration in
+            configuration.connection.keepaliveInterval = .milliseconds(100)
+            configuration.connection.idleTimeout = .seconds(60)
+        }
+        let client = try await RawClient.connect(port: server.port)
+        try await client.send(Preface.bytes)
+        await eventually("the connection to close") { client.closed }
+        let frames = client.frames
+        #expect(frames.count == 3)
+        #expect(frames.dropFirst().first == .ping(1))
+        if case .goAway(let goAway)? = frames.last {
+            #expect(goAway.reason == .keepaliveTimeout)
+        } else {
+            Issue.record("expected a GoAway last, got \(frames)")
+        }
+        await client.close()
+        await server.server.shutdown()
+    }
+
+    @Test("keepalive: a client that answers pings stays connected")
+    func keepaliveAnswered() async throws {
+        let server = try await TestServer.start { configuration in
+            configuration.connection.keepaliveInterval = .milliseconds(50)
+            configuration.connection.idleTimeout = .seconds(60)
+        }
+        let connection = try await server.connect()
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(connection.isActive)
+        let reply = try await connection.call(Self.echo, EchoRequest(payload: [4]), as: EchoResponse.self)
+        #expect(reply.payload == [4])
+        await connection.close()
+        await server.server.shutdown()
+    }
+
+    @Test("idle: a connection with no call gets GoAway idleTimeout even though it answers keepalive pings")
+    func idleDespiteKeepalive() async throws {
+        // With the defaults (keepalive 60 s < idle 300 s) a client that answers pings must still
+        // be closed when it has had no call for the idle timeout (PROTOCOL.md §5).
+        let server = try await TestServer.start { configuration in
+            configuration.connection.keepaliveInterval = .milliseconds(50)
+            configuration.connection.idleTimeout = .milliseconds(300)
+        }
+        let connection = try await server.connect()
+        _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
+        await eventually(timeout: .seconds(3), "the idle connection to be closed") { !connection.isActive }
+        await connection.close()
+        await server.server.shutdown()
+    }
+
+    @Test("idle: a connection that stays silent (no keepalive before the idle timeout) gets GoAway idleTimeout")
+    func idleSilent() async throws {
+        let server = try await TestServer.start { configuration in
+            configuration.connection.keepaliveInterval = .seconds(60)
+            configuration.connection.idleTimeout = .milliseconds(200)
+        }
+        let client = try await RawClient.connect(port: server.port)
+        try await client.send(Preface.bytes)
+        await eventually("the connection to close") { client.closed }
+        if case .goAway(let goAway)? = client.frames.last {
+            #expect(goAway.reason == .idleTimeout)
+        } else {
+            Issue.record("expected a GoAway last, got \(client.frames)")
+        }
+        await client.close()
+        await server.server.shutdown()
     }
 }

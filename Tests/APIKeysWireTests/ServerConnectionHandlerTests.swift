@@ -17,7 +17,8 @@ struct ServerConnectionHandlerTests {
                 throw RPCError(code: StatusCode(rawValue: request.statusCode), message: request.statusMessage)
             }
             if request.statusMessage == "boom" { throw Boom() }
-            return EchoResponse(payload: request.payload, metadata: request.echoMetadata ? call.metadata : [:],
+            let payload = request.responseSize > 0 ? [UInt8](repeating: 1, count: Int(request.responseSize)) : request.payload
+            return EchoResponse(payload: payload, metadata: request.echoMetadata ? call.metadata : [:],
                                 callsInFlight: UInt32(call.callsInFlight))
         }
         return router
@@ -135,6 +136,30 @@ struct ServerConnectionHandlerTests {
         #expect(responses.map(\.code) == [.permissionDenied, .invalidArgument, .internal, .unimplemented])
         #expect(responses[0].statusMessage == "nope")
         #expect(!responses[2].statusMessage.contains("Boom"))
+        _ = try? channel.finish()
+    }
+
+    @Test("a response larger than max_frame_size is not sent; the call fails and the connection stays usable")
+    func responseOverMaxFrameSize() throws {
+        // PROTOCOL.md §2: a frame's length must not exceed max_frame_size (1024 here, announced
+        // in the settings); a client enforcing it would drop the whole connection.
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(
+            callID: 1, method: "/test.Wire/Echo", message: EchoRequest(responseSize: 2000).serializedBytes()))))
+        var all = ByteBuffer()
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) { all.writeBuffer(&buffer) }
+        var bodies: [Int] = []
+        while let length = all.readInteger(as: UInt32.self) {
+            bodies.append(Int(length))
+            all.moveReaderIndex(forwardBy: min(Int(length), all.readableBytes))
+        }
+        #expect(bodies.count == 2, "settings and the answer to call 1")
+        #expect(bodies.allSatisfy { $0 <= 1024 }, "frame bodies written: \(bodies)")
+
+        try Self.send(channel, FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/apikeys.v1.Health/Check"))))
+        let frames = try Self.written(channel)
+        #expect(frames.last == .response(ResponseFrame(callID: 2, message: HealthCheckResponse(status: .serving, version: "test").serializedBytes())))
+        #expect(channel.isActive)
         _ = try? channel.finish()
     }
 
