@@ -39,7 +39,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { sendPreface(context) }
+        if context.channel.isActive {
+            sendPreface(context)
+        } else {
+            // Closed before this handler arrived: channelInactive will not come again.
+            failAll(RPCError(code: .unavailable, message: "the connection closed before the server's settings arrived"))
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -46,10 +46,15 @@ public final class RPCConnection: Sendable {
             let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
             let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
             let sync = channel.pipeline.syncOperations
-            try sync.addHandler(ByteToMessageHandler(
-                FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
-                maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-            try sync.addHandler(handler)
+            do {
+                try sync.addHandler(ByteToMessageHandler(
+                    FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
+                    maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
+                try sync.addHandler(handler)
+            } catch {
+                promise.fail(error)
+                throw error
+            }
             return (NIOLoopBound(handler, eventLoop: channel.eventLoop), promise.futureResult)
         }.get()
         do {
@@ -90,7 +95,8 @@ public final class RPCConnection: Sendable {
                     let callID = handler.value.start(method: method, metadata: metadata, message: message, timeout: timeout) { result in
                         continuation.resume(with: result.mapError { $0 as any Error })
                     }
-                    if let callID { handle.started(callID) }
+                    // Cancelled between the send and now: the cancellation handler saw no ID yet.
+                    if let callID, handle.started(callID) { handler.value.cancel(callID) }
                 }
             }
         } onCancel: {
@@ -117,8 +123,12 @@ private final class CallHandle: Sendable {
 
     var isCancelled: Bool { state.withLock { $0.cancelled } }
 
-    func started(_ callID: UInt64) {
-        state.withLock { $0.callID = callID }
+    /// Records the sent call's ID; returns whether the call was cancelled meanwhile.
+    func started(_ callID: UInt64) -> Bool {
+        state.withLock { state in
+            state.callID = callID
+            return state.cancelled
+        }
     }
 
     /// Marks the call cancelled; returns its ID if it was already sent.

@@ -16,7 +16,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// One repeating timer checks idleness and keepalive against the time of the last read,
     /// so reads never reschedule timers.
     private var tickTimer: RepeatedTask?
+    /// Any frame: the peer is alive (keepalive).
     private var lastRead = NIODeadline.now()
+    /// A frame other than ping or pong, or a call finishing: the connection is in use (idle).
+    private var lastUse = NIODeadline.now()
     private var lastPing = NIODeadline.distantPast
     private var needsFlush = false
     private var readingBatch = false
@@ -53,6 +56,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             perform(machine.receivedPreface())
         case .frame(let frame):
             perform(machine.received(frame))
+            switch frame {
+            case .ping, .pong: break
+            default: lastUse = .now()
+            }
         }
         lastRead = .now()
     }
@@ -192,6 +199,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             break
         }
         if !readingBatch { flushIfNeeded() }
+        lastUse = .now()
     }
 
     /// The client refuses frames above the announced maximum, so an oversized reply becomes
@@ -225,7 +233,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let now = NIODeadline.now()
         let silent = now - lastRead
         let c = configuration.connection
-        if silent >= .nanoseconds(c.idleTimeout.nanoseconds) {
+        // Pings and pongs keep a connection alive but do not make it busy.
+        if now - lastUse >= .nanoseconds(c.idleTimeout.nanoseconds) {
             perform(machine.idleTimeoutPassed())
         }
         let interval = TimeAmount.nanoseconds(c.keepaliveInterval.nanoseconds)

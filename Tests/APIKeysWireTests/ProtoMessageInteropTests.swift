@@ -106,15 +106,15 @@ for label, message in built.items():
         entry(GenerateKeyRequest(name: "n")),
         entry(UpdateSettingsRequest(apiKeysEnabled: false, maxExpirySeconds: 0, maxKeysPerUser: 0, excessiveUsePerMinute: 0)),
         entry(UpdateSettingsRequest(maxExpirySeconds: UInt64.max)),
-        entry(RevokeKeysRequest(keyIds: ["k_1", "", "ключ"], reason: "leaked")),
-        entry(User(tenantId: "t", userId: "u", roles: [.tenantAdmin, .developer, .tenantAdmin], licensed: true, createdAtMs: -5)),
+        entry(RevokeKeysRequest(keyIDs: ["k_1", "", "ключ"], reason: "leaked")),
+        entry(User(tenantID: "t", userID: "u", roles: [.tenantAdmin, .developer, .tenantAdmin], licensed: true, createdAtMs: -5)),
         entry(EchoResponse(payload: Array(0...255), metadata: ["authorization": "Bearer x", "a": "", "": "z", "z": "ü"], callsInFlight: 7),
               exactBytes: false),
-        entry(Event(id: UInt64.max, timeMs: 1, tenantId: "t", action: "key.create", details: ["b": "2", "a": "1", "c": "3"]),
+        entry(Event(id: UInt64.max, timeMs: 1, tenantID: "t", action: "key.create", details: ["b": "2", "a": "1", "c": "3"]),
               exactBytes: false),
         entry(EchoRequest(statusCode: -3, statusMessage: "s", sleepMillis: 1, responseSize: 2, payload: [0], echoMetadata: true)),
         entry(TenantSettings(apiKeysEnabled: true, maxExpirySeconds: 1, maxKeysPerUser: 2, excessiveUsePerMinute: 3, updatedAtMs: 4)),
-        entry(VerifyResponse(principal: Principal(tenantId: "t", userId: "u", keyId: "k", roles: ["developer"], expiresAtMs: 9))),
+        entry(VerifyResponse(principal: Principal(tenantID: "t", userID: "u", keyID: "k", roles: ["developer"], expiresAtMs: 9))),
         entry(HealthCheckResponse(status: .notServing, version: "1.0")),
         entry(ErrorDetails(rule: "R17", reason: "no_license")),
         entry(EmptyMessage()),
@@ -162,10 +162,10 @@ for label, message in built.items():
         }
         try expectBuilt("keys", ListKeysResponse(keys: [ApiKey(id: "k_1", name: "n", createdAtMs: -1, status: .revoked, useCount: UInt64.max), ApiKey()],
                                                  nextPageToken: "p"))
-        try expectBuilt("user", User(userId: "u", roles: [.tenantAdmin, .developer], licensed: true))
+        try expectBuilt("user", User(userID: "u", roles: [.tenantAdmin, .developer], licensed: true))
         try expectBuilt("settings", UpdateSettingsRequest(apiKeysEnabled: false, maxKeysPerUser: 0))
         try expectBuilt("generate", GenerateKeyRequest(name: "n", expiry: .expiresInSeconds(0)))
-        try expectBuilt("revoke", RevokeKeysRequest(keyIds: ["a", "", "b"], reason: "r"))
+        try expectBuilt("revoke", RevokeKeysRequest(keyIDs: ["a", "", "b"], reason: "r"))
         try expectBuilt("echo", EchoResponse(payload: [0, 0xFF], metadata: ["a": "1", "b": "2"], callsInFlight: 4), exactBytes: false)
 
         #expect(try decodeBody(python.built["request"] ?? []) == .request(RequestFrame(

@@ -8,10 +8,10 @@ struct ProtoMessageTests {
     }
 
     static let keys = [
-        ApiKey(id: "k_1", name: "CI deploy key", ownerId: "alice", updatedAtMs: 1_700_000_000_123, createdAtMs: 1_600_000_000_000,
+        ApiKey(id: "k_1", name: "CI deploy key", ownerID: "alice", updatedAtMs: 1_700_000_000_123, createdAtMs: 1_600_000_000_000,
                expiresAtMs: 1_800_000_000_000, status: .active, revokedAtMs: 0, lastUsedAtMs: 1_700_000_000_999,
-               useCount: UInt64.max, tenantId: "acme"),
-        ApiKey(id: "k_2", name: "ünïcødé 🔑", ownerId: "bob", status: .revoked, revokedAtMs: 5),
+               useCount: UInt64.max, tenantID: "acme"),
+        ApiKey(id: "k_2", name: "ünïcødé 🔑", ownerID: "bob", status: .revoked, revokedAtMs: 5),
         ApiKey(),
         ApiKey(id: "k_neg", createdAtMs: -1, expiresAtMs: Int64.min, status: .expired),
     ]
@@ -50,17 +50,17 @@ struct ProtoMessageTests {
         #expect(try Self.roundTrip(echo) == echo)
     }
 
-    @Test("repeated strings: RevokeKeysRequest.keyIds, with empty and repeated elements")
+    @Test("repeated strings: RevokeKeysRequest.keyIDs, with empty and repeated elements")
     func repeatedStrings() throws {
-        let message = RevokeKeysRequest(keyIds: ["k_1", "", "k_2", "k_1", "ключ"], reason: "leaked")
+        let message = RevokeKeysRequest(keyIDs: ["k_1", "", "k_2", "k_1", "ключ"], reason: "leaked")
         #expect(try Self.roundTrip(message) == message)
-        let principal = Principal(tenantId: "t", userId: "u", keyId: "k", roles: ["developer", "tenant_admin"], expiresAtMs: 3)
+        let principal = Principal(tenantID: "t", userID: "u", keyID: "k", roles: ["developer", "tenant_admin"], expiresAtMs: 3)
         #expect(try Self.roundTrip(principal) == principal)
     }
 
     @Test("repeated enums: User.roles, order and duplicates kept")
     func repeatedEnums() throws {
-        let user = User(tenantId: "t", userId: "u", displayName: "U", roles: [.tenantAdmin, .developer, .tenantAdmin, .unspecified],
+        let user = User(tenantID: "t", userID: "u", displayName: "U", roles: [.tenantAdmin, .developer, .tenantAdmin, .unspecified],
                         licensed: true, createdAtMs: 1)
         #expect(try Self.roundTrip(user) == user)
         #expect(try Self.roundTrip(ListUsersResponse(users: [user, User()])) == ListUsersResponse(users: [user, User()]))
@@ -70,7 +70,7 @@ struct ProtoMessageTests {
     func maps() throws {
         let echo = EchoResponse(payload: [1], metadata: ["authorization": "Bearer x", "": "empty key", "k": "", "ü": "ß"], callsInFlight: 3)
         #expect(try Self.roundTrip(echo) == echo)
-        let event = Event(id: 1, timeMs: 2, tenantId: "t", actor: "a", action: "key.revoke", keyId: "k", outcome: "ok",
+        let event = Event(id: 1, timeMs: 2, tenantID: "t", actor: "a", action: "key.revoke", keyID: "k", outcome: "ok",
                           details: Dictionary(uniqueKeysWithValues: (0..<50).map { ("d\($0)", "\($0)") }))
         #expect(try Self.roundTrip(event) == event)
         #expect(try Self.roundTrip(ListEventsResponse(events: [event, Event()], nextPageToken: "n")) == ListEventsResponse(events: [event, Event()], nextPageToken: "n"))
@@ -193,23 +193,40 @@ struct ProtoMessageTests {
         let request = VerifyRequest(secret: "ab\0cd\0")
         let decoded = try Self.roundTrip(request)
         #expect(decoded.secret == "abcd")
-        let revoke = try Self.roundTrip(RevokeKeysRequest(keyIds: ["\0", "a\0b"]))
-        #expect(revoke.keyIds == ["", "ab"])
+        let revoke = try Self.roundTrip(RevokeKeysRequest(keyIDs: ["\0", "a\0b"]))
+        #expect(revoke.keyIDs == ["", "ab"])
         let echo = try Self.roundTrip(EchoResponse(metadata: ["k\0": "v\0"]))
         #expect(echo.metadata == ["k": "v"])
     }
 
-    @Test("a NUL inside a string on the wire does not crash and never reaches Swift")
+    @Test("a NUL inside a string on the wire is refused, never cut short")
     func nulOnTheWire() throws {
         // VerifyRequest{secret "a\0b"}
-        let decoded = try VerifyRequest(serializedBytes: [0x0A, 0x03, 0x61, 0x00, 0x62])
-        #expect(!decoded.secret.utf8.contains(0))
+        #expect(throws: WireError(code: .malformedMessage, message: "")) {
+            try VerifyRequest(serializedBytes: [0x0A, 0x03, 0x61, 0x00, 0x62])
+        }
     }
 
-    @Test("invalid UTF-8 in a string is repaired, not a crash")
-    func invalidUTF8() throws {
-        let decoded = try VerifyRequest(serializedBytes: [0x0A, 0x03, 0x61, 0xFF, 0x62])
-        #expect(decoded.secret == "a\u{FFFD}b")
+    @Test("invalid UTF-8, overlong forms and surrogates in a string are refused", arguments: [
+        [0x61, 0xFF, 0x62], [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82],
+    ] as [[UInt8]])
+    func invalidUTF8(_ string: [UInt8]) throws {
+        #expect(throws: WireError(code: .malformedMessage, message: "")) {
+            try VerifyRequest(serializedBytes: [0x0A, UInt8(string.count)] + string)
+        }
+    }
+
+    @Test("valid UTF-8 of every length decodes", arguments: ["a", "é", "☺", "😈", "a☺😈é"])
+    func validUTF8(_ string: String) throws {
+        #expect(try VerifyRequest(serializedBytes: VerifyRequest(secret: string).serializedBytes()).secret == string)
+    }
+
+    @Test("a bad string inside a nested message or map entry is refused too")
+    func nestedBadString() throws {
+        // EchoResponse{metadata {key "k" value "\xFF"}}
+        #expect(throws: WireError(code: .malformedMessage, message: "")) {
+            try EchoResponse(serializedBytes: [0x12, 0x06, 0x0A, 0x01, 0x6B, 0x12, 0x01, 0xFF])
+        }
     }
 
     @Test("RPCError details carry an ErrorDetails")
