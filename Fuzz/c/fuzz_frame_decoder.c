@@ -172,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         akc_frame frame;
         status = akc_frame_decode(body, length, budget_for(length), &frame);
         if (status != AKC_OK) {
-            CHECK(status == AKC_MALFORMED || status == AKC_OVER_BUDGET || status == AKC_NO_KIND);
+            CHECK(status == AKC_MALFORMED || status == AKC_OVER_BUDGET || status == AKC_NO_KIND || status == AKC_BAD_STRING);
             CHECK(frame.internal == NULL);
             return 0;  // the server sends GoAway and closes
         }

@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     akc_message *message = (akc_message *)1;
     akc_status status = akc_message_decode(type, bytes, length, budget_for(length), &message);
     if (status != AKC_OK) {
-        CHECK(status == AKC_MALFORMED || status == AKC_OVER_BUDGET);
+        CHECK(status == AKC_MALFORMED || status == AKC_OVER_BUDGET || status == AKC_BAD_STRING);
         CHECK(message == NULL);
         return 0;
     }
