@@ -1,6 +1,7 @@
 import APIKeysDomain
 import APIKeysWire
 import NIOPosix
+import Synchronization
 
 /// Registers every API method: resolve the caller (X13), check the method's requirement
 /// from `MethodTable`, then run the domain operation off the event loop.
@@ -144,15 +145,41 @@ struct APIRoutes {
     /// X8: the hot path. Memory only, so it runs on the event loop with no task or thread hop.
     private func registerVerification(in router: inout RPCRouter) {
         let service = self.service
-        let requirement = MethodTable.requirement(for: "/apikeys.v1.Verification/Verify")
-        router.registerNonBlocking("/apikeys.v1.Verification/Verify") { (r: VerifyRequest, call) in
+        let pool = self.pool
+        let method = "/apikeys.v1.Verification/Verify"
+        let requirement = MethodTable.requirement(for: method)
+        let refusals = RefusalRecorder()
+        router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
                 let caller = try Self.caller(of: call, service: service)
-                try service.authorize(caller, requirement, operation: "/apikeys.v1.Verification/Verify")
+                guard case .service = caller else {
+                    // Recording the refusal (X10) writes to the store: never on the event loop.
+                    refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
+                    throw DomainError(.permissionDenied, "Verify needs a service credential acting for nobody (\"Service <credential>\" without x-tenant-id/x-user-id)",
+                                      rule: "X8", reason: "service_required")
+                }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
             } catch {
                 throw RPCError(error)
             }
+        }
+    }
+}
+
+/// Records refusals off the event loop, at most a few at a time: a flood of refused calls
+/// must not queue unbounded store writes (the refusal itself is always answered).
+final class RefusalRecorder: Sendable {
+    private let inFlight = Atomic<Int>(0)
+    private static let limit = 16
+
+    func record(on pool: NIOThreadPool, _ body: @escaping @Sendable () -> Void) {
+        guard inFlight.add(1, ordering: .relaxed).newValue <= Self.limit else {
+            inFlight.subtract(1, ordering: .relaxed)
+            return
+        }
+        pool.submit { [self] _ in
+            body()
+            inFlight.subtract(1, ordering: .relaxed)
         }
     }
 }
