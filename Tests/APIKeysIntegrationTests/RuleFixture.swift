@@ -58,6 +58,13 @@ struct RuleTenant: Sendable {
         return tenant
     }
 
+    /// The same tenant on a connection of its own.
+    static func attach(to tenant: RuleTenant) async throws -> RuleTenant {
+        let client = try await APIKeysClient.connect(
+            host: tenant.shared.server.host, port: tenant.shared.server.port, credential: .operator(tenant.shared.operatorSecret))
+        return RuleTenant(shared: tenant.shared, id: tenant.id, operator: client)
+    }
+
     /// A client acting for `user` through the service credential (X13).
     func `as`(_ user: String) -> APIKeysClient {
         `operator`.acting(as: .service(shared.serviceSecret, tenant: id, user: user))
