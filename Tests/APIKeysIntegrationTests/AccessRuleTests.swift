@@ -297,6 +297,13 @@ struct AccessRuleTests {
         let byRemoval = events.filter { $0.details["reason"] == "user_removed" }
         #expect(Set(byRemoval.map(\.keyID)) == [first.id, second.id])
         #expect(byRemoval.allSatisfy { $0.details["rule"] == "X14" && $0.actor == "operator" })
+        #expect(try await t.events(ListEventsRequest(action: "user.removed")).first?.details["keys_revoked"] == "2")
+        // A new user with the same ID does not bring the keys back (R12).
+        try await t.addUser("dana")
+        await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") {
+            try await t.verifier.verify(VerifyRequest(secret: firstSecret))
+        }
+        #expect(try await t.key(first.id).status == .revoked)
         await t.close()
     }
 
