@@ -7,7 +7,8 @@ import Testing
 /// The one real server (SQLite file, TCP) the rule suites share, with the operator
 /// credential it printed on its first start and a service credential made through the API.
 struct SharedServer: Sendable {
-    let server: TestServer
+    let host: String
+    let port: Int
     let operatorSecret: String
     let serviceSecret: String
 
@@ -22,10 +23,15 @@ struct SharedServer: Sendable {
         guard let operatorSecret = server.newOperatorCredential else {
             throw RPCError(code: .internal, message: "a fresh data directory must create an operator credential")
         }
-        let client = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(operatorSecret))
-        defer { Task { await client.close() } }
+        return try await SharedServer.provision(host: server.host, port: server.port, operatorSecret: operatorSecret)
+    }
+
+    /// Creates the `console` service credential on a running server.
+    static func provision(host: String, port: Int, operatorSecret: String) async throws -> SharedServer {
+        let client = try await APIKeysClient.connect(host: host, port: port, credential: .operator(operatorSecret))
         let service = try await client.createServiceCredential(CreateServiceCredentialRequest(name: "console"))
-        return SharedServer(server: server, operatorSecret: operatorSecret, serviceSecret: service.secret)
+        await client.close()
+        return SharedServer(host: host, port: port, operatorSecret: operatorSecret, serviceSecret: service.secret)
     }
 
     static func get() async throws -> SharedServer { try await started.value }
@@ -41,11 +47,11 @@ struct RuleTenant: Sendable {
     let `operator`: APIKeysClient
 
     /// Creates the tenant; `enabled` turns API keys on (R2: they start off);
-    /// `adminRoles` are the admin's roles besides TenantAdmin.
-    static func make(enabled: Bool = true, adminIsDeveloper: Bool = false) async throws -> RuleTenant {
-        let shared = try await SharedServer.get()
+    /// `adminIsDeveloper` also gives the admin the Developer role.
+    static func make(enabled: Bool = true, adminIsDeveloper: Bool = false, on server: SharedServer? = nil) async throws -> RuleTenant {
+        let shared: SharedServer = if let server { server } else { try await SharedServer.get() }
         let client = try await APIKeysClient.connect(
-            host: shared.server.host, port: shared.server.port, credential: .operator(shared.operatorSecret))
+            host: shared.host, port: shared.port, credential: .operator(shared.operatorSecret))
         let id = "t-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
         let tenant = RuleTenant(shared: shared, id: id, operator: client)
         _ = try await client.createTenant(CreateTenantRequest(tenantID: id, name: "Tenant \(id)"))
@@ -60,9 +66,13 @@ struct RuleTenant: Sendable {
 
     /// The same tenant on a connection of its own.
     static func attach(to tenant: RuleTenant) async throws -> RuleTenant {
-        let client = try await APIKeysClient.connect(
-            host: tenant.shared.server.host, port: tenant.shared.server.port, credential: .operator(tenant.shared.operatorSecret))
-        return RuleTenant(shared: tenant.shared, id: tenant.id, operator: client)
+        try await attach(tenant: tenant.id, on: tenant.shared)
+    }
+
+    /// An existing tenant on `server` (e.g. after a restart), on a new connection.
+    static func attach(tenant id: String, on server: SharedServer) async throws -> RuleTenant {
+        let client = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(server.operatorSecret))
+        return RuleTenant(shared: server, id: id, operator: client)
     }
 
     /// A client acting for `user` through the service credential (X13).
