@@ -65,6 +65,10 @@ struct AccessRuleTests {
             try await dana.getSettings()
         }
         #expect(try await t.adminClient.getSettings().settings?.maxKeysPerUser == 7)
+        // The tenant keeps an admin: the last one cannot lose the role.
+        await expectRefused(.failedPrecondition, rule: "R3", reason: "last_tenant_admin") {
+            try await t.adminClient.removeRole(RemoveRoleRequest(userID: t.admin, role: .tenantAdmin))
+        }
         await t.close()
     }
 

@@ -42,6 +42,7 @@ struct KeyTableRuleTests {
     @Test("R7: search matches part of a name, the exact ID, or the owner, case-insensitively")
     func search() async throws {
         let t = try await RuleTenant.make()
+        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 10))
         try await t.addUser("Dana.Scully")
         try await t.addUser("erik")
         let (pipeline, _) = try await t.generate("Dana.Scully", name: "CI Pipeline")
@@ -61,6 +62,18 @@ struct KeyTableRuleTests {
         #expect(try await search("no such thing").isEmpty)
         // A developer's search stays within their own keys.
         #expect(Set(try await t.as("erik").listKeys(ListKeysRequest(search: "metr")).keys.map(\.id)) == [other.id])
+        #expect(try await search("  pipe  ") == [pipeline.id], "the search text is trimmed")
+
+        // LIKE wildcards and non-ASCII case match literally.
+        let (percent, _) = try await t.generate("erik", name: "50% off")
+        let (underscore, _) = try await t.generate("erik", name: "data_export")
+        _ = try await t.generate("erik", name: "grape juice")  // "a_e" as a LIKE pattern would match "ape"
+        let (backslash, _) = try await t.generate("Dana.Scully", name: #"C:\keys"#)
+        let (accented, _) = try await t.generate("Dana.Scully", name: "ÉCOLE Über")
+        #expect(try await search("%") == [percent.id])
+        #expect(try await search("a_e") == [underscore.id])
+        #expect(try await search(#"\"#) == [backslash.id])
+        #expect(try await search("école über") == [accented.id])
         await expectRefused(.invalidArgument, rule: "R7", reason: "search_too_long") {
             try await t.adminClient.listKeys(ListKeysRequest(search: String(repeating: "a", count: 257)))
         }
@@ -127,6 +140,21 @@ struct KeyTableRuleTests {
         _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 4))
         _ = try await t.generate("dana")
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
+
+        // The limit holds under concurrent generates, on several connections.
+        try await t.addUser("erik")
+        var connections: [RuleTenant] = []
+        for _ in 0..<3 { connections.append(try await RuleTenant.attach(to: t)) }
+        let clients = connections
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<24 {
+                group.addTask { (try? await clients[i % clients.count].generate("erik")) != nil }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 4)
+        #expect(try await t.allKeys(ListKeysRequest(search: "erik", status: .active)).count == 4)
+        for connection in clients { await connection.close() }
         await t.close()
     }
 
@@ -314,7 +342,7 @@ struct KeyTableRuleTests {
         }
         #expect(original.count == 1000)
 
-        for (sort, descending) in [(KeySortField.created, false), (.name, true), (.id, false)] {
+        for (sort, descending) in [(KeySortField.created, false), (.name, true), (.id, false), (.owner, true), (.status, false)] {
             var seen: [String] = []
             var request = ListKeysRequest(sortBy: sort, descending: descending, pageSize: 97)
             var pages = 0

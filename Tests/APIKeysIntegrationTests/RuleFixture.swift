@@ -11,6 +11,8 @@ struct SharedServer: Sendable {
     let port: Int
     let operatorSecret: String
     let serviceSecret: String
+    /// Where the server keeps its SQLite files, when this process started it.
+    var dataDirectory: String? = nil
 
     /// Started once, on first use; it lives as long as the test process.
     private static let started = Task<SharedServer, any Error> {
@@ -23,7 +25,9 @@ struct SharedServer: Sendable {
         guard let operatorSecret = server.newOperatorCredential else {
             throw RPCError(code: .internal, message: "a fresh data directory must create an operator credential")
         }
-        return try await SharedServer.provision(host: server.host, port: server.port, operatorSecret: operatorSecret)
+        var shared = try await SharedServer.provision(host: server.host, port: server.port, operatorSecret: operatorSecret)
+        shared.dataDirectory = server.dataDirectory
+        return shared
     }
 
     /// Creates the `console` service credential on a running server.
@@ -187,15 +191,13 @@ func expectRefused<T>(
 /// The server's clock and ours are the same machine's: Unix milliseconds now.
 func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-/// Whether `bytes` (any serialized response) holds the secret or its random part (X7, R18).
+/// Whether `bytes` (any serialized response, a file) holds the secret or its random part (X7, R18).
 func leaks(_ secret: String, in bytes: [UInt8]) -> Bool {
-    let needles = [Array(secret.utf8), Array(secret.utf8.dropFirst(24).prefix(43))]
-    return needles.contains { needle in
-        guard !needle.isEmpty, bytes.count >= needle.count else { return false }
-        return (0...(bytes.count - needle.count)).contains { start in
-            bytes[start..<(start + needle.count)].elementsEqual(needle)
-        }
-    }
+    contains(Array(secret.utf8), in: bytes) || contains(Array(secret.utf8.dropFirst(24).prefix(43)), in: bytes)
+}
+
+func contains(_ needle: [UInt8], in bytes: [UInt8]) -> Bool {
+    !needle.isEmpty && Data(bytes).range(of: Data(needle)) != nil
 }
 
 extension Array where Element == APIKeysWire.Event {

@@ -51,6 +51,19 @@ struct VerificationRuleTests {
             #expect(!leaks(otherSecret, in: event.serializedBytes()), "event \(event.action)")
             for value in event.details.values { #expect(!value.contains("apk_")) }
         }
+        // Only a hash is stored: the SQLite files (database, WAL) never hold the secret.
+        try await Task.sleep(for: .milliseconds(200))
+        let directory = try #require(t.shared.dataDirectory)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(files.contains("apikeys.sqlite"))
+        var all: [UInt8] = []
+        for file in files {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(file)))
+            #expect(!leaks(secret, in: bytes), "\(file) holds the secret")
+            #expect(!leaks(otherSecret, in: bytes), "\(file) holds the secret")
+            all += bytes
+        }
+        #expect(contains(Array(key.id.utf8), in: all), "the files read are the ones holding the key")
         await t.close()
     }
 
