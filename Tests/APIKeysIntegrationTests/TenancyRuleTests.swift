@@ -57,6 +57,7 @@ struct TenancyRuleTests {
         #expect(!mentions.isEmpty)
         #expect(mentions.allSatisfy { $0.outcome == "failure" && $0.details["reason"] == "key_not_found" && ["user:admin", "user:dana"].contains($0.actor) })
         #expect(try await a.events().allSatisfy { $0.tenantID == a.id })
+        #expect(try await a.events(ListEventsRequest(actor: "user:bert")).isEmpty)
         #expect(!(try await b.events().contains { $0.actor.hasPrefix("user:admin") && $0.outcome != "success" }), "nothing of A's attempts lands in B")
         let bPage = try await b.adminClient.listEvents(ListEventsRequest(pageSize: 1))
         let tokenError = await expectRefused(.invalidArgument, rule: "X11", reason: "page_token_mismatch") {
