@@ -9,6 +9,8 @@ final class TestServer: Sendable {
     let host: String
     let port: Int
     let dataDirectory: String
+    /// The operator credential this start created on an empty data directory (nil on a restart).
+    var newOperatorCredential: String? { server.newOperatorCredential }
 
     static func start(dataDirectory: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         let directory = dataDirectory ?? FileManager.default.temporaryDirectory
