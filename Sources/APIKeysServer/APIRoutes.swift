@@ -152,16 +152,26 @@ struct APIRoutes {
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
                 let caller = try Self.caller(of: call, service: service)
-                guard case .service = caller else {
+                guard Self.isService(caller) else {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
                     refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
-                    throw DomainError(.permissionDenied, "Verify needs a service credential acting for nobody (\"Service <credential>\" without x-tenant-id/x-user-id)",
-                                      rule: "X8", reason: "service_required")
+                    throw DomainError(.permissionDenied, "this call needs a service credential", rule: "X8", reason: "not_service")
                 }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
             } catch {
                 throw RPCError(error)
             }
+        }
+    }
+}
+
+extension APIRoutes {
+    /// Whether the caller passes `Requirement.service`: a service, on its own or acting for a user.
+    static func isService(_ caller: Caller) -> Bool {
+        switch caller {
+        case .service: return true
+        case .member(let member): if case .service = member.via { return true } else { return false }
+        case .operator: return false
         }
     }
 }

@@ -12,7 +12,7 @@ enum MethodTable {
         "/apikeys.v1.Directory/AssignRole": .tenantAdmin,       // R5
         "/apikeys.v1.Directory/RemoveRole": .tenantAdmin,
         "/apikeys.v1.Directory/SetLicense": .tenantAdmin,
-        "/apikeys.v1.Directory/GetUser": .tenantAdmin,
+        "/apikeys.v1.Directory/GetUser": .member,               // admins anyone, others themselves (domain)
         "/apikeys.v1.Directory/ListUsers": .tenantAdmin,
         "/apikeys.v1.Settings/Get": .tenantAdmin,               // R3
         "/apikeys.v1.Settings/Update": .tenantAdmin,            // R3, R14

@@ -11,7 +11,7 @@ struct GracefulShutdownTests {
         let running = Task {
             try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 600, responseSize: 3), as: EchoResponse.self)
         }
-        try await Task.sleep(for: .milliseconds(150))
+        try await Self.waitUntilRunning(connection)
         let shutdown = Task { await server.stop() }
         try await Task.sleep(for: .milliseconds(150))
 
@@ -43,7 +43,7 @@ struct GracefulShutdownTests {
         let running = Task {
             try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 500, responseSize: 1), as: EchoResponse.self)
         }
-        try await Task.sleep(for: .milliseconds(150))
+        try await Self.waitUntilRunning(connection)
         kill(process.processIdentifier, SIGTERM)
         let reply = try await running.value
         #expect(reply.payload.count == 1)
@@ -51,6 +51,18 @@ struct GracefulShutdownTests {
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
+    }
+
+    /// Waits until the server runs the sleeping call: a probe sees two calls in flight.
+    /// (A fixed sleep is not enough on a loaded machine: the call might not have arrived.)
+    static func waitUntilRunning(_ connection: RPCConnection) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let probe: EchoResponse = try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest())
+            if probe.callsInFlight >= 2 { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("the sleeping call never started on the server")
     }
 
     /// Reads apikeysd's stdout until its "listening on HOST:PORT" line.
