@@ -39,12 +39,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive {
-            sendPreface(context)
-        } else {
-            // Closed before this handler arrived: channelInactive will not come again.
-            failAll(RPCError(code: .unavailable, message: "the connection closed before the server's settings arrived"))
-        }
+        // Added before the connect completes (channelActive sends the preface) or after it.
+        if context.channel.isActive { sendPreface(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {

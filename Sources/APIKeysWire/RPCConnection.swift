@@ -38,25 +38,35 @@ public final class RPCConnection: Sendable {
     public static func connect(host: String, port: Int, configuration: Configuration = Configuration(),
                                group: (any EventLoopGroup)? = nil) async throws -> RPCConnection {
         let loopGroup: any EventLoopGroup = group ?? MultiThreadedEventLoopGroup.singleton
+        // The pipeline is built in the initializer, on the event loop, so the preface goes out
+        // the moment the socket connects: no wait for a Swift task to be scheduled, which on
+        // a busy machine could outlast the server's handshake timeout.
+        let installed = Mutex<(NIOLoopBound<ClientConnectionHandler>, EventLoopFuture<ServerSettings>)?>(nil)
         let channel = try await ClientBootstrap(group: loopGroup)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
-            .connect(host: host, port: port).get()
-        let (handler, settings) = try await channel.eventLoop.submit {
-            let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
-            let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
-            let sync = channel.pipeline.syncOperations
-            do {
-                try sync.addHandler(ByteToMessageHandler(
-                    FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
-                    maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                try sync.addHandler(handler)
-            } catch {
-                promise.fail(error)
-                throw error
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
+                    let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
+                    let sync = channel.pipeline.syncOperations
+                    do {
+                        try sync.addHandler(ByteToMessageHandler(
+                            FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
+                            maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
+                        try sync.addHandler(handler)
+                    } catch {
+                        promise.fail(error)
+                        throw error
+                    }
+                    installed.withLock { $0 = (NIOLoopBound(handler, eventLoop: channel.eventLoop), promise.futureResult) }
+                }
             }
-            return (NIOLoopBound(handler, eventLoop: channel.eventLoop), promise.futureResult)
-        }.get()
+            .connect(host: host, port: port).get()
+        guard let (handler, settings) = installed.withLock({ $0 }) else {
+            try? await channel.close()
+            throw RPCError(code: .unavailable, message: "the connection could not be set up")
+        }
         do {
             let serverSettings = try await settings.get()
             return RPCConnection(channel: channel, handler: handler, settings: serverSettings)

@@ -9,7 +9,7 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         let connection = try await RPCConnection.connect(host: server.host, port: server.port)
         let running = Task {
-            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 600, responseSize: 3), as: EchoResponse.self)
+            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 2_000, responseSize: 3), as: EchoResponse.self)
         }
         try await Self.waitUntilRunning(connection)
         let shutdown = Task { await server.stop() }
@@ -41,7 +41,7 @@ struct GracefulShutdownTests {
         let port = try #require(try await Self.listeningPort(output))
         let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
         let running = Task {
-            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 500, responseSize: 1), as: EchoResponse.self)
+            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 2_000, responseSize: 1), as: EchoResponse.self)
         }
         try await Self.waitUntilRunning(connection)
         kill(process.processIdentifier, SIGTERM)

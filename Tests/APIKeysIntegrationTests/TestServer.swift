@@ -19,8 +19,10 @@ final class TestServer: Sendable {
         configuration.rpc.port = 0
         configuration.rpc.threads = 2
         configuration.rpc.shutdownGracePeriod = .seconds(5)
-        configuration.rpc.connection.handshakeTimeout = .seconds(2)
-        configuration.rpc.connection.idleTimeout = .seconds(2)
+        // Short, for the silent-connection cases, but not so short that a test process whose
+        // cooperative threads are busy (storage tests) misses it.
+        configuration.rpc.connection.handshakeTimeout = .seconds(4)
+        configuration.rpc.connection.idleTimeout = .seconds(4)
         configuration.dataDirectory = directory
         configuration.conformance = true
         configure(&configuration)

@@ -292,11 +292,12 @@ struct RPCServerTests {
     @Test("keepalive: a client that answers pings stays connected")
     func keepaliveAnswered() async throws {
         let server = try await TestServer.start { configuration in
-            configuration.connection.keepaliveInterval = .milliseconds(50)
+            // Long enough that a loaded machine still answers each ping within an interval.
+            configuration.connection.keepaliveInterval = .milliseconds(250)
             configuration.connection.idleTimeout = .seconds(60)
         }
         let connection = try await server.connect()
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1_200))
         #expect(connection.isActive)
         let reply = try await connection.call(Self.echo, EchoRequest(payload: [4]), as: EchoResponse.self)
         #expect(reply.payload == [4])
