@@ -4,7 +4,9 @@ DATA_DIR ?= data
 PORT ?= 7420
 BIN := .build/debug
 
-.PHONY: all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -27,7 +29,7 @@ proto-check: deps
 # Builds once (with tests), then runs every suite against that build.
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	$(MAKE) --no-print-directory test-swift test-python test-conformance test-quickstart
+	$(MAKE) --no-print-directory test-swift test-python test-conformance test-quickstart fuzz-smoke
 
 test-swift:
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
@@ -40,6 +42,14 @@ test-conformance:
 
 test-quickstart:
 	scripts/quickstart.sh $(BIN)
+
+# libFuzzer harnesses for the C and Swift decoders (Fuzz/README.md).
+fuzz: deps
+	scripts/fuzz.sh build
+	scripts/fuzz.sh run $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	scripts/fuzz.sh smoke
 
 clean:
 	rm -rf .build

@@ -10,6 +10,9 @@ enum ConformanceService {
                 try await Task.sleep(for: .milliseconds(Int(request.sleepMillis)))
             }
             if request.statusCode != 0 {
+                guard (1...16).contains(request.statusCode) else {
+                    throw RPCError(code: .invalidArgument, message: "status_code must be a gRPC code from 1 to 16, got \(request.statusCode)")
+                }
                 throw RPCError(code: StatusCode(rawValue: request.statusCode), message: request.statusMessage)
             }
             return EchoResponse(

@@ -29,6 +29,8 @@ public enum FrameCodec {
             switch status {
             case AKC_NO_KIND:
                 throw WireError(code: .malformedFrame, message: "the frame envelope has no kind set")
+            case AKC_BAD_STRING:
+                throw WireError(code: .malformedFrame, message: "a string in the frame envelope is not valid UTF-8 or holds a NUL byte")
             case AKC_OVER_BUDGET:
                 throw WireError(code: .malformedFrame, message: "the frame would need more memory to decode than its size allows")
             default:
@@ -48,6 +50,11 @@ public enum FrameCodec {
                 akc_frame_encode(&cFrame, out.baseAddress?.assumingMemoryBound(to: UInt8.self), out.count)
             }
         }
+    }
+
+    /// The bytes `encode` writes for this frame, length prefix included.
+    public static func encodedSize(_ frame: Frame) -> Int {
+        frame.withCFrame { akc_frame_encoded_size(&$0) }
     }
 
     /// The frame as bytes, length prefix included.

@@ -33,12 +33,14 @@ extension ProtoMessage {
                 akc_message_decode(type, buffer.baseAddress, buffer.count, budget, &decoded)
             }
         guard status == AKC_OK, let decoded else {
-            throw WireError(
-                code: status == AKC_OVER_BUDGET ? .messageTooComplex : .malformedMessage,
-                message: status == AKC_OVER_BUDGET
-                    ? "\(Self.protoName) would need more memory to decode than its size allows"
-                    : "the bytes are not a valid \(Self.protoName)"
-            )
+            switch status {
+            case AKC_OVER_BUDGET:
+                throw WireError(code: .messageTooComplex, message: "\(Self.protoName) would need more memory to decode than its size allows")
+            case AKC_BAD_STRING:
+                throw WireError(code: .malformedMessage, message: "a string field of \(Self.protoName) is not valid UTF-8 or holds a NUL byte")
+            default:
+                throw WireError(code: .malformedMessage, message: "the bytes are not a valid \(Self.protoName)")
+            }
         }
         defer { akc_message_free(decoded) }
         self.init(reader: ProtoReader(decoded))

@@ -41,12 +41,12 @@ public final class RPCServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 guard self.admit(channel) else {
-                    // Over the connection limit: say why, then close, without reading anything.
+                    // Over the connection limit: say why once the socket is up, then close.
                     let goAway = GoAwayFrame(lastCallID: 0, reason: .tooManyConnections,
                                              message: "the server has \(configuration.maxConnections) connections already")
-                    var buffer = channel.allocator.buffer(capacity: 64)
-                    FrameCodec.encode(.goAway(goAway), into: &buffer)
-                    return channel.writeAndFlush(buffer).flatMap { channel.close() }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RejectingHandler(goAway: goAway))
+                    }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -101,5 +101,40 @@ public final class RPCServer: Sendable {
             try? await connection.close()
         }
         try? await group.shutdownGracefully()
+    }
+}
+
+/// Answers a connection the server will not serve with a GOAWAY, then closes it.
+final class RejectingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let goAway: GoAwayFrame
+
+    init(goAway: GoAwayFrame) {
+        self.goAway = goAway
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { reject(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        reject(context)
+    }
+
+    private var done = false
+
+    private func reject(_ context: ChannelHandlerContext) {
+        guard !done else { return }
+        done = true
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        FrameCodec.encode(.goAway(goAway), into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Whatever it sends is not read.
     }
 }

@@ -184,7 +184,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         deadlineTimers.removeValue(forKey: callID)?.cancel()
         switch machine.callFinished(callID: callID) {
         case .sendResponse(let close):
-            write(.response(response))
+            write(.response(fitted(response)))
             if close { perform(.close) }
         case .dropResponse(let close):
             if close { perform(.close) }
@@ -192,6 +192,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             break
         }
         if !readingBatch { flushIfNeeded() }
+    }
+
+    /// The client refuses frames above the announced maximum, so an oversized reply becomes
+    /// a RESOURCE_EXHAUSTED status instead of a broken connection.
+    private func fitted(_ response: ResponseFrame) -> ResponseFrame {
+        let limit = configuration.connection.maxFrameSize
+        let roughSize = response.message.count + response.details.count + response.statusMessage.utf8.count
+        guard roughSize > limit - 1024 else { return response }
+        let size = FrameCodec.encodedSize(.response(response)) - FrameCodec.lengthPrefixSize
+        guard size > limit else { return response }
+        return ResponseFrame(callID: response.callID, error: RPCError(
+            code: .resourceExhausted,
+            message: "the response would be a frame of \(size) bytes, above the maximum frame size of \(limit)"))
     }
 
     private func write(_ frame: Frame) {

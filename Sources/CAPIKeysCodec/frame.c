@@ -1,6 +1,7 @@
 // Whole frames: preface, length prefix, envelope encode and decode.
 #include "apikeys_codec.h"
 #include "budget.h"
+#include "strings.h"
 #include "apikeys/v1/frame.pb-c.h"
 
 #include <string.h>
@@ -9,7 +10,7 @@ static const uint8_t akc_magic[7] = {'A', 'P', 'I', 'K', 'E', 'Y', 'S'};
 
 akc_status akc_preface_check(const uint8_t *bytes, size_t available, uint8_t *version_out) {
     size_t n = available < sizeof akc_magic ? available : sizeof akc_magic;
-    if (memcmp(bytes, akc_magic, n) != 0) return AKC_BAD_MAGIC;
+    if (n > 0 && memcmp(bytes, akc_magic, n) != 0) return AKC_BAD_MAGIC;
     if (available < AKC_PREFACE_SIZE) return AKC_NEED_MORE;
     *version_out = bytes[7];
     return bytes[7] == AKC_PROTOCOL_VERSION ? AKC_OK : AKC_BAD_VERSION;
@@ -47,6 +48,7 @@ typedef struct decoded {
 
 akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_budget, akc_frame *out) {
     memset(out, 0, sizeof *out);
+    if (akc_has_bad_string(&apikeys__v1__frame__descriptor, body, length)) return AKC_BAD_STRING;
     akc_budget budget = {0, alloc_budget, 0};
     ProtobufCAllocator allocator = akc_budget_allocator(&budget);
     Apikeys__V1__Frame *envelope = apikeys__v1__frame__unpack(&allocator, length, body);

@@ -2,6 +2,7 @@
 // descriptors, so Swift needs no per-message C code.
 #include "apikeys_codec.h"
 #include "budget.h"
+#include "strings.h"
 #include "apikeys_types.inc"
 
 #include <string.h>
@@ -62,6 +63,8 @@ akc_message *akc_message_new(const akc_type *type) {
 
 akc_status akc_message_decode(const akc_type *type, const uint8_t *data, size_t length,
                               size_t alloc_budget, akc_message **out) {
+    *out = NULL;
+    if (akc_has_bad_string(descriptor_of(type), data, length)) return AKC_BAD_STRING;
     akc_budget budget = {0, alloc_budget, 0};
     ProtobufCAllocator allocator = akc_budget_allocator(&budget);
     ProtobufCMessage *message = protobuf_c_message_unpack(descriptor_of(type), &allocator, length, data);
@@ -394,14 +397,15 @@ static void *append_slot(ProtobufCMessage *message, uint32_t number, ProtobufCTy
     size_t *count = &MEMBER(size_t, message, field->quantifier_offset);
     uint8_t **array = &MEMBER(uint8_t *, message, field->offset);
     size_t size = element_size(field->type);
-    // Grow by doubling at powers of two, so appending n elements costs O(n).
+    // Capacity is always the next power of two at or above the count, so appending n elements
+    // costs O(n). protobuf-c sizes decoded arrays exactly, so reallocate on every append:
+    // realloc to the size a block already has is cheap, and this is right for both.
     size_t n = *count;
-    if ((n & (n - 1)) == 0) {
-        size_t capacity = n == 0 ? 1 : 2 * n;
-        uint8_t *grown = realloc(*array, capacity * size);
-        if (!grown) return NULL;
-        *array = grown;
-    }
+    size_t capacity = 1;
+    while (capacity < n + 1) capacity *= 2;
+    uint8_t *grown = realloc(*array, capacity * size);
+    if (!grown) return NULL;
+    *array = grown;
     void *slot = *array + n * size;
     memset(slot, 0, size);
     *count = n + 1;

@@ -24,6 +24,25 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(help: "Seconds calls in flight get to finish on shutdown.") var shutdownGracePeriod = 30.0
     @Option(help: "Event loop threads (0: one per core).") var threads = 0
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(name: .customLong("service-credential"),
+            help: "A trusted service's credential, NAME=SECRET (repeatable; also APIKEYS_SERVICE_CREDENTIALS=NAME=SECRET,...). SECRET: 32 or more characters.")
+    var serviceCredentials: [String] = []
+    @Option(help: "An operator credential to accept besides the generated one (also APIKEYS_OPERATOR_CREDENTIAL; 32 or more characters).")
+    var operatorCredential: String?
+    @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
+    var usageFlushInterval = 1.0
+
+    func validate() throws {
+        for entry in allServiceCredentials where !entry.contains("=") {
+            throw ValidationError("--service-credential must be NAME=SECRET")
+        }
+    }
+
+    private var allServiceCredentials: [String] {
+        let fromEnvironment = ProcessInfo.processInfo.environment["APIKEYS_SERVICE_CREDENTIALS"]?
+            .split(separator: ",").map(String.init) ?? []
+        return serviceCredentials + fromEnvironment
+    }
 
     func run() async throws {
         var logger = Logger(label: "apikeysd")
@@ -42,13 +61,25 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)
         configuration.dataDirectory = dataDir
         configuration.conformance = conformance
+        configuration.usageFlushInterval = .seconds(usageFlushInterval)
+        for entry in allServiceCredentials {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            configuration.serviceCredentials[String(parts[0])] = String(parts[1])
+        }
+        configuration.operatorCredential = operatorCredential ?? ProcessInfo.processInfo.environment["APIKEYS_OPERATOR_CREDENTIAL"]
 
         let server = try APIKeysServer(configuration: configuration, logger: logger)
         let address = try await server.start()
         let shown = "\(address.host):\(address.port)"
         say("apikeysd listening on \(shown)")
-        say("  data: \(dataDir)")
+        say("  data: \(dataDir)/apikeys.sqlite")
         say("  connect: apikeys --server \(shown) health")
+        if let secret = server.newOperatorCredential {
+            // Shown once: only its hash is stored (X7).
+            say("operator credential: \(secret)")
+            say("  This is shown once. Save it now: export APIKEYS_OPERATOR_CREDENTIAL=\(secret)")
+            say("  To use your own instead, start apikeysd with --operator-credential or APIKEYS_OPERATOR_CREDENTIAL.")
+        }
 
         await Self.waitForTermination()
         logger.info("shutting down: finishing calls in flight")

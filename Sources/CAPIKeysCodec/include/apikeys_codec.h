@@ -32,7 +32,8 @@ typedef enum akc_status {
     AKC_NO_KIND = 5,
     /// A field that does not exist or has another type.
     AKC_BAD_FIELD = 6,
-    /// A string with a NUL byte in it, which protobuf-c cannot encode.
+    /// A string field that is not valid UTF-8 or holds a NUL byte (refused on decode;
+    /// on encode protobuf-c could not represent the NUL).
     AKC_BAD_STRING = 7,
     /// The preface's magic bytes are wrong.
     AKC_BAD_MAGIC = 8,

@@ -248,8 +248,9 @@ struct  Apikeys__V1__Pong
 
 
 /*
- * The sender will accept no call with an ID above last_call_id; calls up to it
- * finish. After an error GoAway the sender closes the connection.
+ * The sender will accept no call with an ID above last_call_id. After a graceful
+ * GoAway (GOAWAY_NO_ERROR) calls up to it finish; after an error GoAway the sender
+ * closes the connection at once and running calls get no response.
  */
 struct  Apikeys__V1__GoAway
 {

@@ -1,0 +1,167 @@
+import Foundation
+
+/// The directory: tenants, users, roles, licenses and service credentials (R5, X13, X14).
+extension APIKeyService {
+    /// Operator: creates a tenant with the X2 default settings (API keys disabled, R2).
+    public func createTenant(_ caller: Caller, id: String, name: String) throws(DomainError) -> Tenant {
+        try authorize(caller, .operator, operation: "directory")
+        try Validation.tenantID(id)
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...256).contains(name.count) else {
+            throw .invalidArgument("the tenant name must be 1 to 256 characters", reason: "invalid_tenant_name")
+        }
+        return try perform(caller, operation: EventAction.tenantCreated) { tx, changes in
+            guard try tx.tenant(id: id) == nil else {
+                throw DomainError(.alreadyExists, "tenant \"\(id)\" already exists", reason: "tenant_exists")
+            }
+            let time = now
+            let tenant = Tenant(id: id, name: name, createdAt: time, settings: .defaults(at: time))
+            try tx.insertTenant(tenant)
+            try tx.insertEvent(event(caller, tenantID: id, action: EventAction.tenantCreated, details: ["name": name], at: time))
+            changes.append(.tenant(id: id, settings: tenant.settings))
+            return tenant
+        }
+    }
+
+    /// Operator: adds a user to a tenant's directory.
+    public func createUser(
+        _ caller: Caller, tenantID: String, userID: String, displayName: String,
+        roles: Set<Role> = [], licensed: Bool = false
+    ) throws(DomainError) -> User {
+        try authorize(caller, .operator, operation: "directory")
+        try Validation.userID(userID)
+        return try perform(caller, operation: EventAction.userCreated) { tx, changes in
+            guard try tx.tenant(id: tenantID) != nil else {
+                throw DomainError.notFound("tenant \"\(tenantID)\" does not exist", rule: "", reason: "tenant_not_found")
+            }
+            guard try tx.user(tenantID: tenantID, userID: userID) == nil else {
+                throw DomainError(.alreadyExists, "user \"\(userID)\" already exists in tenant \"\(tenantID)\"", reason: "user_exists")
+            }
+            let time = now
+            let user = User(
+                tenantID: tenantID, userID: userID, displayName: displayName, roles: roles, licensed: licensed, createdAt: time)
+            try tx.insertUser(user)
+            try tx.insertEvent(event(caller, tenantID: tenantID, action: EventAction.userCreated, details: [
+                "user": userID, "roles": roles.storedNames, "licensed": String(licensed),
+            ], at: time))
+            changes.append(.user(user))
+            return user
+        }
+    }
+
+    /// Operator, X14: removes a user; every key they own is revoked at once, each with a
+    /// `key.revoked` event naming the reason. Returns how many keys were revoked.
+    public func removeUser(_ caller: Caller, tenantID: String, userID: String) throws(DomainError) -> Int {
+        try authorize(caller, .operator, operation: "directory")
+        return try perform(caller, operation: EventAction.userRemoved, tenantID: tenantID) { tx, changes in
+            guard try tx.user(tenantID: tenantID, userID: userID) != nil else {
+                throw DomainError.notFound("user \"\(userID)\" does not exist in tenant \"\(tenantID)\"", reason: "user_not_found")
+            }
+            let time = now
+            var revoked = 0
+            for var key in try tx.keys(tenantID: tenantID, ownerID: userID) where key.revokedAt == nil {
+                key.revokedAt = time
+                key.updatedAt = time
+                key.revokeReason = "owner removed from the directory"
+                try tx.updateKey(key)
+                try tx.insertEvent(event(caller, tenantID: tenantID, action: EventAction.keyRevoked, keyID: key.id, details: [
+                    "reason": "user_removed", "rule": "X14", "owner": userID,
+                ], at: time))
+                changes.append(.key(key))
+                revoked += 1
+            }
+            try tx.deleteUser(tenantID: tenantID, userID: userID)
+            try tx.insertEvent(event(caller, tenantID: tenantID, action: EventAction.userRemoved, details: [
+                "user": userID, "keys_revoked": String(revoked), "rule": "X14",
+            ], at: time))
+            changes.append(.userRemoved(tenantID: tenantID, userID: userID))
+            return revoked
+        }
+    }
+
+    /// Operator: creates a credential for an internal service; the secret is returned once (X7).
+    public func createServiceCredential(_ caller: Caller, name: String) throws(DomainError) -> (name: String, secret: String) {
+        try authorize(caller, .operator, operation: "directory")
+        try Validation.serviceName(name)
+        let secret: String = try perform(caller, operation: "credential.created") { tx, changes in
+            let generated = SecretCodec.generate(.service)
+            let credential = Credential(id: generated.id, kind: .service, name: name, secretHash: generated.hash, createdAt: now)
+            try tx.insertCredential(credential)
+            changes.append(.credential(credential))
+            return generated.secret
+        }
+        return (name, secret)
+    }
+
+    /// R5: a tenant admin grants a role, also to themselves.
+    public func assignRole(_ caller: Caller, userID: String, role: Role) throws(DomainError) -> User {
+        try changeUser(caller, userID: userID, action: EventAction.userRoleAssigned) { user in
+            guard !user.roles.contains(role) else { return nil }
+            user.roles.insert(role)
+            return ["role": role.rawValue, "rule": "R5"]
+        }
+    }
+
+    /// A tenant admin takes a role away; it stops working at once (X13). The last
+    /// TenantAdmin of a tenant cannot lose the role, so the tenant stays manageable.
+    public func removeRole(_ caller: Caller, userID: String, role: Role) throws(DomainError) -> User {
+        try changeUser(caller, userID: userID, action: EventAction.userRoleRemoved) { user in
+            guard user.roles.contains(role) else { return nil }
+            user.roles.remove(role)
+            return ["role": role.rawValue, "rule": role == .developer ? "R4" : "R3"]
+        }
+    }
+
+    /// R17: a tenant admin gives or takes a license, also their own.
+    public func setLicense(_ caller: Caller, userID: String, licensed: Bool) throws(DomainError) -> User {
+        try changeUser(caller, userID: userID, action: EventAction.userLicenseChanged) { user in
+            guard user.licensed != licensed else { return nil }
+            user.licensed = licensed
+            return ["licensed": String(licensed), "rule": "R17"]
+        }
+    }
+
+    /// A tenant admin reads any user of the tenant; anyone reads themselves.
+    public func getUser(_ caller: Caller, userID: String) throws(DomainError) -> User {
+        let me = try authorize(caller, .member, operation: "user.get")!
+        return try reading(caller, operation: "user.get") {
+            guard me.userID == userID || me.isTenantAdmin else {
+                throw DomainError.permissionDenied("only a tenant admin can read another user", rule: "R3", reason: "not_tenant_admin")
+            }
+            guard let user = try store.user(tenantID: me.tenantID, userID: userID) else {
+                throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
+            }
+            return user
+        }
+    }
+
+    /// A tenant admin lists the tenant's users, ordered by user ID.
+    public func listUsers(_ caller: Caller) throws(DomainError) -> [User] {
+        let me = try authorize(caller, .tenantAdmin, operation: "user.list")!
+        return try reading(caller, operation: "user.list") { try store.users(tenantID: me.tenantID) }
+    }
+
+    /// A tenant admin changes a user of their tenant; `change` returns the event's details,
+    /// or nil when nothing changes (no event then).
+    private func changeUser(
+        _ caller: Caller, userID: String, action: String, _ change: (inout User) -> [String: String]?
+    ) throws(DomainError) -> User {
+        let admin = try authorize(caller, .tenantAdmin, operation: action)!
+        return try perform(caller, operation: action) { tx, changes in
+            guard var user = try tx.user(tenantID: admin.tenantID, userID: userID) else {
+                throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
+            }
+            let wasAdmin = user.isTenantAdmin
+            guard var details = change(&user) else { return user }
+            if wasAdmin, !user.isTenantAdmin,
+               try !tx.users(tenantID: admin.tenantID).contains(where: { $0.userID != userID && $0.isTenantAdmin }) {
+                throw DomainError(.failedPrecondition, "user \"\(userID)\" is the tenant's last TenantAdmin; assign the role to someone else first", rule: "R3", reason: "last_tenant_admin")
+            }
+            try tx.updateUser(user)
+            details["user"] = userID
+            try tx.insertEvent(event(caller, tenantID: admin.tenantID, action: action, details: details, at: now))
+            changes.append(.user(user))
+            return user
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// R9, X10: a tenant admin reviews the tenant's events.
+extension APIKeyService {
+    /// Newest first, filtered by key ID, action, actor and an inclusive time range.
+    public func listEvents(_ caller: Caller, _ request: EventListRequest) throws(DomainError) -> EventPage {
+        let admin = try authorize(caller, .tenantAdmin, operation: "event.list")!
+        return try reading(caller, operation: "event.list") {
+            let size = try Validation.pageSize(request.pageSize)
+            let fingerprint = PageToken.fingerprint([
+                admin.tenantID, request.keyID, request.action, request.actor, String(request.since), String(request.until),
+            ])
+            var query = EventQuery(
+                tenantID: admin.tenantID,
+                keyID: request.keyID.isEmpty ? nil : request.keyID,
+                action: request.action.isEmpty ? nil : request.action,
+                actor: request.actor.isEmpty ? nil : request.actor,
+                since: request.since == 0 ? nil : request.since,
+                until: request.until == 0 ? nil : request.until,
+                limit: size + 1)
+            if !request.pageToken.isEmpty {
+                let token = try PageToken.decode(request.pageToken, as: PageToken.EventToken.self, fingerprint: fingerprint)
+                query.before = EventCursor(time: token.t, id: token.i)
+            }
+            var events = try store.listEvents(query)
+            var next = ""
+            if events.count > size {
+                events.removeLast(events.count - size)
+                let last = events[events.count - 1]
+                next = PageToken.encode(PageToken.EventToken(f: fingerprint, t: last.time, i: last.id))
+            }
+            return EventPage(events: events, nextPageToken: next)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// X8, X9: the hot path and the usage flush.
+extension APIKeyService {
+    /// X8: verifies a presented API-key secret for an internal service and returns the
+    /// principal, or UNAUTHENTICATED with reason unknown, expired, revoked or disabled.
+    ///
+    /// Reads memory only under a short lock; counts the use (X9) and raises
+    /// `key.verify_failed`, `key.expired` and `key.excessive_use` events, stored by ``flushPending()``.
+    public func verify(_ secret: String, verifier: Caller) throws(DomainError) -> Principal {
+        guard let parsed = SecretCodec.parse(secret, as: .apiKey) else { throw VerifyFailure.unknown.error }
+        switch index.verify(parsed, now: now, actor: verifier.actor) {
+        case .success(let principal): return principal
+        case .failure(let failure): throw failure.error
+        }
+    }
+
+    /// Stores the usage counters and verify-side events gathered in memory, in one transaction.
+    /// Call every second and at shutdown: a crash loses at most that much usage, never a
+    /// key, revocation, setting or role. On failure the batch is kept for the next call.
+    public func flushPending() throws(DomainError) {
+        let batch = index.takeBatch()
+        guard !batch.isEmpty else { return }
+        do {
+            try store.recordUsage(batch)
+        } catch {
+            index.restore(batch)
+            throw .internal(error)
+        }
+    }
+
+    /// Reloads the verification index from the store, e.g. after another server changed it.
+    /// Flushes pending usage first, and holds the write lock so no commit of this server
+    /// lands between reading the snapshot and installing it.
+    public func reloadIndex() throws(DomainError) {
+        try flushPending()
+        do { try withWriteLock { try index.load(from: store) } } catch { throw .internal(error) }
+    }
+}

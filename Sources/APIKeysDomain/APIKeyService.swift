@@ -1,0 +1,134 @@
+import Synchronization
+
+/// The entry point the server calls: every rule of the spec (R1–R19, X1–X14) over a ``KeyStore``.
+///
+/// ```swift
+/// let service = try APIKeyService(store: store)          // loads the verification index
+/// if let operatorSecret = try service.bootstrap() { print once }
+/// let caller = try service.resolveCaller(authorization: auth, tenantID: tid, userID: uid)
+/// try service.authorize(caller, .member, operation: "Keys/Generate")
+/// let generated = try service.generate(caller, name: "ci", expiry: .tenantMaximum)
+/// ```
+///
+/// Methods are synchronous and may block on the store: call them off the event loop.
+/// ``verify(_:verifier:)`` never touches the store. Call ``flushPending()`` every second and
+/// at shutdown to store usage counters and the events verification raised.
+/// All methods throw only ``DomainError``.
+public final class APIKeyService: Sendable {
+    public let store: any KeyStore
+    public let clock: any DomainClock
+    let index = VerificationIndex()
+    /// Serialises write transactions with their index updates, so the index applies commits
+    /// in commit order. Held across disk I/O: only ever taken off the event loop.
+    private let writeLock = Mutex(())
+    /// Credentials from the server's configuration (X13): never stored, matched by hash.
+    let configuredCredentials = Mutex<[Credential]>([])
+
+    /// Loads the verification index from `store`.
+    public init(store: any KeyStore, clock: any DomainClock = SystemClock()) throws(DomainError) {
+        self.store = store
+        self.clock = clock
+        do { try index.load(from: store) } catch { throw .internal(error) }
+    }
+
+    var now: Int64 { clock.nowMilliseconds }
+
+    /// Runs `body` in one store transaction and applies its index changes after the commit.
+    func commit<T: Sendable>(
+        _ body: (any StoreTransaction, inout [VerificationIndex.Change]) throws -> T
+    ) throws -> T {
+        try writeLock.withLock { _ in
+            var changes: [VerificationIndex.Change] = []
+            let result = try store.write { tx in
+                changes = []  // a store that retries the transaction re-runs the body
+                return try body(tx, &changes)
+            }
+            index.apply(changes)
+            return result
+        }
+    }
+
+    func withWriteLock(_ body: () throws -> Void) throws {
+        try writeLock.withLock { _ in try body() }
+    }
+
+    /// Runs a write; a refusal rolls it back and is then recorded as an event of its own (X10).
+    func perform<T: Sendable>(
+        _ caller: Caller, operation: String, tenantID: String? = nil, keyID: String? = nil,
+        _ body: (any StoreTransaction, inout [VerificationIndex.Change]) throws -> T
+    ) throws(DomainError) -> T {
+        do {
+            return try commit(body)
+        } catch let error as DomainError {
+            recordRefusal(error, caller: caller, operation: operation, tenantID: tenantID, keyID: keyID)
+            throw error
+        } catch {
+            throw .internal(error)
+        }
+    }
+
+    /// Runs a read; a refusal is recorded as an event (X10).
+    func reading<T>(
+        _ caller: Caller, operation: String, keyID: String? = nil, _ body: () throws -> T
+    ) throws(DomainError) -> T {
+        do {
+            return try body()
+        } catch let error as DomainError {
+            recordRefusal(error, caller: caller, operation: operation, tenantID: nil, keyID: keyID)
+            throw error
+        } catch {
+            throw .internal(error)
+        }
+    }
+
+    /// X10: a refusal is an event in the caller's tenant (or the tenant an operator acted on).
+    /// PERMISSION_DENIED is `permission.denied`; anything else carries the operation's action.
+    func recordRefusal(_ error: DomainError, caller: Caller, operation: String, tenantID: String?, keyID: String?) {
+        guard error.code != .internal, let tenantID = tenantID ?? caller.tenantID else { return }
+        var details = caller.eventDetails
+        details["reason"] = error.reason
+        details["rule"] = error.rule
+        details["message"] = error.message
+        let action: String
+        let outcome: Event.Outcome
+        if error.code == .permissionDenied {
+            action = EventAction.permissionDenied
+            outcome = .denied
+            details["operation"] = operation
+        } else {
+            action = operation
+            let ruleRefused: Set<DomainError.Code> = [.failedPrecondition, .resourceExhausted, .alreadyExists]
+            outcome = ruleRefused.contains(error.code) ? .denied : .failure
+        }
+        let event = Event(
+            time: now, tenantID: tenantID, actor: caller.actor, action: action,
+            keyID: keyID, outcome: outcome, details: details)
+        // Best effort: the refusal itself is what the caller must get.
+        _ = try? store.write { tx in try tx.insertEvent(event) }
+    }
+
+    /// An event of `caller` at `time`, carrying the caller's details (the service a member came through).
+    func event(
+        _ caller: Caller, tenantID: String, action: String, keyID: String? = nil,
+        outcome: Event.Outcome = .success, details: [String: String] = [:], at time: Int64
+    ) -> Event {
+        Event(
+            time: time, tenantID: tenantID, actor: caller.actor, action: action, keyID: keyID,
+            outcome: outcome, details: caller.eventDetails.merging(details) { _, new in new })
+    }
+
+    /// X7: creates the operator credential on a store that has none and returns its secret,
+    /// once. Nil when one exists already.
+    public func bootstrap() throws(DomainError) -> String? {
+        let secret: String? = try perform(.operator, operation: "bootstrap") { tx, changes in
+            guard try !tx.hasOperatorCredential() else { return nil }
+            let generated = SecretCodec.generate(.operator)
+            let credential = Credential(
+                id: generated.id, kind: .operator, name: "operator", secretHash: generated.hash, createdAt: now)
+            try tx.insertCredential(credential)
+            changes.append(.credential(credential))
+            return generated.secret
+        }
+        return secret
+    }
+}

@@ -1,0 +1,94 @@
+/// A refusal or failure of a domain operation, carried to the client as a gRPC status.
+///
+/// `code` maps 1:1 to a gRPC status code, `rule` names the spec rule that refused the call
+/// (e.g. "R17") and `reason` is a stable machine-readable string (e.g. "no_license"); together
+/// they fill the wire's `ErrorDetails`. `message` says exactly what is wrong or missing.
+public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A gRPC status code. Wraps a private enum so that codes can be added without breaking callers.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Wrapped: Int, Sendable, Hashable {
+            case invalidArgument = 3
+            case notFound = 5
+            case alreadyExists = 6
+            case permissionDenied = 7
+            case resourceExhausted = 8
+            case failedPrecondition = 9
+            case `internal` = 13
+            case unavailable = 14
+            case unauthenticated = 16
+        }
+
+        private let wrapped: Wrapped
+        private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+        /// The gRPC status code number (e.g. 7 for PERMISSION_DENIED).
+        public var rawValue: Int { wrapped.rawValue }
+
+        public static let invalidArgument = Code(.invalidArgument)
+        public static let notFound = Code(.notFound)
+        public static let alreadyExists = Code(.alreadyExists)
+        public static let permissionDenied = Code(.permissionDenied)
+        public static let resourceExhausted = Code(.resourceExhausted)
+        public static let failedPrecondition = Code(.failedPrecondition)
+        public static let `internal` = Code(.internal)
+        public static let unavailable = Code(.unavailable)
+        public static let unauthenticated = Code(.unauthenticated)
+
+        public var description: String {
+            switch wrapped {
+            case .invalidArgument: "INVALID_ARGUMENT"
+            case .notFound: "NOT_FOUND"
+            case .alreadyExists: "ALREADY_EXISTS"
+            case .permissionDenied: "PERMISSION_DENIED"
+            case .resourceExhausted: "RESOURCE_EXHAUSTED"
+            case .failedPrecondition: "FAILED_PRECONDITION"
+            case .internal: "INTERNAL"
+            case .unavailable: "UNAVAILABLE"
+            case .unauthenticated: "UNAUTHENTICATED"
+            }
+        }
+    }
+
+    public var code: Code
+    /// Human-readable: what is wrong or missing. Never contains a secret.
+    public var message: String
+    /// The spec rule ID that refused the call ("R17", "X1"), or "" when none applies.
+    public var rule: String
+    /// Stable machine-readable reason ("no_license", "api_keys_disabled", "not_active", ...).
+    public var reason: String
+
+    public init(_ code: Code, _ message: String, rule: String = "", reason: String) {
+        self.code = code
+        self.message = message
+        self.rule = rule
+        self.reason = reason
+    }
+
+    public var description: String {
+        "\(code): \(message) [\(rule.isEmpty ? "-" : rule) \(reason)]"
+    }
+}
+
+extension DomainError {
+    static func invalidArgument(_ message: String, rule: String = "", reason: String) -> DomainError {
+        DomainError(.invalidArgument, message, rule: rule, reason: reason)
+    }
+
+    static func permissionDenied(_ message: String, rule: String, reason: String) -> DomainError {
+        DomainError(.permissionDenied, message, rule: rule, reason: reason)
+    }
+
+    static func notFound(_ message: String, rule: String = "X1", reason: String = "not_found") -> DomainError {
+        DomainError(.notFound, message, rule: rule, reason: reason)
+    }
+
+    static func unauthenticated(_ message: String, rule: String = "X13", reason: String) -> DomainError {
+        DomainError(.unauthenticated, message, rule: rule, reason: reason)
+    }
+
+    /// Wraps an unexpected error from a lower layer (the store). The cause's text is kept
+    /// in the message for the operator's logs; it never contains a secret.
+    static func `internal`(_ cause: any Error) -> DomainError {
+        DomainError(.internal, "internal error: \(cause)", reason: "internal")
+    }
+}

@@ -1,0 +1,170 @@
+import Synchronization
+
+/// A ``KeyStore`` that keeps everything in memory: for tests of the domain and the server,
+/// and as the reference semantics the database stores must match. Not durable.
+///
+/// A write runs on a copy of the state that replaces it only when the body returns, so a
+/// throwing body rolls back, as in a database.
+public final class InMemoryKeyStore: KeyStore {
+    struct State: Sendable {
+        var tenants: [String: Tenant] = [:]
+        var users: [String: [String: User]] = [:]
+        var keys: [String: APIKey] = [:]
+        var events: [Event] = []
+        var nextEventID: UInt64 = 1
+        var credentials: [String: Credential] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        try state.withLock { state -> T in
+            let tx = Transaction(state)
+            let result = try body(tx)
+            state = tx.state
+            return result
+        }
+    }
+
+    public func listKeys(_ query: KeyQuery) throws -> [APIKey] {
+        let keys = state.withLock { Array($0.keys.values) }
+        let sorted = keys.filter { query.matches($0) && query.isAfterCursor($0) }.sorted { a, b in
+            let va = query.sortValue(of: a)
+            let vb = query.sortValue(of: b)
+            let ascending = va == vb ? a.id.utf8.lexicographicallyPrecedes(b.id.utf8) : va < vb
+            return query.descending ? !ascending : ascending
+        }
+        return Array(sorted.prefix(query.limit))
+    }
+
+    public func listEvents(_ query: EventQuery) throws -> [Event] {
+        let events = state.withLock { $0.events }
+        let sorted = events.filter { query.matches($0) }.sorted { a, b in
+            a.time == b.time ? a.id > b.id : a.time > b.time
+        }
+        return Array(sorted.prefix(query.limit))
+    }
+
+    public func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws {
+        let state = state.withLock { $0 }
+        for tenant in state.tenants.values { try consume(.tenant(id: tenant.id, settings: tenant.settings)) }
+        for users in state.users.values { for user in users.values { try consume(.user(user)) } }
+        try consume(.keyCount(state.keys.count))
+        for key in state.keys.values {
+            try consume(.key(KeySnapshot(
+                id: key.id, tenantID: key.tenantID, ownerID: key.ownerID, secretHash: key.secretHash,
+                expiresAt: key.expiresAt, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)))
+        }
+        for credential in state.credentials.values { try consume(.credential(credential)) }
+    }
+
+    public func recordUsage(_ batch: UsageBatch) throws {
+        state.withLock { state in
+            for usage in batch.usage {
+                guard var key = state.keys[usage.keyID] else { continue }
+                key.useCount += usage.count
+                key.lastUsedAt = max(key.lastUsedAt ?? 0, usage.lastUsedAt)
+                state.keys[usage.keyID] = key
+            }
+            for id in batch.expiryRecorded { state.keys[id]?.expiryRecorded = true }
+            for var event in batch.events {
+                event.id = state.nextEventID
+                state.nextEventID += 1
+                state.events.append(event)
+            }
+        }
+    }
+
+    /// Every stored event of every tenant, oldest first; for tests.
+    public var allEvents: [Event] { state.withLock { $0.events } }
+
+    // MARK: StoreReader
+
+    public func tenant(id: String) throws -> Tenant? { try read { try $0.tenant(id: id) } }
+    public func user(tenantID: String, userID: String) throws -> User? {
+        try read { try $0.user(tenantID: tenantID, userID: userID) }
+    }
+    public func users(tenantID: String) throws -> [User] { try read { try $0.users(tenantID: tenantID) } }
+    public func key(id: String) throws -> APIKey? { try read { try $0.key(id: id) } }
+    public func keys(tenantID: String, ownerID: String) throws -> [APIKey] {
+        try read { try $0.keys(tenantID: tenantID, ownerID: ownerID) }
+    }
+    public func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
+        try read { try $0.countActiveKeys(tenantID: tenantID, ownerID: ownerID, asOf: asOf) }
+    }
+    public func hasOperatorCredential() throws -> Bool { try read { try $0.hasOperatorCredential() } }
+
+    private func read<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try body(Transaction(state.withLock { $0 }))
+    }
+
+    /// The transaction: a private copy of the state.
+    final class Transaction: StoreTransaction {
+        var state: State
+
+        init(_ state: State) { self.state = state }
+
+        func tenant(id: String) throws -> Tenant? { state.tenants[id] }
+        func user(tenantID: String, userID: String) throws -> User? { state.users[tenantID]?[userID] }
+        func users(tenantID: String) throws -> [User] {
+            (state.users[tenantID].map { Array($0.values) } ?? []).sorted {
+                $0.userID.utf8.lexicographicallyPrecedes($1.userID.utf8)
+            }
+        }
+        func key(id: String) throws -> APIKey? { state.keys[id] }
+        func keys(tenantID: String, ownerID: String) throws -> [APIKey] {
+            state.keys.values.filter { $0.tenantID == tenantID && $0.ownerID == ownerID }
+                .sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
+        }
+        func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
+            state.keys.values.count {
+                $0.tenantID == tenantID && $0.ownerID == ownerID && $0.status(at: asOf) == .active
+            }
+        }
+        func hasOperatorCredential() throws -> Bool { state.credentials.values.contains { $0.kind == .operator } }
+
+        func insertTenant(_ tenant: Tenant) throws {
+            guard state.tenants[tenant.id] == nil else { throw InMemoryStoreError.duplicate("tenant \(tenant.id)") }
+            state.tenants[tenant.id] = tenant
+        }
+        func updateSettings(tenantID: String, _ settings: TenantSettings) throws {
+            state.tenants[tenantID]?.settings = settings
+        }
+        func insertUser(_ user: User) throws {
+            guard state.users[user.tenantID]?[user.userID] == nil else {
+                throw InMemoryStoreError.duplicate("user \(user.userID)")
+            }
+            state.users[user.tenantID, default: [:]][user.userID] = user
+        }
+        func updateUser(_ user: User) throws { state.users[user.tenantID]?[user.userID] = user }
+        func deleteUser(tenantID: String, userID: String) throws { state.users[tenantID]?[userID] = nil }
+        func insertKey(_ key: APIKey) throws {
+            guard state.keys[key.id] == nil else { throw InMemoryStoreError.duplicate("key \(key.id)") }
+            state.keys[key.id] = key
+        }
+        func updateKey(_ key: APIKey) throws {
+            guard var stored = state.keys[key.id] else { return }
+            stored.name = key.name
+            stored.updatedAt = key.updatedAt
+            stored.revokedAt = key.revokedAt
+            stored.revokeReason = key.revokeReason
+            state.keys[key.id] = stored
+        }
+        func deleteKey(id: String) throws { state.keys[id] = nil }
+        func insertEvent(_ event: Event) throws -> UInt64 {
+            var event = event
+            event.id = state.nextEventID
+            state.nextEventID += 1
+            state.events.append(event)
+            return event.id
+        }
+        func insertCredential(_ credential: Credential) throws { state.credentials[credential.id] = credential }
+    }
+}
+
+/// A constraint the in-memory store enforces like a database would.
+public enum InMemoryStoreError: Error, Sendable {
+    case duplicate(String)
+}

@@ -1,0 +1,123 @@
+/// The storage port: everything the domain needs from a database.
+///
+/// Every read-check-write sequence runs inside one ``write(_:)`` transaction, so an
+/// implementation shared by several servers (PostgreSQL) stays correct when it makes those
+/// transactions serializable or locks the rows it reads. The body may be re-run by an
+/// implementation that retries on serialization failures, so it must have no effects
+/// outside the transaction. Implementations throw their own errors; the domain wraps them
+/// as INTERNAL.
+public protocol KeyStore: StoreReader, Sendable {
+    /// Runs `body` in one durable transaction: all of its writes commit, or none.
+    /// Throwing from `body` rolls back.
+    func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
+
+    /// One page of keys (X11, R6, R7), at most `query.limit` rows.
+    func listKeys(_ query: KeyQuery) throws -> [APIKey]
+
+    /// One page of events, newest first (X10), at most `query.limit` rows.
+    func listEvents(_ query: EventQuery) throws -> [Event]
+
+    /// Streams everything the verification index needs, once at start-up.
+    func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws
+
+    /// Applies usage counters and the verify-side events in one transaction (X9, X10).
+    func recordUsage(_ batch: UsageBatch) throws
+}
+
+/// Reads, outside a transaction (on the store) or inside one (on a ``StoreTransaction``).
+public protocol StoreReader {
+    func tenant(id: String) throws -> Tenant?
+    func user(tenantID: String, userID: String) throws -> User?
+    /// A tenant's users, ordered by user ID.
+    func users(tenantID: String) throws -> [User]
+    /// A key by ID, of any tenant: the caller checks the tenant (X1).
+    func key(id: String) throws -> APIKey?
+    /// One owner's keys, every status.
+    func keys(tenantID: String, ownerID: String) throws -> [APIKey]
+    /// X3: the owner's keys that are Active at `asOf`.
+    func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int
+    /// Whether any operator credential exists (bootstrap).
+    func hasOperatorCredential() throws -> Bool
+}
+
+/// Reads and writes inside one transaction of ``KeyStore/write(_:)``.
+public protocol StoreTransaction: StoreReader {
+    func insertTenant(_ tenant: Tenant) throws
+    func updateSettings(tenantID: String, _ settings: TenantSettings) throws
+    func insertUser(_ user: User) throws
+    /// Replaces the user's display name, roles and license.
+    func updateUser(_ user: User) throws
+    func deleteUser(tenantID: String, userID: String) throws
+    func insertKey(_ key: APIKey) throws
+    /// Replaces the management fields (name, updatedAt, revokedAt, revokeReason);
+    /// usage counters are left to ``KeyStore/recordUsage(_:)``.
+    func updateKey(_ key: APIKey) throws
+    func deleteKey(id: String) throws
+    /// Stores an event and returns its new ID.
+    @discardableResult
+    func insertEvent(_ event: Event) throws -> UInt64
+    func insertCredential(_ credential: Credential) throws
+}
+
+/// One row of the start-up snapshot for the verification index.
+public enum SnapshotRecord: Sendable {
+    /// Optional, before the keys: how many keys follow, so the index is sized once.
+    case keyCount(Int)
+    case tenant(id: String, settings: TenantSettings)
+    case user(User)
+    case key(KeySnapshot)
+    case credential(Credential)
+}
+
+/// What verification needs of a key: no name, no usage.
+public struct KeySnapshot: Sendable, Hashable {
+    public var id: String
+    public var tenantID: String
+    public var ownerID: String
+    public var secretHash: SecretHash
+    public var expiresAt: Int64
+    public var revoked: Bool
+    public var expiryRecorded: Bool
+
+    public init(
+        id: String, tenantID: String, ownerID: String, secretHash: SecretHash,
+        expiresAt: Int64, revoked: Bool, expiryRecorded: Bool
+    ) {
+        self.id = id
+        self.tenantID = tenantID
+        self.ownerID = ownerID
+        self.secretHash = secretHash
+        self.expiresAt = expiresAt
+        self.revoked = revoked
+        self.expiryRecorded = expiryRecorded
+    }
+}
+
+/// Usage counted in memory since the last flush (X9), with the events verification raised.
+public struct UsageBatch: Sendable, Hashable {
+    public struct Usage: Sendable, Hashable {
+        public var keyID: String
+        public var lastUsedAt: Int64
+        /// Added to the stored count.
+        public var count: UInt64
+
+        public init(keyID: String, lastUsedAt: Int64, count: UInt64) {
+            self.keyID = keyID
+            self.lastUsedAt = lastUsedAt
+            self.count = count
+        }
+    }
+
+    public var usage: [Usage]
+    public var events: [Event]
+    /// Keys whose `key.expired` event is among `events`: set their `expiryRecorded`.
+    public var expiryRecorded: [String]
+
+    public init(usage: [Usage] = [], events: [Event] = [], expiryRecorded: [String] = []) {
+        self.usage = usage
+        self.events = events
+        self.expiryRecorded = expiryRecorded
+    }
+
+    public var isEmpty: Bool { usage.isEmpty && events.isEmpty && expiryRecorded.isEmpty }
+}

@@ -1,0 +1,289 @@
+import Synchronization
+
+/// The in-memory state verification reads, so that Verify never waits on disk (X8).
+///
+/// Loaded from the store at start-up and updated by the service after every committed
+/// write (under the service's write lock, so commits apply in order): a revoke, delete,
+/// user removal or disable is seen by the very next verification. Also counts usage and
+/// raises verify-side events (X9, X10) until ``takeBatch()`` hands them to the store.
+final class VerificationIndex: Sendable {
+    struct KeyEntry {
+        var tenantID: String
+        var ownerID: String
+        var hash: SecretHash
+        var expiresAt: Int64
+        var revoked: Bool
+        var expiryRecorded: Bool
+        // X9 usage since the last flush.
+        var pendingCount: UInt64 = 0
+        var lastUsedAt: Int64 = 0
+        var dirty = false
+        // X9 excessive use: the current one-minute window.
+        var window: Int64 = -1
+        var windowCount: UInt32 = 0
+        var excessiveRaised = false
+        // Verify failures already recorded in `failureWindow`, one bit per reason.
+        var failureWindow: Int64 = -1
+        var failureReasons: UInt8 = 0
+    }
+
+    struct TenantEntry {
+        var enabled: Bool
+        var threshold: UInt32
+    }
+
+    struct UserKey: Hashable {
+        var tenantID: String
+        var userID: String
+    }
+
+    struct State {
+        var keys: [CompactID: KeyEntry] = [:]
+        var tenants: [String: TenantEntry] = [:]
+        var users: [UserKey: User] = [:]
+        var credentials: [CompactID: Credential] = [:]
+        var dirty: [CompactID] = []
+        var events: [Event] = []
+        var expiryRecorded: [String] = []
+    }
+
+    /// A change to apply after a commit.
+    enum Change {
+        case tenant(id: String, settings: TenantSettings)
+        case user(User)
+        case userRemoved(tenantID: String, userID: String)
+        case key(APIKey)
+        case keyRemoved(id: String)
+        case credential(Credential)
+    }
+
+    static let windowMilliseconds: Int64 = 60_000
+    static let keyPrefix = SecretCodec.Kind.apiKey.idPrefix
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    // MARK: Loading and changes
+
+    /// Replaces the index with the store's snapshot.
+    func load(from store: any KeyStore) throws {
+        var fresh = State()
+        try store.loadSnapshot { record in
+            switch record {
+            case .keyCount(let count):
+                fresh.keys.reserveCapacity(count)
+            case .tenant(let id, let settings):
+                fresh.tenants[id] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
+            case .user(let user):
+                fresh.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
+            case .key(let key):
+                guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { return }
+                fresh.keys[id] = KeyEntry(
+                    tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
+                    expiresAt: key.expiresAt, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
+            case .credential(let credential):
+                guard let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) else { return }
+                fresh.credentials[id] = credential
+            }
+        }
+        state.withLock { $0 = fresh }
+    }
+
+    func apply(_ changes: [Change]) {
+        guard !changes.isEmpty else { return }
+        state.withLock { state in
+            for change in changes {
+                switch change {
+                case .tenant(let id, let settings):
+                    state.tenants[id] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
+                case .user(let user):
+                    state.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
+                case .userRemoved(let tenantID, let userID):
+                    state.users[UserKey(tenantID: tenantID, userID: userID)] = nil
+                case .key(let key):
+                    guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { continue }
+                    if var entry = state.keys[id] {
+                        entry.revoked = key.revokedAt != nil
+                        entry.expiresAt = key.expiresAt
+                        state.keys[id] = entry
+                    } else {
+                        state.keys[id] = KeyEntry(
+                            tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
+                            expiresAt: key.expiresAt, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)
+                    }
+                case .keyRemoved(let keyID):
+                    if let id = CompactID(keyID, prefix: Self.keyPrefix) { state.keys[id] = nil }
+                case .credential(let credential):
+                    if let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) {
+                        state.credentials[id] = credential
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Reads for caller resolution (X13)
+
+    func user(tenantID: String, userID: String) -> User? {
+        state.withLock { $0.users[UserKey(tenantID: tenantID, userID: userID)] }
+    }
+
+    /// The credential a well-formed credential secret opens, compared in constant time (X7).
+    func credential(for parsed: SecretCodec.Parsed) -> Credential? {
+        state.withLock { state in
+            guard let credential = state.credentials[parsed.id], credential.codecKind == parsed.kind,
+                  credential.secretHash.constantTimeEquals(parsed.hash)
+            else { return nil }
+            return credential
+        }
+    }
+
+    /// Usage counted since the last flush, to show current figures before they are stored.
+    func pendingUsage(keyID: String) -> (count: UInt64, lastUsedAt: Int64)? {
+        guard let id = CompactID(keyID, prefix: Self.keyPrefix) else { return nil }
+        return state.withLock { state in
+            guard let entry = state.keys[id], entry.pendingCount > 0 else { return nil }
+            return (entry.pendingCount, entry.lastUsedAt)
+        }
+    }
+
+    // MARK: Verification (X8, X9)
+
+    /// Checks a parsed API-key secret at `now`; on success counts a use. Raises the events
+    /// `key.verify_failed` (at most once per key, reason and minute), `key.expired` (first
+    /// observation) and `key.excessive_use` (once per key and minute), recorded as `actor`.
+    func verify(_ parsed: SecretCodec.Parsed, now: Int64, actor: String) -> Result<Principal, VerifyFailure> {
+        state.withLock { state in
+            guard var entry = state.keys[parsed.id] else { return .failure(.unknown) }
+            let window = now / Self.windowMilliseconds
+            var failure: VerifyFailure?
+            if !entry.hash.constantTimeEquals(parsed.hash) {
+                failure = .unknown
+            } else if entry.revoked {
+                failure = .revoked
+            } else if now >= entry.expiresAt {
+                failure = .expired
+                if !entry.expiryRecorded {
+                    entry.expiryRecorded = true
+                    Self.raiseExpired(id: parsed.id, entry: entry, now: now, actor: actor, into: &state)
+                }
+            } else if state.tenants[entry.tenantID]?.enabled != true {
+                failure = .disabled
+            }
+            let user = failure == nil ? state.users[UserKey(tenantID: entry.tenantID, userID: entry.ownerID)] : nil
+            if failure == nil, user == nil { failure = .revoked }  // X14: an owner no longer in the directory
+            guard let user else {
+                let reason = failure ?? .unknown
+                if entry.failureWindow != window {
+                    entry.failureWindow = window
+                    entry.failureReasons = 0
+                }
+                if entry.failureReasons & reason.bit == 0 {
+                    entry.failureReasons |= reason.bit
+                    state.events.append(Event(
+                        time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyVerifyFailed,
+                        keyID: parsed.id.string(prefix: Self.keyPrefix), outcome: .denied,
+                        details: ["reason": reason.rawValue, "rule": reason.error.rule]))
+                }
+                state.keys[parsed.id] = entry
+                return .failure(reason)
+            }
+            // X9: usage and excessive use.
+            entry.pendingCount += 1
+            entry.lastUsedAt = max(entry.lastUsedAt, now)
+            if !entry.dirty {
+                entry.dirty = true
+                state.dirty.append(parsed.id)
+            }
+            if entry.window != window {
+                entry.window = window
+                entry.windowCount = 0
+                entry.excessiveRaised = false
+            }
+            entry.windowCount &+= 1
+            let threshold = state.tenants[entry.tenantID]?.threshold ?? UInt32.max
+            if entry.windowCount > threshold, !entry.excessiveRaised {
+                entry.excessiveRaised = true
+                state.events.append(Event(
+                    time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExcessiveUse,
+                    keyID: parsed.id.string(prefix: Self.keyPrefix), outcome: .success,
+                    details: [
+                        "rule": "X9", "owner": entry.ownerID, "threshold_per_minute": String(threshold),
+                        "window_start_ms": String(window * Self.windowMilliseconds),
+                    ]))
+            }
+            state.keys[parsed.id] = entry
+            return .success(Principal(
+                tenantID: entry.tenantID, userID: entry.ownerID,
+                keyID: parsed.id.string(prefix: Self.keyPrefix),
+                roles: user.roles.sortedNames, expiresAt: entry.expiresAt))
+        }
+    }
+
+    /// X10: records `key.expired` for keys seen expired by a read (Get, List) for the first time.
+    func observeExpired(_ keys: [APIKey], now: Int64, actor: String) {
+        let expired = keys.filter { !$0.expiryRecorded && $0.status(at: now) == .expired }
+        guard !expired.isEmpty else { return }
+        state.withLock { state in
+            for key in expired {
+                guard let id = CompactID(key.id, prefix: Self.keyPrefix), var entry = state.keys[id],
+                      !entry.expiryRecorded
+                else { continue }
+                entry.expiryRecorded = true
+                state.keys[id] = entry
+                Self.raiseExpired(id: id, entry: entry, now: now, actor: actor, into: &state)
+            }
+        }
+    }
+
+    private static func raiseExpired(id: CompactID, entry: KeyEntry, now: Int64, actor: String, into state: inout State) {
+        let keyID = id.string(prefix: keyPrefix)
+        state.expiryRecorded.append(keyID)
+        state.events.append(Event(
+            time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExpired, keyID: keyID,
+            outcome: .success, details: ["rule": "R8", "owner": entry.ownerID, "expires_at_ms": String(entry.expiresAt)]))
+    }
+
+    // MARK: Flushing
+
+    /// Takes the usage and events gathered since the last call.
+    func takeBatch() -> UsageBatch {
+        state.withLock { state in
+            var batch = UsageBatch()
+            batch.usage.reserveCapacity(state.dirty.count)
+            for id in state.dirty {
+                guard var entry = state.keys[id] else { continue }
+                if entry.pendingCount > 0 {
+                    batch.usage.append(UsageBatch.Usage(
+                        keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: entry.lastUsedAt, count: entry.pendingCount))
+                }
+                entry.pendingCount = 0
+                entry.dirty = false
+                state.keys[id] = entry
+            }
+            state.dirty.removeAll(keepingCapacity: true)
+            swap(&batch.events, &state.events)
+            swap(&batch.expiryRecorded, &state.expiryRecorded)
+            return batch
+        }
+    }
+
+    /// Puts back a batch the store failed to record, to try again at the next flush.
+    func restore(_ batch: UsageBatch) {
+        state.withLock { state in
+            for usage in batch.usage {
+                guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix), var entry = state.keys[id] else { continue }
+                entry.pendingCount += usage.count
+                entry.lastUsedAt = max(entry.lastUsedAt, usage.lastUsedAt)
+                if !entry.dirty {
+                    entry.dirty = true
+                    state.dirty.append(id)
+                }
+                state.keys[id] = entry
+            }
+            state.events.insert(contentsOf: batch.events, at: 0)
+            state.expiryRecorded.insert(contentsOf: batch.expiryRecorded, at: 0)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import APIKeysDomain
+import APIKeysWire
+import NIOPosix
+
+/// Registers every API method: resolve the caller (X13), check the method's requirement
+/// from `MethodTable`, then run the domain operation off the event loop.
+struct APIRoutes {
+    let service: APIKeyService
+    let pool: NIOThreadPool
+
+    func register(in router: inout RPCRouter) {
+        registerDirectory(in: &router)
+        registerSettings(in: &router)
+        registerKeys(in: &router)
+        registerEvents(in: &router)
+        registerVerification(in: &router)
+    }
+
+    /// A method whose domain work may block on the store: runs on the thread pool.
+    func route<Input: ProtoMessage, Output: ProtoMessage>(
+        _ method: String, in router: inout RPCRouter,
+        _ body: @escaping @Sendable (Input, Caller) throws(DomainError) -> Output
+    ) {
+        let requirement = MethodTable.requirement(for: method)
+        let service = self.service
+        router.register(method) { (input: Input, call) in
+            try await pool.runIfActive {
+                do throws(DomainError) {
+                    let caller = try Self.caller(of: call, service: service)
+                    try service.authorize(caller, requirement, operation: method)
+                    return try body(input, caller)
+                } catch {
+                    throw RPCError(error)
+                }
+            }
+        }
+    }
+
+    static func caller(of call: ServerCall, service: APIKeyService) throws(DomainError) -> Caller {
+        try service.resolveCaller(
+            authorization: call.metadata["authorization"],
+            tenantID: call.metadata["x-tenant-id"],
+            userID: call.metadata["x-user-id"])
+    }
+
+    private func registerDirectory(in router: inout RPCRouter) {
+        let service = self.service
+        route("/apikeys.v1.Directory/CreateTenant", in: &router) { (r: CreateTenantRequest, caller) throws(DomainError) in
+            CreateTenantResponse(tenant: .init(try service.createTenant(caller, id: r.tenantID, name: r.name)))
+        }
+        route("/apikeys.v1.Directory/CreateUser", in: &router) { (r: CreateUserRequest, caller) throws(DomainError) in
+            let user = try service.createUser(
+                caller, tenantID: r.tenantID, userID: r.userID, displayName: r.displayName,
+                roles: Set(try r.roles.map(APIKeysDomain.Role.init)), licensed: r.licensed)
+            return CreateUserResponse(user: .init(user))
+        }
+        route("/apikeys.v1.Directory/RemoveUser", in: &router) { (r: RemoveUserRequest, caller) throws(DomainError) in
+            RemoveUserResponse(keysRevoked: UInt32(try service.removeUser(caller, tenantID: r.tenantID, userID: r.userID)))
+        }
+        route("/apikeys.v1.Directory/CreateServiceCredential", in: &router) { (r: CreateServiceCredentialRequest, caller) throws(DomainError) in
+            let created = try service.createServiceCredential(caller, name: r.name)
+            return CreateServiceCredentialResponse(name: created.name, secret: created.secret)
+        }
+        route("/apikeys.v1.Directory/AssignRole", in: &router) { (r: AssignRoleRequest, caller) throws(DomainError) in
+            UserResponse(user: .init(try service.assignRole(caller, userID: r.userID, role: try APIKeysDomain.Role(r.role))))
+        }
+        route("/apikeys.v1.Directory/RemoveRole", in: &router) { (r: RemoveRoleRequest, caller) throws(DomainError) in
+            UserResponse(user: .init(try service.removeRole(caller, userID: r.userID, role: try APIKeysDomain.Role(r.role))))
+        }
+        route("/apikeys.v1.Directory/SetLicense", in: &router) { (r: SetLicenseRequest, caller) throws(DomainError) in
+            UserResponse(user: .init(try service.setLicense(caller, userID: r.userID, licensed: r.licensed)))
+        }
+        route("/apikeys.v1.Directory/GetUser", in: &router) { (r: GetUserRequest, caller) throws(DomainError) in
+            UserResponse(user: .init(try service.getUser(caller, userID: r.userID)))
+        }
+        route("/apikeys.v1.Directory/ListUsers", in: &router) { (_: ListUsersRequest, caller) throws(DomainError) in
+            ListUsersResponse(users: try service.listUsers(caller).map(APIKeysWire.User.init))
+        }
+    }
+
+    private func registerSettings(in router: inout RPCRouter) {
+        let service = self.service
+        route("/apikeys.v1.Settings/Get", in: &router) { (_: GetSettingsRequest, caller) throws(DomainError) in
+            GetSettingsResponse(settings: .init(try service.getSettings(caller)))
+        }
+        route("/apikeys.v1.Settings/Update", in: &router) { (r: UpdateSettingsRequest, caller) throws(DomainError) in
+            let update = SettingsUpdate(
+                apiKeysEnabled: r.apiKeysEnabled, maxExpirySeconds: r.maxExpirySeconds,
+                maxKeysPerUser: r.maxKeysPerUser, excessiveUsePerMinute: r.excessiveUsePerMinute)
+            return UpdateSettingsResponse(settings: .init(try service.updateSettings(caller, update)))
+        }
+    }
+
+    private func registerKeys(in router: inout RPCRouter) {
+        let service = self.service
+        route("/apikeys.v1.Keys/Generate", in: &router) { (r: GenerateKeyRequest, caller) throws(DomainError) in
+            let expiry: Expiry
+            switch r.expiry {
+            case .expiresAtMs(let at): expiry = .at(at)
+            case .expiresInSeconds(let seconds): expiry = .inSeconds(seconds)
+            case nil: expiry = .tenantMaximum
+            }
+            let generated = try service.generate(caller, name: r.name, expiry: expiry)
+            return GenerateKeyResponse(key: .init(generated.key, at: service.clock.nowMilliseconds), secret: generated.secret)
+        }
+        route("/apikeys.v1.Keys/List", in: &router) { (r: ListKeysRequest, caller) throws(DomainError) in
+            let request = KeyListRequest(
+                search: r.search, status: try APIKeysDomain.KeyStatus(filter: r.status),
+                sortBy: APIKeysDomain.KeySortField(r.sortBy), descending: r.descending,
+                pageSize: Int(r.pageSize), pageToken: r.pageToken)
+            let page = try service.list(caller, request)
+            let now = service.clock.nowMilliseconds
+            return ListKeysResponse(keys: page.keys.map { ApiKey($0, at: now) }, nextPageToken: page.nextPageToken)
+        }
+        route("/apikeys.v1.Keys/Get", in: &router) { (r: GetKeyRequest, caller) throws(DomainError) in
+            GetKeyResponse(key: .init(try service.get(caller, keyID: r.keyID), at: service.clock.nowMilliseconds))
+        }
+        route("/apikeys.v1.Keys/Rename", in: &router) { (r: RenameKeyRequest, caller) throws(DomainError) in
+            RenameKeyResponse(key: .init(try service.rename(caller, keyID: r.keyID, name: r.name), at: service.clock.nowMilliseconds))
+        }
+        route("/apikeys.v1.Keys/Revoke", in: &router) { (r: RevokeKeyRequest, caller) throws(DomainError) in
+            RevokeKeyResponse(key: .init(try service.revoke(caller, keyID: r.keyID, reason: r.reason), at: service.clock.nowMilliseconds))
+        }
+        route("/apikeys.v1.Keys/RevokeMany", in: &router) { (r: RevokeKeysRequest, caller) throws(DomainError) in
+            let results = try service.revokeMany(caller, keyIDs: r.keyIDs, reason: r.reason)
+            return RevokeKeysResponse(results: results.map(RevokeKeyResult.init))
+        }
+        route("/apikeys.v1.Keys/Delete", in: &router) { (r: DeleteKeyRequest, caller) throws(DomainError) in
+            try service.delete(caller, keyID: r.keyID)
+            return DeleteKeyResponse()
+        }
+    }
+
+    private func registerEvents(in router: inout RPCRouter) {
+        let service = self.service
+        route("/apikeys.v1.Events/List", in: &router) { (r: ListEventsRequest, caller) throws(DomainError) in
+            let page = try service.listEvents(caller, EventListRequest(
+                keyID: r.keyID, action: r.action, actor: r.actor, since: r.sinceMs, until: r.untilMs,
+                pageSize: Int(r.pageSize), pageToken: r.pageToken))
+            return ListEventsResponse(events: page.events.map(APIKeysWire.Event.init), nextPageToken: page.nextPageToken)
+        }
+    }
+
+    /// X8: the hot path. Memory only, so it runs on the event loop with no task or thread hop.
+    private func registerVerification(in router: inout RPCRouter) {
+        let service = self.service
+        let requirement = MethodTable.requirement(for: "/apikeys.v1.Verification/Verify")
+        router.registerNonBlocking("/apikeys.v1.Verification/Verify") { (r: VerifyRequest, call) in
+            do throws(DomainError) {
+                let caller = try Self.caller(of: call, service: service)
+                try service.authorize(caller, requirement, operation: "/apikeys.v1.Verification/Verify")
+                return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
+            } catch {
+                throw RPCError(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import APIKeysDomain
+import GRDB
+
+/// The ``KeyStore`` on a SQLite file: a GRDB `DatabasePool` in WAL mode with
+/// `synchronous=FULL`, so an acknowledged write survives SIGKILL and power loss.
+///
+/// ```swift
+/// let store = try SQLiteKeyStore(path: "/var/lib/apikeys/keys.sqlite")
+/// let service = try APIKeyService(store: store)
+/// ```
+///
+/// Writes run in `BEGIN IMMEDIATE` transactions on the pool's single writer connection;
+/// reads run concurrently on reader connections and see the last commit.
+public final class SQLiteKeyStore: KeyStore {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        // GRDB sets synchronous=NORMAL when it enables WAL; durable commits need FULL
+        // on the writer connection, which lives as long as the pool.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        try SQLiteSchema.migrator.migrate(pool)
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL); for tests.
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The journal mode ("wal"); for tests.
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    public func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(SQLiteTransaction(db: db))
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    public func listKeys(_ query: KeyQuery) throws -> [APIKey] {
+        let (sql, arguments) = SQLiteListing.keys(query)
+        return try pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteQueries.key) }
+    }
+
+    public func listEvents(_ query: EventQuery) throws -> [Event] {
+        let (sql, arguments) = SQLiteListing.events(query)
+        return try pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteQueries.event) }
+    }
+
+    /// One query per table, streamed row by row; tenant and owner strings are shared between
+    /// rows so a million keys keep few distinct copies.
+    public func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws {
+        try pool.read { db in
+            let tenants = try Row.fetchCursor(db, sql: "SELECT \(SQLiteQueries.tenantColumns) FROM tenant")
+            while let row = try tenants.next() {
+                let tenant = SQLiteQueries.tenant(row)
+                try consume(.tenant(id: tenant.id, settings: tenant.settings))
+            }
+            let users = try Row.fetchCursor(db, sql: "SELECT \(SQLiteQueries.userColumns) FROM directory_user")
+            while let row = try users.next() { try consume(.user(SQLiteQueries.user(row))) }
+            let credentials = try Row.fetchCursor(db, sql: "SELECT id, kind, name, secret_hash, created_at FROM credential")
+            while let row = try credentials.next() { try consume(.credential(SQLiteQueries.credential(row))) }
+            try consume(.keyCount(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0))
+            var interned: [String: String] = [:]
+            func intern(_ s: String) -> String {
+                if let existing = interned[s] { return existing }
+                interned[s] = s
+                return s
+            }
+            let keys = try Row.fetchCursor(db, sql: """
+                SELECT id, tenant_id, owner_id, secret_hash, expires_at, revoked_at IS NOT NULL, expiry_recorded
+                FROM api_key
+                """)
+            while let row = try keys.next() {
+                guard let hash = try SQLiteQueries.hash(row, 3) else {
+                    throw StorageError.corrupt("api_key \(row[0] as String? ?? "?") has no valid secret hash")
+                }
+                try consume(.key(KeySnapshot(
+                    id: row[0], tenantID: intern(row[1]), ownerID: intern(row[2]), secretHash: hash,
+                    expiresAt: row[4], revoked: row[5], expiryRecorded: row[6])))
+            }
+        }
+    }
+
+    public func recordUsage(_ batch: UsageBatch) throws {
+        guard !batch.isEmpty else { return }
+        try write { tx in
+            let db = (tx as! SQLiteTransaction).db
+            let usage = try db.cachedStatement(sql: """
+                UPDATE api_key SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?)
+                WHERE id = ?
+                """)
+            for u in batch.usage {
+                try usage.execute(arguments: [Int64(clamping: u.count), u.lastUsedAt, u.keyID])
+            }
+            let expired = try db.cachedStatement(sql: "UPDATE api_key SET expiry_recorded = 1 WHERE id = ?")
+            for id in batch.expiryRecorded { try expired.execute(arguments: [id]) }
+            for event in batch.events { try tx.insertEvent(event) }
+        }
+    }
+
+    // MARK: StoreReader
+
+    public func tenant(id: String) throws -> Tenant? { try pool.read { try SQLiteQueries.tenant($0, id: id) } }
+
+    public func user(tenantID: String, userID: String) throws -> User? {
+        try pool.read { try SQLiteQueries.user($0, tenantID: tenantID, userID: userID) }
+    }
+
+    public func users(tenantID: String) throws -> [User] {
+        try pool.read { try SQLiteQueries.users($0, tenantID: tenantID) }
+    }
+
+    public func key(id: String) throws -> APIKey? { try pool.read { try SQLiteQueries.key($0, id: id) } }
+
+    public func keys(tenantID: String, ownerID: String) throws -> [APIKey] {
+        try pool.read { try SQLiteQueries.keys($0, tenantID: tenantID, ownerID: ownerID) }
+    }
+
+    public func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
+        try pool.read { try SQLiteQueries.countActiveKeys($0, tenantID: tenantID, ownerID: ownerID, asOf: asOf) }
+    }
+
+    public func hasOperatorCredential() throws -> Bool { try pool.read { try SQLiteQueries.hasOperatorCredential($0) } }
+}

@@ -1,0 +1,125 @@
+import APIKeysDomain
+import Foundation
+import GRDB
+
+/// Row mapping and the reads shared by the store (outside a transaction) and its transactions.
+enum SQLiteQueries {
+    static let keyColumns = """
+        id, tenant_id, owner_id, name, created_at, updated_at, expires_at, revoked_at, revoke_reason,
+        secret_hash, last_used_at, use_count, expiry_recorded
+        """
+
+    static func key(_ row: Row) throws -> APIKey {
+        guard let hash = try SQLiteQueries.hash(row, 9) else {
+            throw StorageError.corrupt("api_key \(row[0] as String? ?? "?") has no valid secret hash")
+        }
+        return APIKey(
+            id: row[0], tenantID: row[1], ownerID: row[2], name: row[3],
+            createdAt: row[4], updatedAt: row[5], expiresAt: row[6],
+            revokedAt: row[7], revokeReason: row[8], secretHash: hash,
+            lastUsedAt: row[10], useCount: UInt64(max(0, row[11] as Int64)), expiryRecorded: row[12])
+    }
+
+    /// A 32-byte hash column, read without copying the blob.
+    static func hash(_ row: Row, _ index: Int) throws -> SecretHash? {
+        try row.withUnsafeData(atIndex: index) { data in data.flatMap { SecretHash(bytes: $0) } }
+    }
+
+    static let tenantColumns = """
+        id, name, created_at, api_keys_enabled, max_expiry_seconds, max_keys_per_user,
+        excessive_use_per_minute, settings_updated_at
+        """
+
+    static func tenant(_ row: Row) -> Tenant {
+        Tenant(id: row[0], name: row[1], createdAt: row[2], settings: settings(row, from: 3))
+    }
+
+    static func settings(_ row: Row, from i: Int) -> TenantSettings {
+        TenantSettings(
+            apiKeysEnabled: row[i], maxExpirySeconds: UInt64(row[i + 1] as Int64),
+            maxKeysPerUser: UInt32(row[i + 2] as Int64), excessiveUsePerMinute: UInt32(row[i + 3] as Int64),
+            updatedAt: row[i + 4])
+    }
+
+    static let userColumns = "tenant_id, user_id, display_name, roles, licensed, created_at"
+
+    static func user(_ row: Row) -> User {
+        User(
+            tenantID: row[0], userID: row[1], displayName: row[2], roles: Set(storedNames: row[3]),
+            licensed: row[4], createdAt: row[5])
+    }
+
+    static func credential(_ row: Row) throws -> Credential {
+        guard let kind = Credential.Kind(rawValue: row[1]),
+              let hash = try SQLiteQueries.hash(row, 3)
+        else { throw StorageError.corrupt("credential \(row[0] as String? ?? "?") is malformed") }
+        return Credential(id: row[0], kind: kind, name: row[2], secretHash: hash, createdAt: row[4])
+    }
+
+    static func event(_ row: Row) throws -> Event {
+        let detailsText: String = row[7]
+        let details = (try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8))) ?? [:]
+        return Event(
+            id: UInt64(row[0] as Int64), time: row[1], tenantID: row[2], actor: row[3], action: row[4],
+            keyID: row[5], outcome: Event.Outcome(rawValue: row[6]) ?? .failure, details: details)
+    }
+
+    static func encodeDetails(_ details: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(details), as: UTF8.self)
+    }
+
+    // MARK: Reads
+
+    static func tenant(_ db: Database, id: String) throws -> Tenant? {
+        try Row.fetchOne(db, sql: "SELECT \(tenantColumns) FROM tenant WHERE id = ?", arguments: [id]).map(tenant)
+    }
+
+    static func user(_ db: Database, tenantID: String, userID: String) throws -> User? {
+        try Row.fetchOne(
+            db, sql: "SELECT \(userColumns) FROM directory_user WHERE tenant_id = ? AND user_id = ?",
+            arguments: [tenantID, userID]
+        ).map(user)
+    }
+
+    static func users(_ db: Database, tenantID: String) throws -> [User] {
+        try Row.fetchAll(
+            db, sql: "SELECT \(userColumns) FROM directory_user WHERE tenant_id = ? ORDER BY user_id",
+            arguments: [tenantID]
+        ).map(user)
+    }
+
+    static func key(_ db: Database, id: String) throws -> APIKey? {
+        try Row.fetchOne(db, sql: "SELECT \(keyColumns) FROM api_key WHERE id = ?", arguments: [id]).map(key)
+    }
+
+    static func keys(_ db: Database, tenantID: String, ownerID: String) throws -> [APIKey] {
+        try Row.fetchAll(
+            db, sql: "SELECT \(keyColumns) FROM api_key INDEXED BY api_key_owner_created WHERE tenant_id = ? AND owner_id = ? ORDER BY created_at, id",
+            arguments: [tenantID, ownerID]
+        ).map(key)
+    }
+
+    static func countActiveKeys(_ db: Database, tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM api_key INDEXED BY api_key_owner_created
+            WHERE tenant_id = ? AND owner_id = ? AND revoked_at IS NULL AND expires_at > ?
+            """, arguments: [tenantID, ownerID, asOf]) ?? 0
+    }
+
+    static func hasOperatorCredential(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM credential WHERE kind = 'operator')") ?? false
+    }
+}
+
+/// Errors of the SQLite store itself; database errors pass through as GRDB's.
+public enum StorageError: Error, Sendable, CustomStringConvertible {
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let what): "corrupt database: \(what)"
+        }
+    }
+}

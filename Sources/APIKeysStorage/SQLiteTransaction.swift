@@ -1,0 +1,94 @@
+import APIKeysDomain
+import GRDB
+
+/// Reads and writes inside one `BEGIN IMMEDIATE` transaction of ``SQLiteKeyStore``.
+final class SQLiteTransaction: StoreTransaction {
+    let db: Database
+
+    init(db: Database) { self.db = db }
+
+    func tenant(id: String) throws -> Tenant? { try SQLiteQueries.tenant(db, id: id) }
+    func user(tenantID: String, userID: String) throws -> User? { try SQLiteQueries.user(db, tenantID: tenantID, userID: userID) }
+    func users(tenantID: String) throws -> [User] { try SQLiteQueries.users(db, tenantID: tenantID) }
+    func key(id: String) throws -> APIKey? { try SQLiteQueries.key(db, id: id) }
+    func keys(tenantID: String, ownerID: String) throws -> [APIKey] { try SQLiteQueries.keys(db, tenantID: tenantID, ownerID: ownerID) }
+    func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
+        try SQLiteQueries.countActiveKeys(db, tenantID: tenantID, ownerID: ownerID, asOf: asOf)
+    }
+    func hasOperatorCredential() throws -> Bool { try SQLiteQueries.hasOperatorCredential(db) }
+
+    func insertTenant(_ tenant: Tenant) throws {
+        let s = tenant.settings
+        try db.execute(sql: "INSERT INTO tenant (\(SQLiteQueries.tenantColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
+            tenant.id, tenant.name, tenant.createdAt, s.apiKeysEnabled, Int64(s.maxExpirySeconds),
+            Int64(s.maxKeysPerUser), Int64(s.excessiveUsePerMinute), s.updatedAt,
+        ])
+    }
+
+    func updateSettings(tenantID: String, _ s: TenantSettings) throws {
+        try db.execute(sql: """
+            UPDATE tenant SET api_keys_enabled = ?, max_expiry_seconds = ?, max_keys_per_user = ?,
+                excessive_use_per_minute = ?, settings_updated_at = ?
+            WHERE id = ?
+            """, arguments: [
+                s.apiKeysEnabled, Int64(s.maxExpirySeconds), Int64(s.maxKeysPerUser),
+                Int64(s.excessiveUsePerMinute), s.updatedAt, tenantID,
+            ])
+    }
+
+    func insertUser(_ user: User) throws {
+        try db.execute(sql: "INSERT INTO directory_user (\(SQLiteQueries.userColumns)) VALUES (?, ?, ?, ?, ?, ?)", arguments: [
+            user.tenantID, user.userID, user.displayName, user.roles.storedNames, user.licensed, user.createdAt,
+        ])
+    }
+
+    func updateUser(_ user: User) throws {
+        try db.execute(sql: """
+            UPDATE directory_user SET display_name = ?, roles = ?, licensed = ? WHERE tenant_id = ? AND user_id = ?
+            """, arguments: [user.displayName, user.roles.storedNames, user.licensed, user.tenantID, user.userID])
+    }
+
+    func deleteUser(tenantID: String, userID: String) throws {
+        try db.execute(sql: "DELETE FROM directory_user WHERE tenant_id = ? AND user_id = ?", arguments: [tenantID, userID])
+    }
+
+    func insertKey(_ key: APIKey) throws {
+        try db.execute(sql: """
+            INSERT INTO api_key (id, tenant_id, owner_id, name, name_lower, owner_lower, created_at, updated_at,
+                expires_at, revoked_at, revoke_reason, secret_hash, last_used_at, use_count, expiry_recorded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                key.id, key.tenantID, key.ownerID, key.name, key.name.lowercased(), key.ownerID.lowercased(),
+                key.createdAt, key.updatedAt, key.expiresAt, key.revokedAt, key.revokeReason, key.secretHash.data,
+                key.lastUsedAt, Int64(clamping: key.useCount), key.expiryRecorded,
+            ])
+    }
+
+    func updateKey(_ key: APIKey) throws {
+        try db.execute(sql: """
+            UPDATE api_key SET name = ?, name_lower = ?, updated_at = ?, revoked_at = ?, revoke_reason = ?
+            WHERE id = ?
+            """, arguments: [key.name, key.name.lowercased(), key.updatedAt, key.revokedAt, key.revokeReason, key.id])
+    }
+
+    func deleteKey(id: String) throws {
+        try db.execute(sql: "DELETE FROM api_key WHERE id = ?", arguments: [id])
+    }
+
+    func insertEvent(_ event: Event) throws -> UInt64 {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO event (time, tenant_id, actor, action, key_id, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            event.time, event.tenantID, event.actor, event.action, event.keyID, event.outcome.rawValue,
+            try SQLiteQueries.encodeDetails(event.details),
+        ])
+        return UInt64(db.lastInsertedRowID)
+    }
+
+    func insertCredential(_ credential: Credential) throws {
+        try db.execute(sql: "INSERT INTO credential (id, kind, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)", arguments: [
+            credential.id, credential.kind.rawValue, credential.name, credential.secretHash.data, credential.createdAt,
+        ])
+    }
+}

@@ -1,0 +1,55 @@
+import APIKeysClient
+import APIKeysWire
+import ArgumentParser
+
+/// `apikeys events list`: the tenant's activity, newest first (R9, X10; tenant admin).
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events", abstract: "Review key activity (tenant admin).", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List events, newest first.",
+            discussion: "Times are UTC. --since and --until take ISO 8601 or a duration ago (e.g. --since 1h).")
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("Only events about this key.", valueName: "key-id")) var keyID: String?
+        @Option(help: "Only this action, e.g. key.revoked, key.excessive_use.") var action: String?
+        @Option(help: "Only this actor, e.g. user:bob, service:console, operator.") var actor: String?
+        @Option(help: ArgumentHelp("From this time on.", valueName: "time"), transform: TimeArgument.absoluteOrAgo)
+        var since: Int64?
+        @Option(help: ArgumentHelp("Up to this time.", valueName: "time"), transform: TimeArgument.absoluteOrAgo)
+        var until: Int64?
+        @Option(help: ArgumentHelp("Events per page, 1 to 100 (default 20).", valueName: "n")) var pageSize: UInt32?
+        @Option(help: ArgumentHelp("Continue from a previous page.", valueName: "token")) var pageToken: String?
+
+        func validate() throws {
+            if let pageSize, !(1...100).contains(pageSize) { throw ValidationError("--page-size must be 1 to 100") }
+            if let since, let until, since > until { throw ValidationError("--since is after --until") }
+            _ = try global.credential(for: .user)
+        }
+
+        func run() async throws {
+            let request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
+                                            sinceMs: since ?? 0, untilMs: until ?? 0,
+                                            pageSize: pageSize ?? 0, pageToken: pageToken ?? "")
+            let page = try await global.withClient(.user) { try await $0.listEvents(request) }
+            if global.json {
+                Output.json(.object(["events": .array(page.events.map(\.json)),
+                                     "nextPageToken": .string(page.nextPageToken)]))
+                return
+            }
+            Output.line(page.events.isEmpty ? "No events." : Self.table(page.events))
+            if !page.nextPageToken.isEmpty { Output.line("More events: add --page-token \(page.nextPageToken)") }
+        }
+
+        static func table(_ events: [Event]) -> String {
+            var table = Table("TIME", "ACTION", "ACTOR", "KEY", "OUTCOME", "DETAILS")
+            for event in events {
+                table.append(Timestamp.seconds(event.timeMs), event.action, event.actor,
+                             event.keyID.isEmpty ? "-" : event.keyID, event.outcome, event.detailsText)
+            }
+            return table.rendered()
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import APIKeysClient
+import APIKeysWire
+import ArgumentParser
+
+/// `apikeys keys ...`: generate, list and manage API keys, acting as a user
+/// (by --api-key, or the service credential for --tenant and --user).
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Generate, list, rename, revoke and delete API keys.",
+        subcommands: [KeysGenerateCommand.self, KeysListCommand.self, Get.self, Rename.self,
+                      Revoke.self, RevokeMany.self, Delete.self])
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a key (owner or tenant admin).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var keyID: String
+
+        func validate() throws { _ = try global.credential(for: .user) }
+
+        func run() async throws {
+            let key = try await global.withClient(.user) { try await $0.getKey(GetKeyRequest(keyID: keyID)).key }
+            KeysCommand.show(key ?? ApiKey(id: keyID), json: global.json, saying: nil)
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename one of your keys (owner, R19).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var keyID: String
+        @Argument(help: "1 to 256 printable characters.") var newName: String
+
+        func validate() throws { _ = try global.credential(for: .user) }
+
+        func run() async throws {
+            let key = try await global.withClient(.user) {
+                try await $0.renameKey(RenameKeyRequest(keyID: keyID, name: newName)).key
+            }
+            KeysCommand.show(key ?? ApiKey(id: keyID, name: newName), json: global.json, saying: "Renamed key")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an active key for good (owner or tenant admin; R10, R12, X5).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var keyID: String
+        @Option(help: "Why, for the event log.") var reason: String?
+
+        func validate() throws { _ = try global.credential(for: .user) }
+
+        func run() async throws {
+            let key = try await global.withClient(.user) {
+                try await $0.revokeKey(RevokeKeyRequest(keyID: keyID, reason: reason ?? "")).key
+            }
+            KeysCommand.show(key ?? ApiKey(id: keyID, status: .revoked), json: global.json, saying: "Revoked key")
+        }
+    }
+
+    struct RevokeMany: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke several keys at once, with an outcome per key (R11, X6).",
+            discussion: "Keys that can be revoked are revoked even when others cannot; the exit code is 1 unless every key was revoked.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The keys to revoke.") var keyIDs: [String]
+        @Option(help: "Why, for the event log.") var reason: String?
+
+        func validate() throws {
+            if keyIDs.isEmpty { throw ValidationError("give at least one key ID") }
+            _ = try global.credential(for: .user)
+        }
+
+        func run() async throws {
+            let results = try await global.withClient(.user) {
+                try await $0.revokeKeys(RevokeKeysRequest(keyIDs: keyIDs, reason: reason ?? "")).results
+            }
+            let revoked = results.filter { $0.outcome == .revoked }.count
+            if global.json {
+                Output.json(.object([
+                    "results": .array(results.map { result in
+                        .object(["keyId": .string(result.keyID),
+                                 "outcome": .string(result.outcome.label.replacingSpaces()),
+                                 "message": .string(result.message)])
+                    }),
+                    "revoked": .uint(UInt64(revoked)), "requested": .uint(UInt64(keyIDs.count)),
+                ]))
+            } else {
+                var table = Table("KEY", "OUTCOME", "MESSAGE")
+                for result in results {
+                    table.append(result.keyID, result.outcome.label, result.message.isEmpty ? "-" : result.message)
+                }
+                Output.line(table.rendered())
+                Output.line("\(revoked) of \(keyIDs.count) key(s) revoked.")
+            }
+            if revoked < keyIDs.count {
+                Output.error("error: \(keyIDs.count - revoked) of \(keyIDs.count) key(s) not revoked")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete one of your keys (owner with the Developer role; R13, R19).")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument var keyID: String
+
+        func validate() throws { _ = try global.credential(for: .user) }
+
+        func run() async throws {
+            _ = try await global.withClient(.user) { try await $0.deleteKey(DeleteKeyRequest(keyID: keyID)) }
+            if global.json {
+                Output.json(.object(["keyId": .string(keyID), "deleted": .bool(true)]))
+            } else {
+                Output.line("Deleted key \(keyID).")
+            }
+        }
+    }
+
+    static func show(_ key: ApiKey, json: Bool, saying verb: String?) {
+        if json {
+            Output.json(key.json)
+            return
+        }
+        if let verb { Output.line("\(verb) \(key.id).") }
+        Output.line(key.details)
+    }
+}
+
+extension String {
+    /// `not found` → `not_found`, for JSON values.
+    func replacingSpaces() -> String {
+        String(map { $0 == " " ? "_" : $0 })
+    }
+}

@@ -1,0 +1,93 @@
+import APIKeysDomain
+import Testing
+
+@Suite("X13: callers and authorization")
+struct CallerTests {
+    @Test("X13: Bearer with the user's own active key resolves to that user")
+    func bearer() throws {
+        let f = try Fixture()
+        let generated = try f.generate(f.dev)
+        let caller = try f.service.resolveCaller(authorization: "Bearer \(generated.secret)", tenantID: nil, userID: nil)
+        #expect(caller == .member(Caller.Member(tenantID: "acme", userID: "dev", via: .apiKey(keyID: generated.key.id))))
+        #expect(try f.service.list(caller, KeyListRequest()).keys.count == 1)
+        _ = try f.service.revoke(caller, keyID: generated.key.id)
+        expectRefusal(.unauthenticated, "revoked") { _ = try f.service.resolveCaller(authorization: "Bearer \(generated.secret)", tenantID: nil, userID: nil) }
+        expectRefusal(.unauthenticated, "unknown") { _ = try f.service.resolveCaller(authorization: "Bearer nope", tenantID: nil, userID: nil) }
+    }
+
+    @Test("X13: a Bearer key does not authenticate while the tenant is disabled")
+    func bearerDisabled() throws {
+        let f = try Fixture()
+        let generated = try f.generate(f.dev)
+        _ = try f.service.updateSettings(f.admin, SettingsUpdate(apiKeysEnabled: false))
+        expectRefusal(.unauthenticated, "disabled") { _ = try f.service.resolveCaller(authorization: "Bearer \(generated.secret)", tenantID: nil, userID: nil) }
+    }
+
+    @Test("X13: a service acts for nobody, or for an existing user of a tenant")
+    func service() throws {
+        let f = try Fixture()
+        let (name, secret) = try f.service.createServiceCredential(.operator, name: "portal")
+        #expect(name == "portal" && secret.hasPrefix("aks_"))
+        #expect(try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: nil, userID: nil) == .service(name: "portal"))
+        #expect(try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: "dev") == f.dev)
+        expectRefusal(.unauthenticated, "unknown_user") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: "ghost") }
+        expectRefusal(.unauthenticated, "unknown_user") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "globex", userID: "dev") }
+        expectRefusal(.unauthenticated, "incomplete_identity") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: nil) }
+        expectRefusal(.unauthenticated, "unknown_credential") { _ = try f.service.resolveCaller(authorization: "Service \(SecretCodec.generate(.service).secret)", tenantID: nil, userID: nil) }
+        expectRefusal(.unauthenticated, "unknown_credential") { _ = try f.service.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil) }
+    }
+
+    @Test("X13: the operator credential from bootstrap, once")
+    func operatorBootstrap() throws {
+        let f = try Fixture()
+        let secret = try #require(try f.service.bootstrap())
+        #expect(secret.hasPrefix("ako_"))
+        #expect(try f.service.bootstrap() == nil)
+        #expect(try f.service.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil) == .operator)
+        // The stored credential survives a restart of the service.
+        let restarted = try APIKeyService(store: f.store, clock: f.clock)
+        #expect(try restarted.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil) == .operator)
+        #expect(try restarted.bootstrap() == nil)
+    }
+
+    @Test("X13: missing, malformed and unsupported authorization is UNAUTHENTICATED")
+    func malformed() throws {
+        let f = try Fixture()
+        expectRefusal(.unauthenticated, "missing_credentials") { _ = try f.service.resolveCaller(authorization: nil, tenantID: nil, userID: nil) }
+        expectRefusal(.unauthenticated, "malformed_credentials") { _ = try f.service.resolveCaller(authorization: "Bearer", tenantID: nil, userID: nil) }
+        expectRefusal(.unauthenticated, "unsupported_scheme") { _ = try f.service.resolveCaller(authorization: "Basic abc", tenantID: nil, userID: nil) }
+    }
+
+    @Test("X13: authorize reads roles now; a role taken away stops working at once, with a permission.denied event")
+    func authorizeNow() throws {
+        let f = try Fixture()
+        try f.service.authorize(f.admin, .tenantAdmin, operation: "Settings/Update")
+        _ = try f.service.assignRole(f.admin, userID: "dev", role: .tenantAdmin)
+        try f.service.authorize(f.dev, .tenantAdmin)
+        _ = try f.service.removeRole(f.admin, userID: "dev", role: .tenantAdmin)
+        let error = expectRefusal(.permissionDenied, "not_tenant_admin", rule: "R3") { try f.service.authorize(f.dev, .tenantAdmin, operation: "Settings/Update") }
+        #expect(error?.message.contains("TenantAdmin") == true)
+        let event = try #require(f.events(EventAction.permissionDenied).last)
+        #expect(event.actor == "user:dev" && event.details["operation"] == "Settings/Update" && event.tenantID == "acme")
+    }
+
+    @Test("Requirements: operator, service, member, developer, licensedDeveloper")
+    func requirements() throws {
+        let f = try Fixture()
+        try f.service.authorize(.operator, .operator)
+        expectRefusal(.permissionDenied, "not_operator") { try f.service.authorize(f.admin, .operator) }
+        try f.service.authorize(f.verifier, .service)
+        try f.service.authorize(f.dev, .service)  // a service acting for a user
+        let bearer = Caller.member(Caller.Member(tenantID: "acme", userID: "dev", via: .apiKey(keyID: "key_x")))
+        expectRefusal(.permissionDenied, "not_service") { try f.service.authorize(bearer, .service) }
+        expectRefusal(.permissionDenied, "not_a_user") { try f.service.authorize(f.verifier, .member) }
+        expectRefusal(.permissionDenied, "not_a_user") { try f.service.authorize(.operator, .member) }
+        try f.service.authorize(f.user("plain"), .member)
+        expectRefusal(.permissionDenied, "not_developer", rule: "R4") { try f.service.authorize(f.user("plain"), .developer) }
+        expectRefusal(.permissionDenied, "no_license", rule: "R17") { try f.service.authorize(f.user("unlicensed"), .licensedDeveloper) }
+        try f.service.authorize(f.dev, .licensedDeveloper)
+        try f.service.authorize(.operator, .none)
+        // A service acting for nobody may not manage keys.
+        expectRefusal(.permissionDenied, "not_a_user") { _ = try f.generate(f.verifier) }
+    }
+}

@@ -1,0 +1,304 @@
+@testable import APIKeysWire
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@Suite("ServerConnectionHandler in the RPCServer pipeline")
+struct ServerConnectionHandlerTests {
+    struct Boom: Error {}
+
+    static var router: RPCRouter {
+        var router = RPCRouter()
+        router.registerNonBlocking("/apikeys.v1.Health/Check") { (_: HealthCheckRequest, _) in
+            HealthCheckResponse(status: .serving, version: "test")
+        }
+        router.registerNonBlocking("/test.Wire/Echo") { (request: EchoRequest, call: ServerCall) in
+            if request.statusCode != 0 {
+                throw RPCError(code: StatusCode(rawValue: request.statusCode), message: request.statusMessage)
+            }
+            if request.statusMessage == "boom" { throw Boom() }
+            let payload = request.responseSize > 0 ? [UInt8](repeating: 1, count: Int(request.responseSize)) : request.payload
+            return EchoResponse(payload: payload, metadata: request.echoMetadata ? call.metadata : [:],
+                                callsInFlight: UInt32(call.callsInFlight))
+        }
+        return router
+    }
+
+    static var configuration: RPCServerConfiguration {
+        var configuration = RPCServerConfiguration()
+        configuration.serverName = "embedded"
+        configuration.connection.maxFrameSize = 1024
+        configuration.connection.maxConcurrentCalls = 7
+        return configuration
+    }
+
+    /// The pipeline `RPCServer` builds for each connection.
+    static func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations, router: RPCRouter,
+                                  configuration: RPCServerConfiguration) throws {
+        try pipeline.addHandler(ByteToMessageHandler(
+            FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
+            maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
+        try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
+        try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
+    }
+
+    static func makeChannel(router: RPCRouter = router, configuration: RPCServerConfiguration = configuration) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try addServerHandlers(to: channel.pipeline.syncOperations, router: router, configuration: configuration)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).wait()
+        return channel
+    }
+
+    /// Every frame the server wrote so far.
+    static func written(_ channel: EmbeddedChannel) throws -> [Frame] {
+        var all = ByteBuffer()
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            all.writeBuffer(&buffer)
+        }
+        return try Wire.frames(in: all)
+    }
+
+    static func send(_ channel: EmbeddedChannel, _ bytes: [UInt8]) throws {
+        try channel.writeInbound(ByteBuffer(bytes: bytes))
+    }
+
+    static let settings = Frame.settings(ServerSettings(
+        maxFrameSize: 1024, maxConcurrentCalls: 7, idleTimeoutMillis: 300_000, keepaliveIntervalMillis: 60_000, server: "embedded"))
+
+    static func goAwayReason(_ frames: [Frame]) -> GoAwayFrame.Reason? {
+        for case .goAway(let goAway) in frames { return goAway.reason }
+        return nil
+    }
+
+    @Test("the preface is answered with a settings frame holding the configured limits")
+    func prefaceGetsSettings() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes)
+        #expect(try Self.written(channel) == [Self.settings])
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test("nothing is written before the preface is complete")
+    func partialPreface() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Array(Preface.bytes.prefix(7)))
+        #expect(try Self.written(channel) == [])
+        try Self.send(channel, [Preface.bytes[7]])
+        #expect(try Self.written(channel) == [Self.settings])
+        _ = try? channel.finish()
+    }
+
+    @Test("a non-blocking handler's call is answered")
+    func syncCall() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/apikeys.v1.Health/Check"))))
+        #expect(try Self.written(channel) == [
+            Self.settings,
+            .response(ResponseFrame(callID: 1, message: HealthCheckResponse(status: .serving, version: "test").serializedBytes())),
+        ])
+        _ = try? channel.finish()
+    }
+
+    @Test("several calls in one read are all answered, in order")
+    func severalCalls() throws {
+        let channel = try Self.makeChannel()
+        var bytes = Preface.bytes
+        for id in UInt64(1)...3 {
+            bytes += FrameCodec.encode(.request(RequestFrame(
+                callID: id, method: "/test.Wire/Echo", metadata: ["n": "\(id)"],
+                message: EchoRequest(payload: [UInt8(id)], echoMetadata: true).serializedBytes())))
+        }
+        try Self.send(channel, bytes)
+        let frames = try Self.written(channel)
+        #expect(frames.count == 4)
+        for id in UInt64(1)...3 {
+            let expected = EchoResponse(payload: [UInt8(id)], metadata: ["n": "\(id)"], callsInFlight: 1)
+            #expect(frames.dropFirst().contains(.response(ResponseFrame(callID: id, message: expected.serializedBytes()))))
+        }
+        _ = try? channel.finish()
+    }
+
+    @Test("handler errors become statuses: RPCError as is, bad input INVALID_ARGUMENT, others INTERNAL")
+    func handlerErrors() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes
+            + FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/test.Wire/Echo",
+                                                      message: EchoRequest(statusCode: 7, statusMessage: "nope").serializedBytes())))
+            + FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/test.Wire/Echo", message: [0xFF, 0xFF])))
+            + FrameCodec.encode(.request(RequestFrame(callID: 3, method: "/test.Wire/Echo",
+                                                      message: EchoRequest(statusMessage: "boom").serializedBytes())))
+            + FrameCodec.encode(.request(RequestFrame(callID: 4, method: "/test.Wire/Nope"))))
+        let responses = try Self.written(channel).compactMap { frame -> ResponseFrame? in
+            if case .response(let r) = frame { return r } else { return nil }
+        }
+        #expect(responses.map(\.callID) == [1, 2, 3, 4])
+        #expect(responses.map(\.code) == [.permissionDenied, .invalidArgument, .internal, .unimplemented])
+        #expect(responses[0].statusMessage == "nope")
+        #expect(!responses[2].statusMessage.contains("Boom"))
+        _ = try? channel.finish()
+    }
+
+    @Test("a response larger than max_frame_size is not sent; the call fails and the connection stays usable")
+    func responseOverMaxFrameSize() throws {
+        // PROTOCOL.md §2: a frame's length must not exceed max_frame_size (1024 here, announced
+        // in the settings); a client enforcing it would drop the whole connection.
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(
+            callID: 1, method: "/test.Wire/Echo", message: EchoRequest(responseSize: 2000).serializedBytes()))))
+        var all = ByteBuffer()
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) { all.writeBuffer(&buffer) }
+        var bodies: [Int] = []
+        while let length = all.readInteger(as: UInt32.self) {
+            bodies.append(Int(length))
+            all.moveReaderIndex(forwardBy: min(Int(length), all.readableBytes))
+        }
+        #expect(bodies.count == 2, "settings and the answer to call 1")
+        #expect(bodies.allSatisfy { $0 <= 1024 }, "frame bodies written: \(bodies)")
+
+        try Self.send(channel, FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/apikeys.v1.Health/Check"))))
+        let frames = try Self.written(channel)
+        #expect(frames.last == .response(ResponseFrame(callID: 2, message: HealthCheckResponse(status: .serving, version: "test").serializedBytes())))
+        #expect(channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test("a client ping is answered with a pong")
+    func ping() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.ping(77)))
+        #expect(try Self.written(channel) == [Self.settings, .pong(77)])
+        _ = try? channel.finish()
+    }
+
+    @Test("a bad preface gets a GoAway protocolError and the channel closes")
+    func badPreface() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Array("GET / HTTP/1.1\r\n".utf8))
+        channel.embeddedEventLoop.run()
+        let frames = try Self.written(channel)
+        #expect(frames.count == 1)
+        #expect(Self.goAwayReason(frames) == .protocolError)
+        #expect(!channel.isActive)
+    }
+
+    @Test("a bad preface byte is refused before 8 bytes arrive")
+    func badPrefaceEarly() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Array("APX".utf8))
+        channel.embeddedEventLoop.run()
+        #expect(Self.goAwayReason(try Self.written(channel)) == .protocolError)
+        #expect(!channel.isActive)
+    }
+
+    @Test("a wrong version gets GoAway unsupportedVersion and the channel closes")
+    func wrongVersion() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Array("APIKEYS".utf8) + [2])
+        channel.embeddedEventLoop.run()
+        #expect(Self.goAwayReason(try Self.written(channel)) == .unsupportedVersion)
+        #expect(!channel.isActive)
+    }
+
+    @Test("an oversized length prefix gets GoAway frameTooLarge, with no body sent, and the channel closes")
+    func oversize() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + [0xFF, 0xFF, 0xFF, 0xFF])
+        channel.embeddedEventLoop.run()
+        let frames = try Self.written(channel)
+        #expect(frames.first == Self.settings)
+        #expect(Self.goAwayReason(frames) == .frameTooLarge)
+        #expect(!channel.isActive)
+    }
+
+    @Test("a body that is not a Frame gets GoAway protocolError with the last call ID")
+    func garbageFrame() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(callID: 4, method: "/apikeys.v1.Health/Check")))
+            + Wire.framed([0xFF, 0xFF]))
+        channel.embeddedEventLoop.run()
+        let frames = try Self.written(channel)
+        guard case .goAway(let goAway)? = frames.last else {
+            Issue.record("no GoAway in \(frames)")
+            return
+        }
+        #expect(goAway.reason == .protocolError)
+        #expect(goAway.lastCallID == 4)
+        #expect(!channel.isActive)
+    }
+
+    @Test("a repeated call ID gets GoAway protocolError and the channel closes")
+    func repeatedCallID() throws {
+        let channel = try Self.makeChannel()
+        let request = FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/apikeys.v1.Health/Check")))
+        try Self.send(channel, Preface.bytes + request + request)
+        channel.embeddedEventLoop.run()
+        #expect(Self.goAwayReason(try Self.written(channel)) == .protocolError)
+        #expect(!channel.isActive)
+    }
+
+    @Test("no preface within the handshake timeout gets GoAway handshakeTimeout and the channel closes")
+    func handshakeTimeout() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Array("APIK".utf8))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(try Self.written(channel) == [])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(Self.goAwayReason(try Self.written(channel)) == .handshakeTimeout)
+        #expect(!channel.isActive)
+    }
+
+    @Test("shutdown with no call in flight sends GoAway noError and closes")
+    func shutdownIdle() throws {
+        let channel = try Self.makeChannel()
+        try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(callID: 3, method: "/apikeys.v1.Health/Check"))))
+        _ = try Self.written(channel)
+        channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.ShutdownEvent())
+        channel.embeddedEventLoop.run()
+        #expect(try Self.written(channel) == [.goAway(GoAwayFrame(lastCallID: 3, reason: .noError, message: "the server is shutting down"))])
+        #expect(!channel.isActive)
+    }
+
+    @Test("graceful shutdown with an async call in flight: GoAway, later calls UNAVAILABLE, the call answered, then close")
+    func shutdownDraining() async throws {
+        let gate = Gate()
+        var waitRouter = RPCRouter()
+        waitRouter.register("/test.Wire/Wait") { (request: EchoRequest, _: ServerCall) async throws -> EchoResponse in
+            await gate.wait()
+            return EchoResponse(payload: request.payload)
+        }
+        let channel = NIOAsyncTestingChannel()
+        let configuration = Self.configuration
+        let router = waitRouter
+        try await channel.testingEventLoop.executeInContext {
+            try Self.addServerHandlers(to: channel.pipeline.syncOperations, router: router, configuration: configuration)
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).get()
+
+        func next() async throws -> Frame {
+            let buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            return try #require(try Wire.frames(in: buffer).first)
+        }
+
+        try await channel.writeInbound(ByteBuffer(bytes: Preface.bytes + FrameCodec.encode(.request(RequestFrame(
+            callID: 1, method: "/test.Wire/Wait", message: EchoRequest(payload: [42]).serializedBytes())))))
+        #expect(try await next() == Self.settings)
+
+        channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.ShutdownEvent())
+        #expect(try await next() == .goAway(GoAwayFrame(lastCallID: 1, reason: .noError, message: "the server is shutting down")))
+        #expect(channel.isActive)
+
+        try await channel.writeInbound(ByteBuffer(bytes: FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/test.Wire/Wait")))))
+        guard case .response(let rejected) = try await next() else {
+            Issue.record("call 2 got no response")
+            return
+        }
+        #expect(rejected.callID == 2)
+        #expect(rejected.code == .unavailable)
+
+        gate.open()
+        #expect(try await next() == .response(ResponseFrame(callID: 1, message: EchoResponse(payload: [42]).serializedBytes())))
+        try await channel.closeFuture.get()
+        #expect(!channel.isActive)
+    }
+}
