@@ -40,21 +40,31 @@ public func nowNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// CPU seconds (user + system) a process has used, from /proc/PID/stat; nil if unreadable.
+/// CPU seconds a process's threads have run, summed from /proc/PID/task/*/schedstat
+/// (nanosecond scheduler accounting; /proc/PID/stat's tick-sampled utime+stime was seen
+/// to double-count on this VM). Nil if unreadable. Threads that exited are not counted.
 public func processCPUSeconds(pid: Int32) -> Double? {
-    guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-    // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard let dir = opendir("/proc/\(pid)/task") else { return nil }
+    defer { closedir(dir) }
+    var total: UInt64 = 0
+    var found = false
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        guard let first = name.utf8.first, first >= 48, first <= 57,
+              let stat = readFile("/proc/\(pid)/task/\(name)/schedstat"),
+              let ns = stat.split(separator: " ").first.flatMap({ UInt64($0) })
+        else { continue }
+        total += ns
+        found = true
+    }
+    return found ? Double(total) / 1e9 : nil
 }
 
 /// CPU seconds this process has used.
 public func selfCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(0, &usage)  // RUSAGE_SELF
-    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    processCPUSeconds(pid: getpid()) ?? 0
 }
 
 /// One load-generator run, printed as a single line of `key=value` pairs that
