@@ -149,7 +149,7 @@ if wants storage; then
   "$bin/bench-seed" --data-dir "$work/k1m" --keys 1000000 --tsv 0
   for n in k10k k100k k1m; do
     say "row 6: storage: List at $n"
-    taskset -c "$server_cpu" "$bin/bench-storage" list --data-dir "$work/$n" --iterations 300 \
+    taskset -c "$server_cpu" "$bin/bench-storage" list --data-dir "$work/$n" --iterations 200 \
       | sed "s/^/row=storage keys=$n /" | tee -a "$results" >&2
   done
   # Start-up (to the "listening" line: store opened, index loaded, socket bound) and the
