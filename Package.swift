@@ -16,6 +16,10 @@ let package = Package(
         .executable(name: "apikeys", targets: ["apikeys"]),
         .executable(name: "apikeys-conformance", targets: ["apikeys-conformance"]),
         .library(name: "APIKeysClient", targets: ["APIKeysClient"]),
+        // For Benchmarks/ (its own package): the wire, the domain and the store, used directly.
+        .library(name: "APIKeysWire", targets: ["APIKeysWire"]),
+        .library(name: "APIKeysDomain", targets: ["APIKeysDomain"]),
+        .library(name: "APIKeysStorage", targets: ["APIKeysStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),

@@ -1,0 +1,103 @@
+import APIKeysDomain
+import APIKeysStorage
+import BenchCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Writes N keys straight into a SQLite data directory through APIKeysStorage (batched
+// transactions, not one RPC per key), the way apikeysd would have stored them:
+//
+//   bench-seed --data-dir DIR --keys N [--tsv 100000]
+//
+// Tenant "bench" (API keys enabled), N/500 Developer users (at least 10) plus an admin,
+// 2% of the keys revoked. The first --tsv keys get real secrets (SecretCodec) and are
+// listed, if active, in DIR/keys.tsv for the load generators; the rest get valid IDs and
+// random hashes (no secret: generating a million would only cost time). Also writes
+// DIR/service.secret, a service credential to start apikeysd with.
+let args = Arguments()
+let dataDir = args.string("data-dir", "bench-data")
+let count = args.int("keys", 100_000)
+let tsvLimit = args.int("tsv", 100_000)
+let tenantID = "bench"
+let users = max(10, count / 500)
+let words = ["billing", "search", "deploy", "mobile", "reports", "metrics", "backup", "etl", "web", "ci"]
+
+mkdir(dataDir, 0o755)
+let path = dataDir + "/apikeys.sqlite"
+unlink(path); unlink(path + "-wal"); unlink(path + "-shm")
+let store: SQLiteKeyStore
+do { store = try SQLiteKeyStore(path: path) } catch { fail("cannot open \(path): \(error)") }
+
+var clock = timespec()
+clock_gettime(CLOCK_REALTIME, &clock)
+let now = Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000
+let day: Int64 = 86_400_000
+let t0 = nowNanos()
+
+var rng = SplitMix64(seed: UInt64(count))
+let base32 = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+@MainActor func syntheticKeyID() -> String {
+    var chars = Array("key_".utf8)
+    for _ in 0..<20 { chars.append(base32[Int(rng.next() & 31)]) }
+    return String(decoding: chars, as: UTF8.self)
+}
+@MainActor func userID(_ i: Int) -> String { "user-\(i % users)" }
+
+do {
+    try store.write { tx in
+        try tx.insertTenant(Tenant(
+            id: tenantID, name: "Benchmark tenant", createdAt: now - 400 * day,
+            settings: TenantSettings(apiKeysEnabled: true, maxExpirySeconds: 31_536_000, maxKeysPerUser: 1000,
+                                     excessiveUsePerMinute: 600, updatedAt: now - 400 * day)))
+        try tx.insertUser(User(tenantID: tenantID, userID: "admin", displayName: "Admin",
+                               roles: [.tenantAdmin, .developer], licensed: true, createdAt: now - 400 * day))
+        for u in 0..<users {
+            try tx.insertUser(User(tenantID: tenantID, userID: "user-\(u)", displayName: "User \(u)",
+                                   roles: [.developer], licensed: true, createdAt: now - 400 * day))
+        }
+    }
+} catch { fail("cannot write the directory: \(error)") }
+
+var tsv = ""
+var listed = 0
+let batch = 5_000
+var next = 0
+while next < count {
+    let end = min(count, next + batch)
+    do {
+        try store.write { tx in
+            for i in next..<end {
+                let id: String
+                let hash: SecretHash
+                var secret: String?
+                if i < tsvLimit {
+                    let generated = SecretCodec.generate(.apiKey)
+                    (id, hash, secret) = (generated.id, generated.hash, generated.secret)
+                } else {
+                    id = syntheticKeyID()
+                    hash = SecretHash(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+                }
+                let created = now - 300 * day + Int64(i) * (200 * day / Int64(max(count, 1)))
+                let revoked = i % 50 == 49
+                let key = APIKey(
+                    id: id, tenantID: tenantID, ownerID: userID(i), name: "\(words[i % words.count]) key \(i)",
+                    createdAt: created, updatedAt: revoked ? created + day : created,
+                    expiresAt: now + 200 * day + Int64(i % 100) * day,
+                    revokedAt: revoked ? created + day : nil, revokeReason: revoked ? "rotated" : "",
+                    secretHash: hash)
+                try tx.insertKey(key)
+                if let secret, !revoked {
+                    tsv += KeySet.Entry(secret: secret, tenantID: tenantID, userID: key.ownerID, keyID: id,
+                                        expiresAtMs: key.expiresAt, roles: ["Developer"]).line + "\n"
+                    listed += 1
+                }
+            }
+        }
+    } catch { fail("cannot write keys \(next)..<\(end): \(error)") }
+    next = end
+}
+writeFile(dataDir + "/keys.tsv", tsv)
+writeFile(dataDir + "/service.secret", SecretCodec.generate(.service).secret)
+note("bench-seed: \(count) keys (\(listed) in keys.tsv), \(users) users in \(path) in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Turns the key=value lines scripts/bench.sh collected into ONE Markdown table,
+prints it and writes BENCHMARKS.md (date, command, machine, table)."""
+import argparse
+import datetime
+import platform
+import statistics
+import subprocess
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("results")
+ap.add_argument("--command", required=True)
+ap.add_argument("--cpu", required=True)
+ap.add_argument("--cores", required=True)
+ap.add_argument("--pinning", required=True)
+ap.add_argument("--build-seconds", required=True)
+ap.add_argument("--total-seconds", required=True)
+ap.add_argument("--out", required=True)
+a = ap.parse_args()
+
+rows = []
+for line in open(a.results):
+    fields = dict(p.split("=", 1) for p in line.split() if "=" in p)
+    if fields:
+        rows.append(fields)
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def f(v, d=0):
+    if v != v:  # nan
+        return "—"
+    return f"{v:,.{d}f}"
+
+
+table = []  # (number, benchmark, configuration, throughput, p50, p99, p999, notes)
+LOAD = [
+    ("verify", "1", "Verify, our protocol: apikeysd, SQLite store, 100,000 keys"),
+    ("echo", "2", "The limit: echo of our frames (bench-echo)"),
+    ("grpc", "3", "gRPC peer: grpc-swift-2 server + client, HTTP/2, dictionary lookup"),
+    ("http", "4", "HTTP/JSON peer: Hummingbird 2, POST /v1/keys:verify (NIO HTTP/1.1 client, pipelined)"),
+]
+CONFIGS = [("1", "1"), ("16", "1"), ("16", "4"), ("128", "1"), ("128", "4")]
+summary = {}  # (row, inflight, conns) -> dict of medians
+for row, number, title in LOAD:
+    for n, c in CONFIGS:
+        runs = [r for r in rows if r.get("row") == row and r.get("inflight") == n and r.get("connections") == c]
+        if not runs:
+            continue
+        rps = sorted(num(r["rps"]) for r in runs)
+        med = lambda k: statistics.median(num(r.get(k)) for r in runs)
+        errors = sum(int(r.get("errors", "0")) for r in runs)
+        s = {"rps": statistics.median(rps), "p50": med("p50_us"), "p99": med("p99_us"), "p999": med("p999_us"),
+             "cpu": med("server_cpu_us_per_call"), "client": med("client_cpu_pct")}
+        summary[(row, n, c)] = s
+        notes = f"server CPU {f(s['cpu'], 1)} µs/call; client CPU {f(s['client'])}%"
+        if errors:
+            notes += f"; **{errors} errors**"
+        table.append((number, title, f"{n} in flight, {c} conn", f"{f(rps[0])} / **{f(statistics.median(rps))}** / {f(rps[-1])}",
+                      f(s["p50"], 1), f(s["p99"], 1), f(s["p999"], 1), notes))
+
+codec = [r for r in rows if r.get("row") == "codec"]
+for r in codec:
+    table.append(("5", f"Codec: Verify {r['frame']} frame + message, {r['codec']}", f"{r['bytes']} B frame",
+                  f"{f(num(r['total_ns']))} ns enc+dec", "", "", "",
+                  f"encode {r['encode_ns']} ns + decode {r['decode_ns']} ns; allocations: {r['encode_allocs']} + {r['decode_allocs']} per frame"))
+
+gen = [r for r in rows if r.get("row") == "storage" and r.get("op") == "generate"]
+for r in gen:
+    table.append(("6", "Storage: Keys/Generate, durable commits (synchronous=FULL), 1 thread", "in process, fresh store",
+                  f"{f(num(r['keys_per_s']))} keys/s", r["p50_us"], r["p99_us"], "", f"{r['calls']} keys in 5 s"))
+list_worst = {}
+for keys in ["k10k", "k100k", "k1m"]:
+    shapes = [r for r in rows if r.get("row") == "storage" and r.get("op") == "list" and r.get("keys") == keys]
+    if not shapes:
+        continue
+    label = {"k10k": "10,000", "k100k": "100,000", "k1m": "1,000,000"}[keys]
+    allrow = next((r for r in shapes if r["shape"] == "all"), None)
+    parts = [f"{r['shape']} {r['p50_us']}/{r['p99_us']}" for r in shapes if r["shape"] != "all"]
+    worst = max((num(r["p99_us"]) for r in shapes if r["shape"] != "all"), default=float("nan"))
+    list_worst[keys] = worst
+    table.append(("6", f"Storage: Keys/List as admin (search, sort, paging), {label} keys", "in process, 20–50 rows/page",
+                  "", allrow["p50_us"] if allrow else "", allrow["p99_us"] if allrow else "", "",
+                  "p50/p99 µs by shape: " + "; ".join(parts)))
+startup = {}
+for keys in ["k0", "k100k", "k1m"]:
+    rs = [r for r in rows if r.get("row") == "startup" and r.get("keys") == keys]
+    if rs:
+        startup[keys] = (sorted(num(r["startup_ms"]) for r in rs), statistics.median(num(r["rss_kb"]) for r in rs))
+if "k1m" in startup and "k0" in startup:
+    ms, rss1m = startup["k1m"]
+    rss0 = startup["k0"][1]
+    rss100k = startup.get("k100k", ([], float("nan")))[1]
+    table.append(("6", "Storage: apikeysd start-up, 1,000,000 keys (to listening)", "warm page cache",
+                  f"{f(ms[0])} / **{f(statistics.median(ms))}** / {f(ms[-1])} ms", "", "", "",
+                  f"empty store: {f(statistics.median(startup['k0'][0]))} ms"))
+    table.append(("6", "Storage: apikeysd resident memory per 100,000 keys", "idle, after start-up",
+                  f"{f((rss1m - rss0) / 10 / 1024, 1)} MiB", "", "", "",
+                  f"RSS: empty {f(rss0 / 1024, 1)} MiB, 100k {f(rss100k / 1024, 1)} MiB, 1M {f(rss1m / 1024, 1)} MiB"))
+
+
+# Goals: saturation = the best median throughput over the load configurations.
+def saturation(row):
+    vals = [(s["rps"], k) for k, s in summary.items() if k[0] == row]
+    return max(vals) if vals else (float("nan"), None)
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+v, vk = saturation("verify")
+goals = []
+for row, name, factor in [("grpc", "grpc-swift-2", 3), ("http", "Hummingbird JSON", 3)]:
+    p, _ = saturation(row)
+    if v == v and p == p:
+        goals.append((f"Verify throughput ≥ {factor}× {name}", f"{v / p:.2f}× ({f(v)} vs {f(p)} calls/s)", v / p >= factor))
+e, _ = saturation("echo")
+if v == v and e == e:
+    goals.append(("Verify throughput ≥ ½ of the echo limit", f"{v / e:.2f} ({f(v)} vs {f(e)} calls/s)", v / e >= 0.5))
+for c in ["1", "4"]:
+    s = summary.get(("verify", "16", c))
+    if s:
+        goals.append((f"Verify p99 < 1 ms at 16 in flight ({c} conn)", f"{f(s['p99'], 1)} µs", s["p99"] < 1000))
+s = summary.get(("verify", "16", "1"))
+if s:
+    goals.append(("< 100 µs server time per Verify call (server CPU / calls, 16 in flight)", f"{f(s['cpu'], 1)} µs", s["cpu"] < 100))
+if "k1m" in list_worst:
+    goals.append(("List/search p99 < 20 ms at 1,000,000 keys (worst shape)", f"{f(list_worst['k1m'] / 1000, 2)} ms", list_worst["k1m"] < 20000))
+if "k1m" in startup:
+    m = statistics.median(startup["k1m"][0])
+    goals.append(("Start-up < 5 s at 1,000,000 keys", f"{f(m / 1000, 2)} s", m < 5000))
+for g, measured, ok in goals:
+    table.append(("goal", g, "", measured, "", "", "", verdict(ok)))
+
+header = "| # | benchmark | configuration | result (min / **median** / max) | p50 µs | p99 µs | p99.9 µs | notes |"
+lines = [header, "|---|---|---|---|---:|---:|---:|---|"]
+lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in table]
+markdown = "\n".join(lines)
+print(markdown)
+
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
+doc = f"""# Benchmarks
+
+Written by `make bench` — do not edit by hand; run it again.
+
+- **Date:** {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}
+- **Command:** `{a.command}`
+- **Machine:** {a.cores} cores, {a.cpu}; {platform.system()} {platform.release()}; {swift[0] if swift else 'swift ?'}
+- **Pinning:** {a.pinning}; every server runs one event loop thread
+- **Time:** build {a.build_seconds} s, whole run {a.total_seconds} s
+
+{markdown}
+
+How to read it: rows 1–4 are closed-loop load (each call is sent as soon as one returns),
+after a warm-up, with the in-flight calls spread evenly over the connections; throughput is
+min / median / max over the runs, latencies are the medians over the runs, measured by the
+client from send to receipt. "server CPU" is the server's user+system CPU time during the
+measured interval divided by the calls answered. The peers (3, 4) verify against a dictionary
+keyed by the secret; apikeysd (1) also parses the secret, checks its CRC and hashes it and the
+service credential with SHA-256. Row 4 pipelines HTTP/1.1 requests on each connection.
+Rows 5–6 run in process. Method and caveats: Benchmarks/README.md.
+"""
+open(a.out, "w").write(doc)
