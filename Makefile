@@ -6,7 +6,7 @@ BIN := .build/debug
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: bench all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -42,6 +42,10 @@ test-conformance:
 
 test-quickstart:
 	scripts/quickstart.sh $(BIN)
+
+# Release builds of Benchmarks/ and apikeysd, every row; writes BENCHMARKS.md.
+bench: deps
+	scripts/bench.sh
 
 # libFuzzer harnesses for the C and Swift decoders (Fuzz/README.md).
 fuzz: deps

@@ -61,10 +61,12 @@ public final class APIKeysServer: Sendable {
         let service = self.service
         let logger = self.logger
         let interval = flushInterval
+        let pool = self.pool
         flusher.start {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                Self.flush(service, logger: logger)
+                // A flush writes to SQLite: on the thread pool, not a cooperative thread.
+                try? await pool.runIfActive { Self.flush(service, logger: logger) }
             }
         }
         return (address.ipAddress ?? "?", address.port ?? 0)

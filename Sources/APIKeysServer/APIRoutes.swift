@@ -149,9 +149,10 @@ struct APIRoutes {
         let method = "/apikeys.v1.Verification/Verify"
         let requirement = MethodTable.requirement(for: method)
         let refusals = RefusalRecorder()
+        let services = ServiceCallerCache()
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try Self.caller(of: call, service: service)
+                let caller = try services.caller(of: call) { () throws(DomainError) in try Self.caller(of: call, service: service) }
                 guard Self.isService(caller) else {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
                     refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
@@ -173,6 +174,28 @@ extension APIRoutes {
         case .member(let member): if case .service = member.via { return true } else { return false }
         case .operator: return false
         }
+    }
+}
+
+/// Remembers which `authorization` values opened a plain service caller, so the hot path
+/// does not parse and hash the same service credential on every call. Service credentials
+/// are never withdrawn while the server runs, so an entry cannot go stale.
+final class ServiceCallerCache: Sendable {
+    private let known = Mutex<[String: Caller]>([:])
+    private static let capacity = 64
+
+    func caller(of call: ServerCall, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
+        let hasIdentity = call.metadata["x-tenant-id"] != nil || call.metadata["x-user-id"] != nil
+        guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
+        if let caller = known.withLock({ $0[authorization] }) { return caller }
+        let caller = try resolve()
+        if case .service = caller {
+            known.withLock { known in
+                if known.count >= Self.capacity { known.removeAll() }
+                known[authorization] = caller
+            }
+        }
+        return caller
     }
 }
 
