@@ -18,6 +18,8 @@ public final class RPCConnection: Sendable {
         /// Hold calls beyond the server's max_concurrent_calls until a slot frees, rather
         /// than sending them to be refused with RESOURCE_EXHAUSTED.
         public var respectServerLimit = true
+        /// TLS (`.server(...)` or `.mutual(...)`); nil is plain TCP.
+        public var tls: TLS?
 
         public init() {}
     }
@@ -38,6 +40,7 @@ public final class RPCConnection: Sendable {
     public static func connect(host: String, port: Int, configuration: Configuration = Configuration(),
                                group: (any EventLoopGroup)? = nil) async throws -> RPCConnection {
         let loopGroup: any EventLoopGroup = group ?? MultiThreadedEventLoopGroup.singleton
+        let tls = try configuration.tls?.makeContext(host: host)
         let channel = try await ClientBootstrap(group: loopGroup)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
@@ -47,6 +50,7 @@ public final class RPCConnection: Sendable {
             let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
             let sync = channel.pipeline.syncOperations
             do {
+                try tls?.addHandler(to: sync)
                 try sync.addHandler(ByteToMessageHandler(
                     FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
                     maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
