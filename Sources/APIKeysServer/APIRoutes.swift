@@ -7,6 +7,8 @@ import NIOPosix
 struct APIRoutes {
     let service: APIKeyService
     let pool: NIOThreadPool
+    /// Client certificate name to service name (`ServerConfiguration.certificateServices`).
+    let certificateServices: [String: String]
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -23,10 +25,11 @@ struct APIRoutes {
     ) {
         let requirement = MethodTable.requirement(for: method)
         let service = self.service
+        let certificateServices = self.certificateServices
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
-                    let caller = try Self.caller(of: call, service: service)
+                    let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
                     try service.authorize(caller, requirement, operation: method)
                     return try body(input, caller)
                 } catch {
@@ -36,11 +39,16 @@ struct APIRoutes {
         }
     }
 
-    static func caller(of call: ServerCall, service: APIKeyService) throws(DomainError) -> Caller {
-        try service.resolveCaller(
+    /// The caller from the metadata and, under mutual TLS, the service the connection's
+    /// client certificate maps to (its first name found in `certificateServices`).
+    static func caller(of call: ServerCall, service: APIKeyService,
+                       certificateServices: [String: String]) throws(DomainError) -> Caller {
+        let certificateService = call.peerCertificateNames.lazy.compactMap { certificateServices[$0] }.first
+        return try service.resolveCaller(
             authorization: call.metadata["authorization"],
             tenantID: call.metadata["x-tenant-id"],
-            userID: call.metadata["x-user-id"])
+            userID: call.metadata["x-user-id"],
+            certificateService: certificateService)
     }
 
     private func registerDirectory(in router: inout RPCRouter) {
@@ -145,9 +153,10 @@ struct APIRoutes {
     private func registerVerification(in router: inout RPCRouter) {
         let service = self.service
         let requirement = MethodTable.requirement(for: "/apikeys.v1.Verification/Verify")
+        let certificateServices = self.certificateServices
         router.registerNonBlocking("/apikeys.v1.Verification/Verify") { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try Self.caller(of: call, service: service)
+                let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
                 try service.authorize(caller, requirement, operation: "/apikeys.v1.Verification/Verify")
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
             } catch {
