@@ -12,7 +12,7 @@ struct TLSTests {
     /// A server with TLS; with `mutual`, clients need a certificate from the test CA, and
     /// CN=gateway is service `gateway`.
     static func withServer(mutual: Bool, _ body: (TestServer, TestCertificates) async throws -> Void) async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         let server = try await TestServer.start { configuration in
             let server = certificates.server
             configuration.rpc.tls = mutual
@@ -136,7 +136,7 @@ struct TLSTests {
 
     @Test("a TLS file that cannot be read fails the start, naming the file")
     func missingFile() async throws {
-        let certificates = try TestCertificates.shared()
+        let certificates = try await TestCertificates.shared()
         let missing = certificates.directory + "/missing.pem"
         var configuration = RPCServerConfiguration()
         configuration.port = 0

@@ -19,12 +19,17 @@ struct TestCertificates: Sendable {
     let stranger: Pair
     let untrustedGateway: Pair
 
-    /// Made once per test process.
-    static func shared() throws -> TestCertificates {
-        try made.get()
+    /// Made once per test process, on a thread of its own: waiting for openssl on the
+    /// cooperative pool (two threads here) would stall every other test's tasks.
+    static func shared() async throws -> TestCertificates {
+        try await made.value
     }
 
-    private static let made = Result { try TestCertificates.make() }
+    private static let made = Task {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TestCertificates, any Error>) in
+            Thread { continuation.resume(with: Result { try TestCertificates.make() }) }.start()
+        }
+    }
 
     private static func make() throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apikeys-tls-\(UUID().uuidString)").path
