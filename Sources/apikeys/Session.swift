@@ -15,10 +15,12 @@ extension GlobalOptions {
         do {
             connection = try await Self.connect(to: address, tls: tls, within: limit)
         } catch {
-            throw CLIFailure(
-                code: "UNAVAILABLE",
-                message: "cannot connect to \(address): \(ConnectionErrorText.describe(error))",
-                json: json)
+            var text = ConnectionErrorText.describe(error)
+            // A TLS server's alert read as a frame: a length starting 0x15 0x03.
+            if tls == nil, text.contains("exceeds the maximum") {
+                text += " (does the server use TLS? pass --tls-ca)"
+            }
+            throw CLIFailure(code: "UNAVAILABLE", message: "cannot connect to \(address): \(text)", json: json)
         }
         let client = APIKeysClient(connection: connection, credential: credential, timeout: limit)
         do {
