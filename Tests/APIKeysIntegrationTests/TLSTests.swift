@@ -18,7 +18,7 @@ struct TLSTests {
             configuration.rpc.tls = mutual
                 ? .mutual(certificateChain: server.certificate, privateKey: server.privateKey, trustRoots: certificates.ca)
                 : .server(certificateChain: server.certificate, privateKey: server.privateKey)
-            if mutual { configuration.certificateServices = ["gateway": "gateway"] }
+            if mutual { configuration.certificateServices = ["gateway": "gateway", "verifier.internal": "verifier"] }
             configuration.operatorCredential = operatorSecret
         }
         do {
@@ -130,6 +130,22 @@ struct TLSTests {
             #expect(try await client.health().status == .serving)
             let error = await #expect(throws: RPCError.self) { try await client.verify(VerifyRequest(secret: "aks_nothing")) }
             #expect(error?.code == .unauthenticated)
+            #expect(error?.message.contains("no authorization") == true)
+            await client.close()
+        }
+    }
+
+    @Test("X13: a subject alternative DNS name can name the service too")
+    func subjectAlternativeName() async throws {
+        try await Self.withServer(mutual: true) { server, certificates in
+            let verifier = certificates.verifier
+            let client = try await APIKeysClient.connect(
+                host: server.host, port: server.port,
+                tls: .mutual(certificateChain: verifier.certificate, privateKey: verifier.privateKey, trustRoots: certificates.ca))
+            // The service is let through to the key check, which refuses the unknown key.
+            let error = await #expect(throws: RPCError.self) { try await client.verify(VerifyRequest(secret: "aks_nothing")) }
+            #expect(error?.code == .unauthenticated)
+            #expect(error?.message.contains("no authorization") == false)
             await client.close()
         }
     }

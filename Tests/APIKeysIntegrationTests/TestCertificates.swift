@@ -2,7 +2,8 @@ import Foundation
 
 /// Certificates made for the tests, at test time, with the openssl command-line tool:
 /// a CA; a server certificate for IP 127.0.0.1 and DNS localhost; client certificates
-/// CN=gateway and CN=stranger from that CA; and CN=gateway from another, untrusted CA.
+/// CN=gateway, CN=stranger and one named by a SAN from that CA; and CN=gateway from
+/// another, untrusted CA.
 /// Elliptic-curve keys, so making them all takes a few tens of milliseconds.
 struct TestCertificates: Sendable {
     /// A certificate and its private key, as PEM file paths.
@@ -17,6 +18,8 @@ struct TestCertificates: Sendable {
     let server: Pair
     let gateway: Pair
     let stranger: Pair
+    /// CN=anything, with the subject alternative name DNS:verifier.internal.
+    let verifier: Pair
     let untrustedGateway: Pair
 
     /// Made once per test process, on a thread of its own: waiting for openssl on the
@@ -43,11 +46,13 @@ struct TestCertificates: Sendable {
         try makeLeaf("server", commonName: "localhost", ca: "ca", extensions: serverExtensions, serial: 2, in: directory)
         try makeLeaf("gateway", commonName: "gateway", ca: "ca", extensions: clientExtensions, serial: 3, in: directory)
         try makeLeaf("stranger", commonName: "stranger", ca: "ca", extensions: clientExtensions, serial: 4, in: directory)
+        try makeLeaf("verifier", commonName: "anything", ca: "ca", extensions: clientExtensions + "subjectAltName=DNS:verifier.internal\n",
+                     serial: 6, in: directory)
         try makeLeaf("untrusted-gateway", commonName: "gateway", ca: "other-ca", extensions: clientExtensions, serial: 5, in: directory)
         func pair(_ name: String) -> Pair { Pair(certificate: path("\(name).pem"), privateKey: path("\(name).key")) }
         return TestCertificates(
             directory: directory, ca: path("ca.pem"), otherCA: path("other-ca.pem"),
-            server: pair("server"), gateway: pair("gateway"), stranger: pair("stranger"),
+            server: pair("server"), gateway: pair("gateway"), stranger: pair("stranger"), verifier: pair("verifier"),
             untrustedGateway: pair("untrusted-gateway"))
     }
 
