@@ -21,8 +21,13 @@ public struct APIKeysClient: Sendable {
         self.timeout = timeout
     }
 
-    public static func connect(host: String, port: Int, credential: Credential = .none) async throws -> APIKeysClient {
-        APIKeysClient(connection: try await RPCConnection.connect(host: host, port: port), credential: credential)
+    /// Connects; `tls` is nil for plain TCP, else `.server(trustRoots:)` or `.mutual(...)`.
+    public static func connect(host: String, port: Int, credential: Credential = .none,
+                               tls: RPCConnection.Configuration.TLS? = nil) async throws -> APIKeysClient {
+        var configuration = RPCConnection.Configuration()
+        configuration.tls = tls
+        return APIKeysClient(connection: try await RPCConnection.connect(host: host, port: port, configuration: configuration),
+                             credential: credential)
     }
 
     /// The same connection acting as someone else.

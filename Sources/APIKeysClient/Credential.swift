@@ -20,5 +20,14 @@ public struct Credential: Sendable, Equatable {
         Credential(metadata: ["authorization": "Operator \(secret)"])
     }
 
+    /// The service the connection's client certificate authenticates (mutual TLS): no
+    /// `authorization` is sent; with a tenant and user it acts for that user.
+    public static func clientCertificate(tenant: String? = nil, user: String? = nil) -> Credential {
+        var metadata: [String: String] = [:]
+        metadata["x-tenant-id"] = tenant
+        metadata["x-user-id"] = user
+        return Credential(metadata: metadata)
+    }
+
     public static let none = Credential(metadata: [:])
 }

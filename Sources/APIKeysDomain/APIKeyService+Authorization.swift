@@ -6,8 +6,19 @@ extension APIKeyService {
     ///
     /// A Bearer key must currently authenticate (X8: active, tenant enabled) and counts as a use (X9).
     /// Reads only memory: never waits on the store.
-    public func resolveCaller(authorization: String?, tenantID: String?, userID: String?) throws(DomainError) -> Caller {
+    ///
+    /// `certificateService` is the service the connection itself authenticated as (the
+    /// server maps a verified client certificate to a configured service name). With no
+    /// `authorization` the call acts as that service, exactly as with a `Service` credential;
+    /// an `authorization` value, when sent, wins.
+    public func resolveCaller(authorization: String?, tenantID: String?, userID: String?,
+                              certificateService: String? = nil) throws(DomainError) -> Caller {
+        let tenantID = tenantID.flatMap { $0.isEmpty ? nil : $0 }
+        let userID = userID.flatMap { $0.isEmpty ? nil : $0 }
         guard let authorization, !authorization.isEmpty else {
+            if let certificateService {
+                return try serviceCaller(name: certificateService, tenantID: tenantID, userID: userID)
+            }
             throw .unauthenticated("no authorization metadata: send \"Bearer <api key>\", \"Service <credential>\" or \"Operator <credential>\"", reason: "missing_credentials")
         }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -15,8 +26,6 @@ extension APIKeyService {
             throw .unauthenticated("the authorization metadata must be \"<scheme> <credential>\"", reason: "malformed_credentials")
         }
         let credential = String(parts[1]).trimmingSpaces
-        let tenantID = tenantID.flatMap { $0.isEmpty ? nil : $0 }
-        let userID = userID.flatMap { $0.isEmpty ? nil : $0 }
         switch parts[0].lowercased() {
         case "bearer":
             guard let parsed = SecretCodec.parse(credential, as: .apiKey) else { throw VerifyFailure.unknown.error }
@@ -37,17 +46,7 @@ extension APIKeyService {
                 ?? configuredCredential(credential, kind: .service) else {
                 throw .unauthenticated("the service credential is not recognised", reason: "unknown_credential")
             }
-            switch (tenantID, userID) {
-            case (nil, nil):
-                return .service(name: found.name)
-            case (let tenantID?, let userID?):
-                guard index.user(tenantID: tenantID, userID: userID) != nil else {
-                    throw .unauthenticated("user \"\(userID)\" does not exist in tenant \"\(tenantID)\"", reason: "unknown_user")
-                }
-                return .member(Caller.Member(tenantID: tenantID, userID: userID, via: .service(name: found.name)))
-            default:
-                throw .unauthenticated("a service acting for a user must send both x-tenant-id and x-user-id", reason: "incomplete_identity")
-            }
+            return try serviceCaller(name: found.name, tenantID: tenantID, userID: userID)
         case "operator":
             guard SecretCodec.parse(credential, as: .operator).flatMap(index.credential(for:))
                 ?? configuredCredential(credential, kind: .operator) != nil else {
@@ -56,6 +55,21 @@ extension APIKeyService {
             return .operator
         default:
             throw .unauthenticated("unsupported authorization scheme \"\(parts[0])\": use Bearer, Service or Operator", reason: "unsupported_scheme")
+        }
+    }
+
+    /// An authenticated service, acting for itself or, with both IDs, for that user.
+    private func serviceCaller(name: String, tenantID: String?, userID: String?) throws(DomainError) -> Caller {
+        switch (tenantID, userID) {
+        case (nil, nil):
+            return .service(name: name)
+        case (let tenantID?, let userID?):
+            guard index.user(tenantID: tenantID, userID: userID) != nil else {
+                throw .unauthenticated("user \"\(userID)\" does not exist in tenant \"\(tenantID)\"", reason: "unknown_user")
+            }
+            return .member(Caller.Member(tenantID: tenantID, userID: userID, via: .service(name: name)))
+        default:
+            throw .unauthenticated("a service acting for a user must send both x-tenant-id and x-user-id", reason: "incomplete_identity")
         }
     }
 

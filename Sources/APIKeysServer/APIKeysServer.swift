@@ -47,12 +47,15 @@ public final class APIKeysServer: Sendable {
         pool.start()
         var router = RPCRouter()
         HealthService.register(in: &router)
-        APIRoutes(service: service, pool: pool).register(in: &router)
+        APIRoutes(service: service, pool: pool, certificateServices: configuration.certificateServices).register(in: &router)
         if configuration.conformance {
             ConformanceService.register(in: &router)
         }
         rpc = RPCServer(router: router, configuration: configuration.rpc)
         logger.info("opened store", metadata: ["path": "\(path)"])
+        if configuration.rpc.tls?.requiresClientCertificate != true, !configuration.certificateServices.isEmpty {
+            logger.warning("certificate services are configured but client certificates are not required (mutual TLS): they are ignored")
+        }
     }
 
     /// Starts listening; returns the bound address, e.g. `127.0.0.1:7420`.

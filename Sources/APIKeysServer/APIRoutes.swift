@@ -8,6 +8,8 @@ import Synchronization
 struct APIRoutes {
     let service: APIKeyService
     let pool: NIOThreadPool
+    /// Client certificate name to service name (`ServerConfiguration.certificateServices`).
+    let certificateServices: [String: String]
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -24,10 +26,11 @@ struct APIRoutes {
     ) {
         let requirement = MethodTable.requirement(for: method)
         let service = self.service
+        let certificateServices = self.certificateServices
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
-                    let caller = try Self.caller(of: call, service: service)
+                    let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
                     try service.authorize(caller, requirement, operation: method)
                     return try body(input, caller)
                 } catch {
@@ -37,11 +40,16 @@ struct APIRoutes {
         }
     }
 
-    static func caller(of call: ServerCall, service: APIKeyService) throws(DomainError) -> Caller {
-        try service.resolveCaller(
+    /// The caller from the metadata and, under mutual TLS, the service the connection's
+    /// client certificate maps to (its first name found in `certificateServices`).
+    static func caller(of call: ServerCall, service: APIKeyService,
+                       certificateServices: [String: String]) throws(DomainError) -> Caller {
+        let certificateService = call.peerCertificateNames.lazy.compactMap { certificateServices[$0] }.first
+        return try service.resolveCaller(
             authorization: call.metadata["authorization"],
             tenantID: call.metadata["x-tenant-id"],
-            userID: call.metadata["x-user-id"])
+            userID: call.metadata["x-user-id"],
+            certificateService: certificateService)
     }
 
     private func registerDirectory(in router: inout RPCRouter) {
@@ -150,9 +158,12 @@ struct APIRoutes {
         let requirement = MethodTable.requirement(for: method)
         let refusals = RefusalRecorder()
         let services = ServiceCallerCache()
+        let certificateServices = self.certificateServices
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try services.caller(of: call) { () throws(DomainError) in try Self.caller(of: call, service: service) }
+                let caller = try services.caller(of: call) { () throws(DomainError) in 
+                    try Self.caller(of: call, service: service, certificateServices: certificateServices)
+                }
                 guard Self.isService(caller) else {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
                     refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }

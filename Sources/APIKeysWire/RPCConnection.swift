@@ -18,6 +18,8 @@ public final class RPCConnection: Sendable {
         /// Hold calls beyond the server's max_concurrent_calls until a slot frees, rather
         /// than sending them to be refused with RESOURCE_EXHAUSTED.
         public var respectServerLimit = true
+        /// TLS (`.server(...)` or `.mutual(...)`); nil is plain TCP.
+        public var tls: TLS?
 
         public init() {}
     }
@@ -41,6 +43,7 @@ public final class RPCConnection: Sendable {
         // The pipeline is built in the initializer, on the event loop, so the preface goes out
         // the moment the socket connects: no wait for a Swift task to be scheduled, which on
         // a busy machine could outlast the server's handshake timeout.
+        let tls = try configuration.tls?.makeContext(host: host)
         let installed = Mutex<(NIOLoopBound<ClientConnectionHandler>, EventLoopFuture<ServerSettings>)?>(nil)
         let channel = try await ClientBootstrap(group: loopGroup)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -51,6 +54,7 @@ public final class RPCConnection: Sendable {
                     let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
                     let sync = channel.pipeline.syncOperations
                     do {
+                        try tls?.addHandler(to: sync)
                         try sync.addHandler(ByteToMessageHandler(
                             FrameDecoder(expectPreface: false, maxFrameSize: configuration.maxFrameSize),
                             maximumBufferSize: configuration.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))

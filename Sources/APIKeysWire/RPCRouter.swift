@@ -8,13 +8,19 @@ public struct ServerCall: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// Calls running on this connection when this one started, itself included.
     public let callsInFlight: Int
+    /// Under mutual TLS, the names in the client's verified certificate, most significant
+    /// first: the subject's Common Name, then its subject alternative DNS names and URIs.
+    /// Empty without mutual TLS.
+    public let peerCertificateNames: [String]
 
-    public init(callID: UInt64, method: String, metadata: [String: String], deadline: ContinuousClock.Instant?, callsInFlight: Int) {
+    public init(callID: UInt64, method: String, metadata: [String: String], deadline: ContinuousClock.Instant?, callsInFlight: Int,
+                peerCertificateNames: [String] = []) {
         self.callID = callID
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.callsInFlight = callsInFlight
+        self.peerCertificateNames = peerCertificateNames
     }
 }
 

@@ -34,6 +34,8 @@ public final class RPCServer: Sendable {
     public func start() async throws -> SocketAddress {
         let router = self.router
         let configuration = self.configuration
+        // Files are read once, here: a bad path fails the start, not each connection.
+        let tls = try configuration.tls?.makeContext()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -45,11 +47,15 @@ public final class RPCServer: Sendable {
                     let goAway = GoAwayFrame(lastCallID: 0, reason: .tooManyConnections,
                                              message: "the server has \(configuration.maxConnections) connections already")
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RejectingHandler(goAway: goAway))
+                        let sync = channel.pipeline.syncOperations
+                        try tls?.addHandlers(to: sync)
+                        try sync.addHandler(RejectingHandler(goAway: goAway, closeAfter: configuration.connection.handshakeTimeout))
                     }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // TLS first; the preface and frames run inside it unchanged.
+                    try tls?.addHandlers(to: sync)
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
@@ -110,13 +116,24 @@ final class RejectingHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let goAway: GoAwayFrame
+    private let closeAfter: Duration
+    private var closeTimer: Scheduled<Void>?
 
-    init(goAway: GoAwayFrame) {
+    init(goAway: GoAwayFrame, closeAfter: Duration) {
         self.goAway = goAway
+        self.closeAfter = closeAfter
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Under TLS the GOAWAY waits for a handshake that may never come.
+        let channel = context.channel
+        closeTimer = channel.eventLoop.scheduleTask(in: .nanoseconds(closeAfter.nanoseconds)) { channel.close(promise: nil) }
         if context.channel.isActive { reject(context) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closeTimer?.cancel()
+        context.fireChannelInactive()
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -27,6 +27,8 @@ public struct RPCServerConfiguration: Sendable {
     /// Event loop threads; 0 means one per core.
     public var threads = 0
     public var serverName = "apikeysd"
+    /// TLS on every connection (`.server(...)` or `.mutual(...)`); nil is plain TCP.
+    public var tls: TLS?
 
     public init() {}
 

@@ -23,6 +23,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var lastPing = NIODeadline.distantPast
     private var needsFlush = false
     private var readingBatch = false
+    /// Set once, after the TLS handshake, under mutual TLS.
+    private var peerCertificateNames: [String] = []
 
     init(router: RPCRouter, configuration: RPCServerConfiguration) {
         self.router = router
@@ -92,6 +94,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ShutdownEvent {
             perform(machine.beginShutdown())
+        } else if let event = event as? PeerCertificateEvent {
+            peerCertificateNames = event.names
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -154,7 +158,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let deadline = request.timeoutMicros > 0
             ? ContinuousClock.now + .microseconds(Int64(clamping: request.timeoutMicros)) : nil
         let call = ServerCall(callID: request.callID, method: request.method, metadata: request.metadata,
-                              deadline: deadline, callsInFlight: machine.callsInFlight)
+                              deadline: deadline, callsInFlight: machine.callsInFlight,
+                              peerCertificateNames: peerCertificateNames)
         switch handler {
         case .sync(let body):
             let response: ResponseFrame

@@ -24,6 +24,21 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Act as this API key's owner (env APIKEYS_API_KEY).", valueName: "secret"))
     var apiKey: String?
 
+    @Option(help: ArgumentHelp("Connect with TLS, trusting these PEM roots (env APIKEYS_TLS_CA).", valueName: "path"))
+    var tlsCA: String?
+
+    @Flag(help: "Connect with TLS, trusting the system's roots (env APIKEYS_TLS=1).")
+    var tls = false
+
+    @Option(help: ArgumentHelp("Client certificate for mutual TLS, PEM (env APIKEYS_TLS_CERTIFICATE); it may stand for the service credential.", valueName: "path"))
+    var tlsCertificate: String?
+
+    @Option(help: ArgumentHelp("Private key of --tls-certificate, PEM (env APIKEYS_TLS_PRIVATE_KEY).", valueName: "path"))
+    var tlsPrivateKey: String?
+
+    @Option(help: ArgumentHelp("Name the server's certificate must carry, if not the host (env APIKEYS_TLS_SERVER_NAME).", valueName: "name"))
+    var tlsServerName: String?
+
     @Flag(help: "Print machine-readable JSON.")
     var json = false
 
@@ -36,6 +51,7 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         _ = try address()
+        _ = try tlsConfiguration()
         guard timeout >= 0.001, timeout <= Self.maxTimeout else {
             throw ValidationError("--timeout must be 0.001 to \(Int(Self.maxTimeout)) seconds")
         }
@@ -51,7 +67,10 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The credential a command of this kind acts with, or a usage error that says what is missing.
+    /// A client certificate (mutual TLS) stands for the service credential when none is given:
+    /// the server maps it to a service.
     func credential(for kind: CredentialKind) throws -> Credential {
+        let hasClientCertificate = value(tlsCertificate, "APIKEYS_TLS_CERTIFICATE") != nil
         switch kind {
         case .none:
             return .none
@@ -62,6 +81,7 @@ struct GlobalOptions: ParsableArguments {
             return .operator(secret)
         case .service:
             guard let secret = value(serviceCredential, "APIKEYS_SERVICE_CREDENTIAL") else {
+                if hasClientCertificate { return .clientCertificate() }
                 throw ValidationError("this command needs a service credential: pass --service-credential or set APIKEYS_SERVICE_CREDENTIAL")
             }
             return .service(secret)
@@ -70,14 +90,32 @@ struct GlobalOptions: ParsableArguments {
             // must win over an APIKEYS_API_KEY left exported in the shell.
             if let key = apiKey, !key.isEmpty { return .apiKey(key) }
             if serviceCredential?.isEmpty ?? true, let key = environment("APIKEYS_API_KEY") { return .apiKey(key) }
-            guard let secret = value(serviceCredential, "APIKEYS_SERVICE_CREDENTIAL") else {
+            let secret = value(serviceCredential, "APIKEYS_SERVICE_CREDENTIAL")
+            guard secret != nil || hasClientCertificate else {
                 throw ValidationError("this command acts for a user: pass --api-key, or --service-credential with --tenant and --user (or their APIKEYS_* variables)")
             }
             guard let tenant = value(tenant, "APIKEYS_TENANT"), let user = value(user, "APIKEYS_USER") else {
                 throw ValidationError("a service credential acts for a user: pass --tenant and --user (or set APIKEYS_TENANT and APIKEYS_USER)")
             }
-            return .service(secret, tenant: tenant, user: user)
+            if let secret { return .service(secret, tenant: tenant, user: user) }
+            return .clientCertificate(tenant: tenant, user: user)
         }
+    }
+
+    /// TLS from the --tls-* options or their APIKEYS_TLS_* variables; nil is plain TCP.
+    func tlsConfiguration() throws -> RPCConnection.Configuration.TLS? {
+        let ca = value(tlsCA, "APIKEYS_TLS_CA")
+        let certificate = value(tlsCertificate, "APIKEYS_TLS_CERTIFICATE")
+        let key = value(tlsPrivateKey, "APIKEYS_TLS_PRIVATE_KEY")
+        let serverName = value(tlsServerName, "APIKEYS_TLS_SERVER_NAME")
+        guard (certificate == nil) == (key == nil) else {
+            throw ValidationError("--tls-certificate and --tls-private-key go together (or APIKEYS_TLS_CERTIFICATE and APIKEYS_TLS_PRIVATE_KEY)")
+        }
+        if let certificate, let key {
+            return .mutual(certificateChain: certificate, privateKey: key, trustRoots: ca, serverHostname: serverName)
+        }
+        guard tls || environment("APIKEYS_TLS") == "1" || ca != nil || serverName != nil else { return nil }
+        return .server(trustRoots: ca, serverHostname: serverName)
     }
 
     /// The operator names the tenant of `users create|remove` with the same --tenant

@@ -9,15 +9,18 @@ extension GlobalOptions {
     func withClient<T>(_ kind: CredentialKind, _ body: (APIKeysClient) async throws -> T) async throws -> T {
         let credential = try credential(for: kind)
         let address = try address()
+        let tls = try tlsConfiguration()
         let limit = Duration.milliseconds(Int64(timeout * 1000))
         let connection: RPCConnection
         do {
-            connection = try await Self.connect(to: address, within: limit)
+            connection = try await Self.connect(to: address, tls: tls, within: limit)
         } catch {
-            throw CLIFailure(
-                code: "UNAVAILABLE",
-                message: "cannot connect to \(address): \(ConnectionErrorText.describe(error))",
-                json: json)
+            var text = ConnectionErrorText.describe(error)
+            // A TLS server's alert read as a frame: a length starting 0x15 0x03.
+            if tls == nil, text.contains("exceeds the maximum") {
+                text += " (does the server use TLS? pass --tls-ca)"
+            }
+            throw CLIFailure(code: "UNAVAILABLE", message: "cannot connect to \(address): \(text)", json: json)
         }
         let client = APIKeysClient(connection: connection, credential: credential, timeout: limit)
         do {
@@ -44,10 +47,12 @@ extension GlobalOptions {
     /// The TCP connect has its own timeout, but the wait for the server's settings has
     /// none, and cannot be cancelled: whichever of connect and deadline comes first wins,
     /// and a connection that arrives too late is closed.
-    private static func connect(to address: ServerAddress, within limit: Duration) async throws -> RPCConnection {
+    private static func connect(to address: ServerAddress, tls: RPCConnection.Configuration.TLS?,
+                                within limit: Duration) async throws -> RPCConnection {
         let configuration = {
             var configuration = RPCConnection.Configuration()
             configuration.connectTimeout = limit
+            configuration.tls = tls
             return configuration
         }()
         return try await withCheckedThrowingContinuation { continuation in

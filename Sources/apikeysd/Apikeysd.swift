@@ -31,10 +31,35 @@ struct Apikeysd: AsyncParsableCommand {
     var operatorCredential: String?
     @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
     var usageFlushInterval = 1.0
+    @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-private-key).", valueName: "path"))
+    var tlsCertificate: String?
+    @Option(help: ArgumentHelp("The PEM private key of --tls-certificate.", valueName: "path"))
+    var tlsPrivateKey: String?
+    @Option(help: ArgumentHelp("Require client certificates issued by these PEM roots (mutual TLS).", valueName: "path"))
+    var tlsClientCA: String?
+    @Option(name: .customLong("tls-client-service"),
+            help: ArgumentHelp("With --tls-client-ca: a client certificate whose Common Name (or a SAN) is CN acts as service NAME (repeatable).", valueName: "CN=NAME"))
+    var tlsClientServices: [String] = []
 
     func validate() throws {
         for entry in allServiceCredentials where !entry.contains("=") {
             throw ValidationError("--service-credential must be NAME=SECRET")
+        }
+        if (tlsCertificate == nil) != (tlsPrivateKey == nil) {
+            throw ValidationError("--tls-certificate and --tls-private-key go together")
+        }
+        if tlsClientCA != nil, tlsCertificate == nil {
+            throw ValidationError("--tls-client-ca needs --tls-certificate and --tls-private-key")
+        }
+        if !tlsClientServices.isEmpty, tlsClientCA == nil {
+            throw ValidationError("--tls-client-service needs --tls-client-ca (client certificates are only read under mutual TLS)")
+        }
+        for entry in tlsClientServices {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty,
+                  parts[1].utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ValidationError("--tls-client-service must be CN=NAME, NAME printable ASCII without spaces")
+            }
         }
     }
 
@@ -67,13 +92,25 @@ struct Apikeysd: AsyncParsableCommand {
             configuration.serviceCredentials[String(parts[0])] = String(parts[1])
         }
         configuration.operatorCredential = operatorCredential ?? ProcessInfo.processInfo.environment["APIKEYS_OPERATOR_CREDENTIAL"]
+        if let tlsCertificate, let tlsPrivateKey {
+            configuration.rpc.tls = if let tlsClientCA {
+                .mutual(certificateChain: tlsCertificate, privateKey: tlsPrivateKey, trustRoots: tlsClientCA)
+            } else {
+                .server(certificateChain: tlsCertificate, privateKey: tlsPrivateKey)
+            }
+        }
+        for entry in tlsClientServices {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            configuration.certificateServices[String(parts[0])] = String(parts[1])
+        }
 
         let server = try APIKeysServer(configuration: configuration, logger: logger)
         let address = try await server.start()
         let shown = "\(address.host):\(address.port)"
         say("apikeysd listening on \(shown)")
+        say("  tls: \(tlsDescription)")
         say("  data: \(dataDir)/apikeys.sqlite")
-        say("  connect: apikeys --server \(shown) health")
+        say("  connect: apikeys --server \(shown)\(tlsCertificate == nil ? "" : " --tls-ca <ca.pem>") health")
         if let secret = server.newOperatorCredential {
             // Shown once: only its hash is stored (X7).
             say("operator credential: \(secret)")
@@ -85,6 +122,14 @@ struct Apikeysd: AsyncParsableCommand {
         logger.info("shutting down: finishing calls in flight")
         await server.shutdown()
         logger.info("stopped")
+    }
+
+    /// For the startup lines: whether TLS is on. Paths only, never certificate contents.
+    private var tlsDescription: String {
+        guard tlsCertificate != nil else { return "off (plain TCP)" }
+        guard tlsClientCA != nil else { return "on" }
+        let services = tlsClientServices.isEmpty ? "" : ", \(tlsClientServices.count) certificate service(s)"
+        return "on, client certificates required (mutual TLS)\(services)"
     }
 
     /// Returns on SIGTERM or SIGINT.

@@ -50,6 +50,22 @@ struct CallerTests {
         #expect(try restarted.bootstrap() == nil)
     }
 
+    @Test("X13: a connection's certificate service acts like a Service credential; authorization wins")
+    func certificateService() throws {
+        let f = try Fixture()
+        let resolve = { (authorization: String?, tenant: String?, user: String?) throws(DomainError) in
+            try f.service.resolveCaller(authorization: authorization, tenantID: tenant, userID: user, certificateService: "gateway")
+        }
+        #expect(try resolve(nil, nil, nil) == .service(name: "gateway"))
+        #expect(try resolve("", nil, nil) == .service(name: "gateway"))
+        #expect(try resolve(nil, "acme", "dev") == .member(Caller.Member(tenantID: "acme", userID: "dev", via: .service(name: "gateway"))))
+        expectRefusal(.unauthenticated, "unknown_user") { _ = try resolve(nil, "acme", "ghost") }
+        expectRefusal(.unauthenticated, "incomplete_identity") { _ = try resolve(nil, "acme", nil) }
+        let generated = try f.generate(f.dev)
+        #expect(try resolve("Bearer \(generated.secret)", nil, nil) == .member(Caller.Member(tenantID: "acme", userID: "dev", via: .apiKey(keyID: generated.key.id))))
+        expectRefusal(.unauthenticated, "unknown") { _ = try resolve("Bearer nope", nil, nil) }
+    }
+
     @Test("X13: missing, malformed and unsupported authorization is UNAUTHENTICATED")
     func malformed() throws {
         let f = try Fixture()

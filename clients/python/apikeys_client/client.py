@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl as ssl_module
 from typing import Any, Mapping
 
 from google.protobuf.message import Message
@@ -80,10 +81,13 @@ class Client:
     async def connect(cls, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, *,
                       credential: str | None = None, tenant: str | None = None,
                       user: str | None = None, metadata: Mapping[str, str] | None = None,
-                      timeout: float | None = 10.0, **connection_options) -> "Client":
-        """Open a connection (preface, settings). ``connection_options`` go to
-        :class:`Connection` (``max_in_flight``, ``enforce_max_frame_size``, ``preface``)."""
-        conn = await Connection.open(host, port, timeout=timeout, **connection_options)
+                      timeout: float | None = 10.0, ssl: "ssl_module.SSLContext | None" = None,
+                      server_hostname: str | None = None, **connection_options) -> "Client":
+        """Open a connection (preface, settings). ``ssl`` (an :class:`ssl.SSLContext`) and
+        ``server_hostname`` go to :func:`asyncio.open_connection` for TLS. ``connection_options``
+        go to :class:`Connection` (``max_in_flight``, ``enforce_max_frame_size``, ``preface``)."""
+        conn = await Connection.open(host, port, timeout=timeout, ssl=ssl, server_hostname=server_hostname,
+                                     **connection_options)
         return cls(conn, credential=credential, tenant=tenant, user=user, metadata=metadata)
 
     def with_auth(self, credential: str | None = UNSET, tenant: str | None = UNSET,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import ssl as ssl_module
 from typing import Mapping, TypeVar
 
 from google.protobuf.message import DecodeError, Message
@@ -87,15 +88,21 @@ class Connection:
     @classmethod
     async def open(cls, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, *,
                    timeout: float | None = 10.0, preface: bytes = framing.PREFACE,
+                   ssl: "ssl_module.SSLContext | None" = None, server_hostname: str | None = None,
                    **options) -> "Connection":
         """Connect, send the preface and wait for the server's settings frame.
+
+        ``ssl`` (an :class:`ssl.SSLContext`) connects with TLS; it and ``server_hostname``
+        go to :func:`asyncio.open_connection` as they are. For mutual TLS, load the client
+        certificate into the context (``ctx.load_cert_chain(cert, key)``).
 
         Raises :class:`ConnectError` (with the server's GoAway when it sent one, e.g.
         ``GOAWAY_TOO_MANY_CONNECTIONS``) if no settings arrive.
         """
+        tls = {} if ssl is None else {"ssl": ssl, "server_hostname": server_hostname}
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, limit=_READ_CHUNK), timeout)
+                asyncio.open_connection(host, port, limit=_READ_CHUNK, **tls), timeout)
         except asyncio.TimeoutError as exc:
             raise ConnectError(f"connect to {host}:{port} timed out") from exc
         conn = cls(reader, writer, **options)
