@@ -1,0 +1,641 @@
+"""Hostile clients against the real apikeysd (the hardening issue; RELIABILITY.md).
+
+For each attack: a clear status or a clean close, the server's memory stays bounded (VmRSS
+from /proc), and a well-behaved client in another process keeps a normal latency meanwhile.
+Figures are printed (run with ``-s`` to see them) and collected in RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from apikeys_client import Client, GoAwayReason, StatusCode, framing, pb
+from apikeys_client.proto.apikeys.v1 import conformance_pb2, keys_pb2
+from conftest import start_server
+from helpers import ECHO, HEALTH, RawConnection, goaways, reason_name, run
+from reliability import (
+    MIB, SERVICE_ARGS, SERVICE_SECRET, LatencyProbe, assert_latency_bounded, fd_count, measure_latency,
+    provision, rss_bytes, summary_ms,
+)
+
+#: Calls in flight per connection on the hostile server: small, so limits are easy to reach.
+LIMIT = 8
+GENERATE = "/apikeys.v1.Keys/Generate"
+RENAME = "/apikeys.v1.Keys/Rename"
+LIST = "/apikeys.v1.Keys/List"
+GET = "/apikeys.v1.Keys/Get"
+REVOKE_MANY = "/apikeys.v1.Keys/RevokeMany"
+#: Memory an attack may add to the server, at most (the issue's bound).
+RSS_BOUND = 200 * MIB
+
+
+def figure(name: str, **values) -> None:
+    print(f"\n[reliability] {name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("hostile") / "data"
+    data_dir.mkdir()
+    srv = start_server(str(data_dir), "--idle-timeout", "20", "--handshake-timeout", "10",
+                       "--max-concurrent-calls", str(LIMIT), *SERVICE_ARGS)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def tenant_setup(hostile_server):
+    """Provisions acme/alice (admin + developer) once; returns the metadata to act as alice."""
+    async def main():
+        t = await provision(hostile_server.address, hostile_server.operator_credential)
+        key = await t.admin.keys.generate(name="existing")
+        await t.operator.close()
+        return key.key.id
+    key_id = run(main())
+    return {
+        "metadata": {"authorization": f"Service {SERVICE_SECRET}", "x-tenant-id": "acme", "x-user-id": "alice"},
+        "key_id": key_id,
+    }
+
+
+@pytest.fixture(scope="module")
+def baseline(hostile_server):
+    """Health latency of a well-behaved client with nothing else going on."""
+    result = measure_latency(hostile_server.address, 1.0)
+    figure("baseline health latency", **summary_ms(result["latencies"]))
+    return result
+
+
+def attack(server, baseline, scenario, *, timeout=60.0, bound_ms=250.0, rss_bound=RSS_BOUND):
+    """Runs ``scenario`` with the latency probe going; checks latency, memory and health."""
+    pid = server.process.pid
+    rss_before = rss_bytes(pid)
+    peak = [rss_before]
+
+    async def sample_rss():
+        while True:
+            peak[0] = max(peak[0], rss_bytes(pid))
+            await asyncio.sleep(0.05)
+
+    async def main():
+        sampler = asyncio.create_task(sample_rss())
+        try:
+            return await scenario()
+        finally:
+            sampler.cancel()
+
+    with LatencyProbe(server.address) as probe:
+        result = run(main(), timeout)
+        during = probe.stop()
+    rss_after = rss_bytes(pid)
+    stats = summary_ms(during["latencies"])
+    figure(scenario.__name__, health=stats,
+           rss_before_mib=round(rss_before / MIB, 1), rss_peak_mib=round(peak[0] / MIB, 1),
+           rss_after_mib=round(rss_after / MIB, 1))
+    assert server.process.poll() is None, f"apikeysd died: {server.stderr_tail()}"
+    assert_latency_bounded(baseline, during, bound_ms=bound_ms)
+    assert peak[0] - rss_before < rss_bound, \
+        f"server RSS grew by {(peak[0] - rss_before) / MIB:.0f} MiB (bound {rss_bound / MIB:.0f} MiB)"
+    run(_healthy(server.address))
+    return result
+
+
+async def _healthy(address):
+    async with await Client.connect(*address, timeout=5) as client:
+        resp = await client.health.check(timeout=5)
+        assert resp.status == pb.HealthCheckResponse.SERVING
+
+
+def request(call_id, method, message=b"", metadata=None):
+    return framing.encode_frame(framing.request_frame(call_id, method, message, metadata=metadata))
+
+
+# --- slow senders ------------------------------------------------------------------------
+
+def test_slow_senders_one_byte_at_a_time(hostile_server, baseline):
+    """20 clients trickle a valid request a byte at a time (10 ms apart): each is answered."""
+    async def slow_senders():
+        async def one(i):
+            raw = await RawConnection.open(hostile_server.address)
+            await raw.handshake()
+            data = request(1, ECHO, pb.EchoRequest(payload=bytes([i]) * 40, response_size=7 + i))
+            for b in data:
+                raw.writer.write(bytes([b]))
+                await raw.writer.drain()
+                await asyncio.sleep(0.01)
+            resp = await raw.read_response(1, timeout=5)
+            await raw.close()
+            return resp, len(data)
+        results = await asyncio.gather(*(one(i) for i in range(20)))
+        for i, (resp, _) in enumerate(results):
+            assert resp.status.code == StatusCode.OK, resp
+            assert len(pb.EchoResponse.FromString(resp.message).payload) == 7 + i
+        return results[0][1]
+    size = attack(hostile_server, baseline, slow_senders)
+    figure("slow sender", frame_bytes=size, byte_interval_ms=10, connections=20)
+
+
+def test_slowloris_past_the_idle_timeout_is_closed(server_factory):
+    """A client that trickles one byte every 0.3 s forever does not hold its connection:
+    the idle timeout (no complete frame) closes it with a GoAway."""
+    srv = server_factory("--idle-timeout", "1.5")
+
+    async def main():
+        raw = await RawConnection.open(srv.address)
+        await raw.handshake()
+        data = request(1, ECHO, pb.EchoRequest(payload=b"x" * 500))
+        start = time.monotonic()
+        frames = []
+
+        async def trickle():
+            for b in data:
+                raw.writer.write(bytes([b]))
+                await raw.writer.drain()
+                await asyncio.sleep(0.3)
+
+        sender = asyncio.create_task(trickle())
+        try:
+            frames = await raw.read_until_closed(8)
+        finally:
+            sender.cancel()
+        elapsed = time.monotonic() - start
+        [goaway] = goaways(frames)
+        figure("slowloris", closed_after_s=round(elapsed, 2), reason=reason_name(goaway.reason))
+        assert goaway.reason == GoAwayReason.IDLE_TIMEOUT
+        assert elapsed < 5
+        await raw.close()
+    run(main())
+
+
+# --- connections ---------------------------------------------------------------------------
+
+def test_many_idle_connections(server_factory):
+    """500 connections that send the preface and nothing else: the server stays responsive,
+    each costs little memory, and the idle timeout closes them all (descriptors released)."""
+    srv = server_factory("--idle-timeout", "3")
+    base = measure_latency(srv.address, 0.5)
+    pid = srv.process.pid
+    fds_before, rss_before = fd_count(pid), rss_bytes(pid)
+    count = 500
+
+    async def main():
+        raws = []
+        for _ in range(count):
+            raw = await RawConnection.open(srv.address)
+            await raw.send(framing.PREFACE)
+            raws.append(raw)
+        for raw in raws:
+            frame = await raw.read_frame(5)
+            assert frame.WhichOneof("kind") == "settings"
+        fds_open, rss_open = fd_count(pid), rss_bytes(pid)
+        probe = LatencyProbe(srv.address).start()
+        await asyncio.sleep(1.0)
+        during = probe.stop()
+        # The idle timeout closes every one of them with a GoAway.
+        closed = await asyncio.gather(*(raw.read_until_closed(8) for raw in raws))
+        reasons = {reason_name(g.reason) for frames in closed for g in goaways(frames)}
+        for raw in raws:
+            await raw.close()
+        return fds_open, rss_open, during, reasons
+
+    fds_open, rss_open, during, reasons = run(main(), 60)
+    await_fds = time.monotonic() + 5
+    while fd_count(pid) > fds_before + 5 and time.monotonic() < await_fds:
+        time.sleep(0.05)
+    fds_after = fd_count(pid)
+    figure("idle connections", connections=count, fds_before=fds_before, fds_open=fds_open, fds_after=fds_after,
+           rss_per_connection_kib=round((rss_open - rss_before) / count / 1024, 1),
+           health=summary_ms(during["latencies"]), goaway=sorted(reasons))
+    assert fds_open >= fds_before + count
+    assert reasons == {"GOAWAY_IDLE_TIMEOUT"}
+    assert fds_after <= fds_before + 5, f"{fds_after - fds_before} descriptors still open after the idle timeout"
+    assert rss_open - rss_before < RSS_BOUND
+    assert_latency_bounded(base, during)
+
+
+def test_more_connections_than_the_limit(server_factory):
+    """--max-connections 16: the 17th and later get GoAway TOO_MANY_CONNECTIONS and a clean
+    close; the admitted clients keep working; a freed slot is reused."""
+    srv = server_factory("--max-connections", "16", "--idle-timeout", "30")
+
+    async def main():
+        admitted = [await Client.connect(*srv.address, timeout=5) for _ in range(16)]
+        start = time.monotonic()
+
+        async def rejected():
+            raw = await RawConnection.open(srv.address)
+            await raw.send(framing.PREFACE)
+            frames = await raw.read_until_closed(5)
+            await raw.close()
+            return frames, raw.reset
+
+        results = await asyncio.gather(*(rejected() for _ in range(100)))
+        elapsed = time.monotonic() - start
+        for frames, reset in results:
+            kinds = [f.WhichOneof("kind") for f in frames]
+            assert kinds == ["goaway"], frames
+            assert frames[0].goaway.reason == GoAwayReason.TOO_MANY_CONNECTIONS
+        # The admitted clients were not disturbed.
+        replies = await asyncio.gather(*(c.health.check(timeout=5) for c in admitted))
+        assert all(r.status == pb.HealthCheckResponse.SERVING for r in replies)
+        # One leaves; its slot is free again (the server forgets it once its socket closes).
+        await admitted.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                admitted.append(await Client.connect(*srv.address, timeout=5))
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline, "a freed connection slot was not reused"
+                await asyncio.sleep(0.05)
+        await admitted[-1].health.check(timeout=5)
+        for c in admitted:
+            await c.close()
+        resets = sum(1 for _, reset in results if reset)
+        figure("over max connections", limit=16, rejected=len(results), reset_after_goaway=resets,
+               seconds=round(elapsed, 2))
+    run(main(), 60)
+
+
+def test_over_limit_goaway_reaches_a_client_that_reads_late(server_factory):
+    """The over-limit GoAway must not be lost: a client sends its preface at once (as
+    PROTOCOL.md allows) and reads 100 ms later. The server closes without reading the
+    preface, so the kernel answers with a TCP reset, which discards the GoAway still unread
+    on the client's side; the client sees ECONNRESET and never learns why."""
+    srv = server_factory("--max-connections", "1", "--idle-timeout", "30")
+
+    async def main():
+        held = await Client.connect(*srv.address, timeout=5)
+        outcomes = []
+        for _ in range(10):
+            raw = await RawConnection.open(srv.address)
+            await raw.send(framing.PREFACE)
+            await asyncio.sleep(0.1)
+            frames = await raw.read_until_closed(5)
+            outcomes.append(([reason_name(g.reason) for g in goaways(frames)], raw.reset))
+            await raw.close()
+        await held.close()
+        return outcomes
+
+    outcomes = run(main(), 60)
+    lost = [o for o in outcomes if o[0] != ["GOAWAY_TOO_MANY_CONNECTIONS"]]
+    figure("over-limit GoAway, late reader", lost=len(lost), of=len(outcomes))
+    assert not lost, f"{len(lost)} of {len(outcomes)} late readers lost the GoAway (reset: {lost[:3]})"
+
+
+# --- rapid reset ---------------------------------------------------------------------------
+
+def test_rapid_reset_flood(hostile_server, baseline):
+    """20,000 requests each cancelled at once (HTTP/2 "rapid reset"): no call is answered
+    but the ones refused over the limit, the server stays responsive and its memory bounded,
+    and afterwards the connection serves calls normally."""
+    pairs = 20_000
+
+    async def rapid_reset():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        slow = pb.EchoRequest(sleep_millis=5000).SerializeToString()
+        chunk = []
+        for call_id in range(1, pairs + 1):
+            chunk.append(request(call_id, ECHO, slow))
+            chunk.append(framing.encode_frame(framing.cancel_frame(call_id)))
+            if len(chunk) >= 2000:
+                await raw.send(b"".join(chunk))
+                chunk = []
+        await raw.send(b"".join(chunk))
+        # A call after the flood: answered, and never more than LIMIT calls counted.
+        await raw.send(request(pairs + 1, ECHO, pb.EchoRequest(response_size=1)))
+        codes = {}
+        while True:
+            resp = await raw.read_response(timeout=10)
+            if resp.call_id == pairs + 1:
+                break
+            codes[resp.call_id] = resp.status.code
+        # Responses arrive in order here: every earlier one was a refusal over the limit.
+        assert set(codes.values()) <= {StatusCode.RESOURCE_EXHAUSTED}, \
+            f"cancelled calls were answered: {sorted(set(codes.values()))}"
+        for attempt in range(100):
+            await raw.send(request(pairs + 2 + attempt, ECHO, pb.EchoRequest(response_size=1)))
+            resp = await raw.read_response(pairs + 2 + attempt)
+            if resp.status.code == StatusCode.OK:
+                break
+            assert resp.status.code == StatusCode.RESOURCE_EXHAUSTED
+            await asyncio.sleep(0.05)
+        assert resp.status.code == StatusCode.OK
+        in_flight = pb.EchoResponse.FromString(resp.message).calls_in_flight
+        assert in_flight <= LIMIT
+        await raw.close()
+        return len(codes), in_flight
+
+    refused, in_flight = attack(hostile_server, baseline, rapid_reset)
+    figure("rapid reset", pairs=pairs, refused_over_limit=refused, calls_in_flight_after=in_flight)
+
+
+def test_cancelled_calls_keep_their_slot_until_their_work_stops(hostile_server, tenant_setup):
+    """PROTOCOL.md §3: a cancelled call still counts toward max_concurrent_calls until its
+    work has stopped. The thread pool is kept busy by long RevokeMany calls from other
+    connections; LIMIT Keys/Get calls queued behind them are cancelled at once; calls sent
+    right after still get RESOURCE_EXHAUSTED, and every answered call sees at most LIMIT
+    calls in flight."""
+    md = tenant_setup["metadata"]
+
+    async def main():
+        busy = []
+        many = keys_pb2.RevokeKeysRequest(key_ids=[f"key_nope{i}" for i in range(1000)]).SerializeToString()
+        for _ in range(4):
+            raw = await RawConnection.open(hostile_server.address)
+            await raw.handshake()
+            await raw.send(request(1, REVOKE_MANY, many, md) + request(2, REVOKE_MANY, many, md))
+            busy.append(raw)
+        await asyncio.sleep(0.1)
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        get = keys_pb2.GetKeyRequest(key_id=tenant_setup["key_id"]).SerializeToString()
+        data = b"".join(request(i, GET, get, md) for i in range(1, LIMIT + 1))
+        data += b"".join(framing.encode_frame(framing.cancel_frame(i)) for i in range(1, LIMIT + 1))
+        data += request(LIMIT + 1, ECHO, pb.EchoRequest())
+        start = time.monotonic()
+        await raw.send(data)
+        first = await raw.read_response(LIMIT + 1)
+        codes = [first.status.code]
+        call_id = LIMIT + 1
+        while codes[-1] != StatusCode.OK:
+            call_id += 1
+            await raw.send(request(call_id, ECHO, pb.EchoRequest()))
+            resp = await raw.read_response(call_id, timeout=15)
+            codes.append(resp.status.code)
+            if resp.status.code == StatusCode.OK:
+                assert pb.EchoResponse.FromString(resp.message).calls_in_flight <= LIMIT
+            else:
+                await asyncio.sleep(0.02)
+        freed_after = time.monotonic() - start
+        for b in busy:
+            for _ in (1, 2):  # either order
+                r = await b.read_response(timeout=20)
+                assert r.status.code == StatusCode.OK, r
+            await b.close()
+        # No response ever came for the cancelled Gets.
+        await raw.send(framing.encode_frame(framing.ping_frame(7)))
+        while True:
+            frame = await raw.read_frame(5)
+            kind = frame.WhichOneof("kind")
+            assert kind != "response" or frame.response.call_id > LIMIT, f"a cancelled call was answered: {frame}"
+            if kind == "pong":
+                break
+        await raw.close()
+        return codes, freed_after
+
+    codes, freed_after = run(main(), 60)
+    figure("cancelled calls keep their slot", refused_before_free=len(codes) - 1,
+           slots_freed_after_s=round(freed_after, 2))
+    assert codes[0] == StatusCode.RESOURCE_EXHAUSTED, \
+        f"a call right after cancelling {LIMIT} queued calls was run: cancelled work stopped counting early"
+
+
+# --- lengths and payloads ------------------------------------------------------------------
+
+@pytest.mark.parametrize("length", [4 * MIB + 1, 2**31, 2**32 - 1], ids=["max+1", "2GiB", "4GiB-1"])
+def test_declared_length_over_the_maximum(hostile_server, length):
+    async def main():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        start = time.monotonic()
+        await raw.send(framing.encode_length(length) + b"\x0a" * 100)
+        frames = await raw.read_until_closed(3)
+        assert [f.WhichOneof("kind") for f in frames] == ["goaway"], frames
+        assert frames[0].goaway.reason == GoAwayReason.FRAME_TOO_LARGE
+        assert time.monotonic() - start < 1.5
+        await raw.close()
+    rss = rss_bytes(hostile_server.process.pid)
+    run(main())
+    assert rss_bytes(hostile_server.process.pid) - rss < 16 * MIB
+
+
+def test_almost_complete_max_size_frames_held_open(hostile_server, baseline):
+    """16 connections each declare a 4 MiB frame and send all but its last byte, then wait:
+    the server buffers at most about the frame size per connection."""
+    conns = 16
+
+    async def held_frames():
+        frame = request(1, ECHO, pb.EchoRequest(payload=b"p" * (4 * MIB - 64)))
+        frame = framing.encode_length(len(frame) - 4) + frame[4:]
+        assert len(frame) - 4 <= 4 * MIB
+        raws = []
+        for _ in range(conns):
+            raw = await RawConnection.open(hostile_server.address)
+            await raw.handshake()
+            await raw.send(frame[:-1])
+            raws.append(raw)
+        await asyncio.sleep(1.0)
+        rss_held = rss_bytes(hostile_server.process.pid)
+        # The last byte completes each: all are answered.
+        for raw in raws:
+            await raw.send(frame[-1:])
+        for raw in raws:
+            resp = await raw.read_response(1, timeout=10)
+            assert resp.status.code == StatusCode.OK
+            await raw.close()
+        return rss_held
+
+    rss_before = rss_bytes(hostile_server.process.pid)
+    rss_held = attack(hostile_server, baseline, held_frames, rss_bound=conns * 4 * MIB * 2 + 64 * MIB)
+    figure("held 4 MiB frames", connections=conns,
+           rss_per_connection_mib=round((rss_held - rss_before) / conns / MIB, 2))
+
+
+def test_a_million_key_ids_in_one_revoke_many(hostile_server, baseline, tenant_setup):
+    """RevokeKeysRequest with ~1.4M one-character key IDs in a 4 MiB frame: INVALID_ARGUMENT
+    (1 to 1000 IDs, R11), bounded memory."""
+    entry = b"\x0a\x01k"  # field 1, length 1, "k"
+    count = (4 * MIB - 512) // len(entry)
+
+    async def million_ids():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        start = time.monotonic()
+        await raw.send(request(1, REVOKE_MANY, entry * count, tenant_setup["metadata"]))
+        resp = await raw.read_response(1, timeout=30)
+        elapsed = time.monotonic() - start
+        await raw.close()
+        assert resp.status.code == StatusCode.INVALID_ARGUMENT, resp.status
+        return elapsed, resp.status.message
+
+    elapsed, message = attack(hostile_server, baseline, million_ids)
+    figure("million key IDs", ids=count, answered_in_s=round(elapsed, 2), message=repr(message[:80]))
+
+
+def test_thousand_long_key_ids_in_one_revoke_many(hostile_server, baseline, tenant_setup):
+    """1000 key IDs of 4000 characters (4 MB): each is NOT_FOUND; the answer would not fit
+    in a frame, so the call gets a clear status (RESOURCE_EXHAUSTED) instead of a broken
+    connection, or OK if the server shortens its messages."""
+    async def long_ids():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        req = keys_pb2.RevokeKeysRequest(key_ids=[f"key_{i:04d}" + "z" * 3992 for i in range(1000)])
+        await raw.send(request(1, REVOKE_MANY, req, tenant_setup["metadata"]))
+        resp = await raw.read_response(1, timeout=30)
+        await raw.send(request(2, HEALTH))
+        assert (await raw.read_response(2)).status.code == StatusCode.OK
+        await raw.close()
+        return resp.status
+
+    status = attack(hostile_server, baseline, long_ids)
+    figure("1000 long key IDs", status=StatusCode(status.code).name, message=repr(status.message[:90]))
+    assert status.code in (StatusCode.OK, StatusCode.RESOURCE_EXHAUSTED), status
+
+
+def _nested(depth: int, field: int = 99) -> bytes:
+    """``depth`` levels of an unknown length-delimited field inside itself."""
+    body = b""
+    tag = bytes([(field << 3 | 2) & 0x7F | 0x80, field >> 4])
+    for _ in range(depth):
+        body = tag + _varint(len(body)) + body
+    return body
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+@pytest.mark.parametrize("shape", ["nested-unknown", "nested-groups", "million-unknown-fields"])
+def test_unknown_fields_deep_and_many(hostile_server, baseline, tenant_setup, shape):
+    """Unknown fields are skipped (protobuf rules) or refused, never recursed into without
+    bound: a deeply nested unknown message, 500k nested groups, a million unknown varints."""
+    if shape == "nested-unknown":
+        junk = _nested(100_000)
+    elif shape == "nested-groups":
+        depth = 500_000
+        junk = bytes([(98 << 3 | 3) & 0x7F | 0x80, 98 >> 4]) * depth + bytes([(98 << 3 | 4) & 0x7F | 0x80, 98 >> 4]) * depth
+    else:
+        junk = b"\xb8\x06\x01" * 1_000_000  # field 103, varint 1
+    assert len(junk) < 4 * MIB - 1024
+
+    async def unknown_fields():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        name = keys_pb2.GenerateKeyRequest(name=f"unknown {shape}").SerializeToString()
+        await raw.send(request(1, GENERATE, name + junk, tenant_setup["metadata"]))
+        resp = await raw.read_response(1, timeout=30)
+        await raw.close()
+        return resp.status
+
+    status = attack(hostile_server, baseline, unknown_fields)
+    figure(f"unknown fields ({shape})", bytes=len(junk), status=StatusCode(status.code).name,
+           message=repr(status.message[:80]))
+    assert status.code in (StatusCode.OK, StatusCode.INVALID_ARGUMENT), status
+
+
+def test_huge_metadata_map_in_the_envelope(hostile_server, baseline):
+    """A request envelope with 280k distinct metadata entries (4 MiB): answered or refused
+    with a clear status; memory bounded."""
+    async def huge_metadata():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        frame = framing.request_frame(1, HEALTH)
+        body = frame.SerializeToString()
+        entries = bytearray()
+        for i in range(280_000):
+            key = b"k%06x" % i
+            entry = b"\x0a" + bytes([len(key)]) + key + b"\x12\x01v"
+            entries += b"\x1a" + bytes([len(entry)]) + entry
+        inner = frame.request.SerializeToString() + bytes(entries)
+        body = b"\x0a" + _varint(len(inner)) + inner
+        assert len(body) <= 4 * MIB
+        await raw.send(framing.encode_frame(body))
+        frames = []
+        resp = None
+        while resp is None:
+            frame = await raw.read_frame(30)
+            if frame is None:
+                break
+            frames.append(frame)
+            if frame.WhichOneof("kind") == "response":
+                resp = frame.response
+        await raw.close()
+        return resp, frames
+
+    resp, frames = attack(hostile_server, baseline, huge_metadata)
+    figure("280k metadata entries", outcome=StatusCode(resp.status.code).name if resp else
+           [reason_name(g.reason) for g in goaways(frames)])
+    assert resp is not None or goaways(frames), frames
+
+
+# --- strings -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [b"\xff\xfe", b"ok\xc0\xafok", b"\xed\xa0\x80", b"abc\x80", b"nul\x00byte"],
+                         ids=["ff-fe", "overlong", "surrogate", "lone-continuation", "nul"])
+def test_invalid_utf8_in_a_method_string_is_invalid_argument(hostile_server, tenant_setup, bad):
+    async def main():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        msg = b"\x0a" + _varint(len(bad)) + bad  # GenerateKeyRequest.name
+        await raw.send(request(1, GENERATE, msg, tenant_setup["metadata"]))
+        resp = await raw.read_response(1)
+        rename = b"\x0a" + _varint(len(tenant_setup["key_id"])) + tenant_setup["key_id"].encode() + b"\x12" + _varint(len(bad)) + bad
+        await raw.send(request(2, RENAME, rename, tenant_setup["metadata"]))
+        resp2 = await raw.read_response(2)
+        await raw.send(request(3, LIST, b"\x0a" + _varint(len(bad)) + bad, tenant_setup["metadata"]))
+        resp3 = await raw.read_response(3)
+        await raw.close()
+        return resp, resp2, resp3
+    for resp in run(main()):
+        assert resp.status.code == StatusCode.INVALID_ARGUMENT, resp.status
+
+
+@pytest.mark.parametrize("where", ["method", "metadata-value", "metadata-key"])
+def test_invalid_utf8_in_the_envelope_is_a_protocol_error(hostile_server, where):
+    async def main():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        method = HEALTH.encode()
+        entry = b"\x0a\x01a\x12\x01b"
+        if where == "method":
+            method = method[:-1] + b"\xff"
+        elif where == "metadata-value":
+            entry = b"\x0a\x01a\x12\x01\xff"
+        else:
+            entry = b"\x0a\x01\xff\x12\x01b"
+        inner = b"\x08\x01\x12" + _varint(len(method)) + method + b"\x1a" + _varint(len(entry)) + entry
+        await raw.send(framing.encode_frame(b"\x0a" + _varint(len(inner)) + inner))
+        frames = await raw.read_until_closed(5)
+        await raw.close()
+        return frames
+    frames = run(main())
+    assert [f.WhichOneof("kind") for f in frames] == ["goaway"], frames
+    assert frames[0].goaway.reason == GoAwayReason.PROTOCOL_ERROR
+
+
+@pytest.mark.parametrize("method", ["generate", "rename", "search"])
+def test_one_mebibyte_key_name_is_invalid_argument(hostile_server, tenant_setup, method):
+    huge = "n" * MIB
+
+    async def main():
+        raw = await RawConnection.open(hostile_server.address)
+        await raw.handshake()
+        if method == "generate":
+            msg, path = keys_pb2.GenerateKeyRequest(name=huge), GENERATE
+        elif method == "rename":
+            msg, path = keys_pb2.RenameKeyRequest(key_id=tenant_setup["key_id"], name=huge), RENAME
+        else:
+            msg, path = keys_pb2.ListKeysRequest(search=huge), LIST
+        start = time.monotonic()
+        await raw.send(request(1, path, msg, tenant_setup["metadata"]))
+        resp = await raw.read_response(1, timeout=10)
+        await raw.close()
+        return resp, time.monotonic() - start
+    resp, elapsed = run(main())
+    assert resp.status.code == StatusCode.INVALID_ARGUMENT, resp.status
+    assert len(resp.status.message) < 1000, "the error message echoes the huge input"
+    assert elapsed < 3
