@@ -5,8 +5,10 @@ PORT ?= 7420
 BIN := .build/debug
 
 FUZZ_SECONDS ?= 300
+SOAK_SECONDS ?= 300
+KILL_POINTS ?= 150
 
-.PHONY: bench all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -42,6 +44,15 @@ test-conformance:
 
 test-quickstart:
 	scripts/quickstart.sh $(BIN)
+
+# Load and soak: many connections, Verify and management calls; fails on any error or on
+# memory that does not level off (RELIABILITY.md). A 20 s version runs in make test.
+soak: build
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd python3 scripts/soak.py --seconds $(SOAK_SECONDS) --json soak-report.json
+
+# SIGKILL at many random moments under writes; every acknowledged write must survive.
+crash: build
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd APIKEYS_CRASH_KILL_POINTS=$(KILL_POINTS) python3 -m pytest -q -s clients/python/tests/test_crash_safety.py
 
 # Release builds of Benchmarks/ and apikeysd, every row; writes BENCHMARKS.md.
 bench: deps

@@ -102,7 +102,7 @@ extension APIKeyService {
     /// The owner or a tenant admin reads a key; another tenant's key is NOT_FOUND (X1).
     public func get(_ caller: Caller, keyID: String) throws(DomainError) -> APIKey {
         let me = try authorize(caller, .member, operation: "key.get")!
-        return try reading(caller, operation: "key.get", keyID: keyID) {
+        return try reading(caller, operation: "key.get", keyID: Self.plausibleKeyID(keyID)) {
             let key = try visibleKey(keyID, to: me, store)
             guard key.ownerID == me.userID || me.isTenantAdmin else {
                 throw DomainError.permissionDenied("only the key's owner or a tenant admin can read key \(keyID)", rule: "X11", reason: "not_owner")
@@ -115,7 +115,7 @@ extension APIKeyService {
     /// R19: the owner renames their key (X12 name rules).
     public func rename(_ caller: Caller, keyID: String, name rawName: String) throws(DomainError) -> APIKey {
         let member = try member(caller)
-        return try perform(caller, operation: EventAction.keyRenamed, keyID: keyID) { tx, changes in
+        return try perform(caller, operation: EventAction.keyRenamed, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
             var key = try visibleKey(keyID, tenantID: member.tenantID, tx)
             guard key.ownerID == member.userID else {
                 throw DomainError.permissionDenied("only the key's owner can rename key \(keyID)", rule: "R19", reason: "not_owner")
@@ -136,7 +136,7 @@ extension APIKeyService {
     /// R10, X5: the owner or a tenant admin revokes an Active key; R12: for good.
     public func revoke(_ caller: Caller, keyID: String, reason: String = "") throws(DomainError) -> APIKey {
         let member = try member(caller)
-        return try perform(caller, operation: EventAction.keyRevoked, keyID: keyID) { tx, changes in
+        return try perform(caller, operation: EventAction.keyRevoked, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
             let admin = try tx.user(tenantID: member.tenantID, userID: member.userID)?.isTenantAdmin ?? false
             let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
             let revoked = try revokeChecked(key, by: caller, member: member, admin: admin, reason: reason, tx, &changes)
@@ -150,6 +150,10 @@ extension APIKeyService {
         let member = try member(caller)
         guard (1...1000).contains(keyIDs.count) else {
             throw .invalidArgument("give 1 to 1000 key IDs to revoke", rule: "R11", reason: "invalid_key_count")
+        }
+        // Nothing is written for a request whose answer could not fit in a frame.
+        guard keyIDs.allSatisfy({ $0.utf8.count <= 128 }) else {
+            throw .invalidArgument("a key ID has at most 128 characters", rule: "R11", reason: "invalid_key_id")
         }
         return try perform(caller, operation: EventAction.keyRevoked) { tx, changes in
             let admin = try tx.user(tenantID: member.tenantID, userID: member.userID)?.isTenantAdmin ?? false
@@ -169,9 +173,11 @@ extension APIKeyService {
                         ? EventAction.permissionDenied : EventAction.keyRevoked
                     var details = ["reason": error.reason, "rule": error.rule, "message": error.message]
                     if error.code == .permissionDenied { details["operation"] = EventAction.keyRevoked }
+                    let shown = Self.plausibleKeyID(keyID)
                     try tx.insertEvent(event(
-                        caller, tenantID: member.tenantID, action: refusal, keyID: keyID,
+                        caller, tenantID: member.tenantID, action: refusal, keyID: shown,
                         outcome: error.code == .notFound ? .failure : .denied, details: details, at: now))
+                    // The caller's own input goes back to the caller; only events are kept.
                     results.append(RevokeResult(keyID: keyID, outcome: outcome, message: error.message))
                 }
             }
@@ -183,7 +189,7 @@ extension APIKeyService {
     /// cannot delete another user's key; they revoke it instead.
     public func delete(_ caller: Caller, keyID: String) throws(DomainError) {
         let member = try member(caller)
-        try perform(caller, operation: EventAction.keyDeleted, keyID: keyID) { tx, changes in
+        try perform(caller, operation: EventAction.keyDeleted, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
             let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
             guard let user = try tx.user(tenantID: member.tenantID, userID: member.userID) else {
                 throw DomainError.unauthenticated("user \"\(member.userID)\" no longer exists in this tenant", reason: "unknown_user")
@@ -209,10 +215,26 @@ extension APIKeyService {
 
     /// X1: a key of the given tenant, or NOT_FOUND (also for another tenant's key).
     func visibleKey(_ keyID: String, tenantID: String, _ reader: any StoreReader) throws -> APIKey {
-        guard let key = try reader.key(id: keyID), key.tenantID == tenantID else {
-            throw DomainError.notFound("no key \(keyID) in this tenant", reason: "key_not_found")
+        guard let shown = Self.plausibleKeyID(keyID) else {
+            // Not even shaped like a key ID (perhaps a secret pasted into the wrong field, X7):
+            // looked up nowhere, and never repeated back or kept in an event.
+            throw DomainError.notFound("no such key in this tenant (key IDs look like key_…)", reason: "key_not_found")
+        }
+        guard let key = try reader.key(id: shown), key.tenantID == tenantID else {
+            throw DomainError.notFound("no key \(shown) in this tenant", reason: "key_not_found")
         }
         return key
+    }
+
+    /// The key ID if it could be one (short, lower-case letters, digits, `_` and `-`); nil for
+    /// anything else, which is then neither stored in events nor echoed (X7: a secret pasted
+    /// into a key-ID field must not end up readable by every admin; X10 events stay small).
+    static func plausibleKeyID(_ keyID: String) -> String? {
+        guard !keyID.isEmpty, keyID.utf8.count <= 40, keyID.utf8.allSatisfy({ byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }) else { return nil }
+        return keyID
     }
 
     func visibleKey(_ keyID: String, to user: User, _ reader: any StoreReader) throws -> APIKey {

@@ -148,10 +148,19 @@ final class RejectingHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         FrameCodec.encode(.goAway(goAway), into: &buffer)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            // Closing at once would reset the connection while the client's preface is unread,
+            // and a reset discards the GOAWAY before the client reads it. So: half-close, drain
+            // what the client sends, and close when it does or shortly after; these connections
+            // are outside the limit, so not for long.
+            channel.close(mode: .output, promise: nil)
+            loopBound.value.closeTimer?.cancel()
+            loopBound.value.closeTimer = channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Whatever it sends is not read.
+        // Whatever it sends is drained and dropped.
     }
 }
