@@ -53,7 +53,7 @@ build_swift() {
   # (--sanitize=fuzzer --sanitize=address) would drop the coverage: give Swift one
   # combined -sanitize=fuzzer,address (it comes last) and C the address half.
   local status=0 log=$OUT/swift-build.log
-  (cd Fuzz/swift && swift build -c debug -j "${FUZZ_JOBS:-1}" --scratch-path "$OUT/swift" \
+  (cd Fuzz/swift && swift build -c debug -j "${FUZZ_JOBS:-2}" --scratch-path "$OUT/swift" \
       --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address) >"$log" 2>&1 || status=$?
   grep -vE '^\[|Cannot export local symbol' "$log" || true
   [ "$status" = 0 ] || die "the Swift harness did not build (log: $log)"
