@@ -87,8 +87,9 @@ extension APIKeyService {
         }
     }
 
-    /// ``authorize(_:_:operation:)`` without the event.
-    func check(_ caller: Caller, _ requirement: Requirement) throws(DomainError) -> User? {
+    /// ``authorize(_:_:operation:)`` without the event, for a caller that must not write to
+    /// the store here (the Verify hot path records refusals elsewhere).
+    public func check(_ caller: Caller, _ requirement: Requirement) throws(DomainError) -> User? {
         switch requirement {
         case .none:
             if case .member(let member) = caller { return index.user(tenantID: member.tenantID, userID: member.userID) }

@@ -161,29 +161,20 @@ struct APIRoutes {
         let certificateServices = self.certificateServices
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try services.caller(of: call) { () throws(DomainError) in 
+                let caller = try services.caller(of: call) { () throws(DomainError) in
                     try Self.caller(of: call, service: service, certificateServices: certificateServices)
                 }
-                guard Self.isService(caller) else {
+                do throws(DomainError) {
+                    _ = try service.check(caller, requirement)
+                } catch {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
                     refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
-                    throw DomainError(.permissionDenied, "this call needs a service credential", rule: "X8", reason: "not_service")
+                    throw error
                 }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
             } catch {
                 throw RPCError(error)
             }
-        }
-    }
-}
-
-extension APIRoutes {
-    /// Whether the caller passes `Requirement.service`: a service, on its own or acting for a user.
-    static func isService(_ caller: Caller) -> Bool {
-        switch caller {
-        case .service: return true
-        case .member(let member): if case .service = member.via { return true } else { return false }
-        case .operator: return false
         }
     }
 }
