@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "APIKeysStorageTests",
-            dependencies: ["APIKeysStorage", "APIKeysDomain"],
+            dependencies: ["APIKeysStorage", "APIKeysDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

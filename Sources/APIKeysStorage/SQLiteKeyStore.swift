@@ -52,8 +52,22 @@ public final class SQLiteKeyStore: KeyStore {
     }
 
     public func listKeys(_ query: KeyQuery) throws -> [APIKey] {
-        let (sql, arguments) = SQLiteListing.keys(query)
-        return try pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteQueries.key) }
+        try pool.read { db in
+            let (sql, arguments) = SQLiteListing.keys(query, trigramQuery: try Self.searchIndexQuery(for: query, db))
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(SQLiteQueries.key)
+        }
+    }
+
+    /// The trigram index query to read `query`'s rows with, or nil to walk a sort index: one
+    /// owner's keys are few and found by the owner index; a search shorter than a trigram or
+    /// whose trigrams are common is answered faster by the walk.
+    static func searchIndexQuery(for query: KeyQuery, _ db: Database) throws -> String? {
+        guard query.ownerID == nil, let search = query.search, let trigrams = SQLiteListing.trigramQuery(search) else {
+            return nil
+        }
+        let limit = SQLiteListing.searchIndexCandidateLimit
+        let count = try Int.fetchOne(db, sql: SQLiteListing.searchCandidateCount, arguments: [trigrams, limit + 1]) ?? 0
+        return count <= limit ? trigrams : nil
     }
 
     public func listEvents(_ query: EventQuery) throws -> [Event] {
@@ -99,14 +113,11 @@ public final class SQLiteKeyStore: KeyStore {
     public func recordUsage(_ batch: UsageBatch) throws {
         guard !batch.isEmpty else { return }
         try write { tx in
-            let db = (tx as! SQLiteTransaction).db
-            let usage = try db.cachedStatement(sql: """
-                UPDATE api_key SET use_count = use_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?)
-                WHERE id = ?
-                """)
+            let sqlite = tx as! SQLiteTransaction
             for u in batch.usage {
-                try usage.execute(arguments: [Int64(clamping: u.count), u.lastUsedAt, u.keyID])
+                try sqlite.addUsage(keyID: u.keyID, count: u.count, lastUsedAt: u.lastUsedAt)
             }
+            let db = sqlite.db
             let expired = try db.cachedStatement(sql: "UPDATE api_key SET expiry_recorded = 1 WHERE id = ?")
             for id in batch.expiryRecorded { try expired.execute(arguments: [id]) }
             for event in batch.events { try tx.insertEvent(event) }

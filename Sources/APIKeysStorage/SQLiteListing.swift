@@ -1,11 +1,46 @@
 import APIKeysDomain
 import GRDB
 
-/// The one place that turns listings into SQL (X11, R6, R7, X10), so that a faster search
-/// (e.g. an FTS5 trigram index at a million keys) can replace the LIKE here alone.
+/// The one place that turns listings into SQL (X11, R6, R7, X10).
+///
+/// R7 search has two plans. A selective search (its trigrams occur in at most
+/// ``searchIndexCandidateLimit`` rows) reads its few rows through the trigram index and sorts
+/// them; a common one walks the sort column's index, where matches come often. Both keep the
+/// exact substring test, so the index only ever narrows the rows looked at.
 enum SQLiteListing {
+    /// Above this many rows with the search's trigrams, walking the sort index is cheaper
+    /// than fetching and sorting every candidate.
+    static let searchIndexCandidateLimit = 2_000
+
+    /// The FTS5 query for `search` on the trigram index: every distinct trigram (up to 16),
+    /// quoted. Nil when the search is shorter than a trigram, which the index cannot answer.
+    static func trigramQuery(_ search: String) -> String? {
+        let scalars = Array(search.unicodeScalars)
+        guard scalars.count >= 3 else { return nil }
+        var seen = Set<String>()
+        var terms: [String] = []
+        for start in 0...(scalars.count - 3) where terms.count < 16 {
+            var quoted = String.UnicodeScalarView()
+            quoted.append("\"")
+            for scalar in scalars[start..<(start + 3)] {
+                if scalar == "\"" { quoted.append(scalar) }  // FTS5 doubles a quote inside a string
+                quoted.append(scalar)
+            }
+            quoted.append("\"")
+            let term = String(quoted)
+            if seen.insert(term).inserted { terms.append(term) }
+        }
+        return terms.joined(separator: " ")
+    }
+
+    /// Counts the rows holding every trigram of the search, stopping past the limit.
+    static let searchCandidateCount = """
+        SELECT COUNT(*) FROM (SELECT 1 FROM api_key_search WHERE api_key_search MATCH ? LIMIT ?)
+        """
+
     /// The SQL for one page of keys: filters, keyset cursor on (sort column, id), order, limit.
-    static func keys(_ query: KeyQuery) -> (sql: String, arguments: StatementArguments) {
+    /// `trigramQuery` (from ``trigramQuery(_:)``) reads the candidates through the search index.
+    static func keys(_ query: KeyQuery, trigramQuery: String? = nil) -> (sql: String, arguments: StatementArguments) {
         var conditions = ["tenant_id = ?"]
         var arguments: StatementArguments = [query.tenantID]
         if let owner = query.ownerID {
@@ -16,8 +51,12 @@ enum SQLiteListing {
             // R7: case-insensitive substring of name, ID or owner; both sides are lower-cased
             // by Swift, and % _ \ in the search text are matched literally.
             let pattern = "%" + escapeLike(search) + "%"
-            conditions.append(#"(name_lower LIKE ? ESCAPE '\' OR id LIKE ? ESCAPE '\' OR owner_lower LIKE ? ESCAPE '\')"#)
+            conditions.append(#"(name_lower LIKE ? ESCAPE '\' OR api_key.id LIKE ? ESCAPE '\' OR owner_lower LIKE ? ESCAPE '\')"#)
             arguments += [pattern, pattern, pattern]
+            if let trigramQuery {
+                conditions.append("seq IN (SELECT rowid FROM api_key_search WHERE api_key_search MATCH ?)")
+                arguments += [trigramQuery]
+            }
         }
         switch query.status {
         case .active?:
@@ -35,7 +74,7 @@ enum SQLiteListing {
         var columnArguments: StatementArguments = []
         switch query.sort {
         case .name: column = "name_lower"
-        case .id: column = "id"
+        case .id: column = "api_key.id"
         case .owner: column = "owner_id"
         case .updated: column = "updated_at"
         case .created: column = "created_at"
@@ -48,7 +87,7 @@ enum SQLiteListing {
         let direction = query.descending ? "DESC" : "ASC"
         if let after = query.after {
             let comparison = query.descending ? "<" : ">"
-            conditions.append("(\(column), id) \(comparison) (?, ?)")
+            conditions.append("(\(column), api_key.id) \(comparison) (?, ?)")
             arguments += columnArguments
             switch after.value {
             case .integer(let n): arguments += [n]
@@ -59,12 +98,16 @@ enum SQLiteListing {
         arguments += columnArguments
         arguments += [query.limit]
         // The hub's rows are one owner's few hundred: find them by the owner index and sort
-        // them, rather than let the planner walk a tenant-wide sort index.
-        let indexHint = query.ownerID == nil ? "" : " INDEXED BY api_key_owner_created"
+        // them, rather than let the planner walk a tenant-wide sort index. Likewise a
+        // selective search's candidates are fetched by rowid and sorted.
+        let indexClause =
+            if query.search != nil && trigramQuery != nil { " NOT INDEXED" }
+            else if query.ownerID != nil { " INDEXED BY api_key_owner_created" }
+            else { "" }
         let sql = """
-            SELECT \(SQLiteQueries.keyColumns) FROM api_key\(indexHint)
+            SELECT \(SQLiteQueries.keyColumns) FROM \(SQLiteQueries.keyTables(indexClause))
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY \(column) \(direction), id \(direction)
+            ORDER BY \(column) \(direction), api_key.id \(direction)
             LIMIT ?
             """
         return (sql, arguments)

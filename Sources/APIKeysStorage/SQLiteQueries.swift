@@ -4,10 +4,16 @@ import GRDB
 
 /// Row mapping and the reads shared by the store (outside a transaction) and its transactions.
 enum SQLiteQueries {
+    /// What ``key(_:)`` reads, from ``keyTables(_:)``: usage lives in its own table.
     static let keyColumns = """
-        id, tenant_id, owner_id, name, created_at, updated_at, expires_at, revoked_at, revoke_reason,
-        secret_hash, last_used_at, use_count, expiry_recorded
+        api_key.id, tenant_id, owner_id, name, created_at, updated_at, expires_at, revoked_at, revoke_reason,
+        secret_hash, key_usage.last_used_at, COALESCE(key_usage.use_count, 0), expiry_recorded
         """
+
+    /// api_key (with an optional `INDEXED BY …` clause) and its usage counters.
+    static func keyTables(_ indexClause: String = "") -> String {
+        "api_key\(indexClause) LEFT JOIN key_usage ON key_usage.key_id = api_key.id"
+    }
 
     static func key(_ row: Row) throws -> APIKey {
         guard let hash = try SQLiteQueries.hash(row, 9) else {
@@ -91,12 +97,12 @@ enum SQLiteQueries {
     }
 
     static func key(_ db: Database, id: String) throws -> APIKey? {
-        try Row.fetchOne(db, sql: "SELECT \(keyColumns) FROM api_key WHERE id = ?", arguments: [id]).map(key)
+        try Row.fetchOne(db, sql: "SELECT \(keyColumns) FROM \(keyTables()) WHERE api_key.id = ?", arguments: [id]).map(key)
     }
 
     static func keys(_ db: Database, tenantID: String, ownerID: String) throws -> [APIKey] {
         try Row.fetchAll(
-            db, sql: "SELECT \(keyColumns) FROM api_key INDEXED BY api_key_owner_created WHERE tenant_id = ? AND owner_id = ? ORDER BY created_at, id",
+            db, sql: "SELECT \(keyColumns) FROM \(keyTables(" INDEXED BY api_key_owner_created")) WHERE tenant_id = ? AND owner_id = ? ORDER BY created_at, api_key.id",
             arguments: [tenantID, ownerID]
         ).map(key)
     }

@@ -79,6 +79,79 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: usage table, search index") { db in
+            // Usage counters move to a narrow table of their own: the once-a-second flush upserts
+            // a few bytes per used key instead of rewriting wide key rows and their indexes.
+            // api_key gets an INTEGER PRIMARY KEY (`seq`) so that the search index refers to
+            // rows by a rowid that VACUUM never renumbers; the name index also carries
+            // owner_lower so a search sorted by name filters without reading the table.
+            try db.execute(sql: """
+                CREATE TABLE key_usage (
+                    key_id TEXT PRIMARY KEY NOT NULL,
+                    use_count INTEGER NOT NULL,
+                    last_used_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO key_usage (key_id, use_count, last_used_at)
+                    SELECT id, use_count, COALESCE(last_used_at, 0) FROM api_key
+                    WHERE use_count > 0 OR last_used_at IS NOT NULL;
+                CREATE TABLE api_key_v2 (
+                    seq INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    tenant_id TEXT NOT NULL,
+                    owner_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    name_lower TEXT NOT NULL,
+                    owner_lower TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revoke_reason TEXT NOT NULL DEFAULT '',
+                    secret_hash BLOB NOT NULL,
+                    expiry_recorded INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO api_key_v2 (seq, id, tenant_id, owner_id, name, name_lower, owner_lower, created_at,
+                        updated_at, expires_at, revoked_at, revoke_reason, secret_hash, expiry_recorded)
+                    SELECT rowid, id, tenant_id, owner_id, name, name_lower, owner_lower, created_at,
+                        updated_at, expires_at, revoked_at, revoke_reason, secret_hash, expiry_recorded
+                    FROM api_key;
+                DROP TABLE api_key;
+                ALTER TABLE api_key_v2 RENAME TO api_key;
+                CREATE INDEX api_key_tenant_name ON api_key(tenant_id, name_lower, id, owner_lower);
+                CREATE INDEX api_key_tenant_id ON api_key(tenant_id, id);
+                CREATE INDEX api_key_tenant_owner ON api_key(tenant_id, owner_id, id);
+                CREATE INDEX api_key_tenant_updated ON api_key(tenant_id, updated_at, id);
+                CREATE INDEX api_key_tenant_created ON api_key(tenant_id, created_at, id);
+                CREATE INDEX api_key_tenant_expires ON api_key(tenant_id, expires_at, id);
+                CREATE INDEX api_key_owner_created ON api_key(tenant_id, owner_id, created_at, id);
+
+                -- R7: a trigram index over the three searched columns. detail=none keeps it small
+                -- (no positions): a search asks for every trigram of its text and SQLiteListing
+                -- checks the exact substring on the rows found.
+                CREATE VIRTUAL TABLE api_key_search USING fts5(
+                    name_lower, id, owner_lower,
+                    content = 'api_key', content_rowid = 'seq',
+                    tokenize = 'trigram', detail = 'none', columnsize = 0
+                );
+                INSERT INTO api_key_search (api_key_search) VALUES ('rebuild');
+                CREATE TRIGGER api_key_search_insert AFTER INSERT ON api_key BEGIN
+                    INSERT INTO api_key_search (rowid, name_lower, id, owner_lower)
+                        VALUES (new.seq, new.name_lower, new.id, new.owner_lower);
+                END;
+                CREATE TRIGGER api_key_search_delete AFTER DELETE ON api_key BEGIN
+                    INSERT INTO api_key_search (api_key_search, rowid, name_lower, id, owner_lower)
+                        VALUES ('delete', old.seq, old.name_lower, old.id, old.owner_lower);
+                    DELETE FROM key_usage WHERE key_id = old.id;
+                END;
+                CREATE TRIGGER api_key_search_rename AFTER UPDATE OF name_lower ON api_key
+                WHEN old.name_lower IS NOT new.name_lower BEGIN
+                    INSERT INTO api_key_search (api_key_search, rowid, name_lower, id, owner_lower)
+                        VALUES ('delete', old.seq, old.name_lower, old.id, old.owner_lower);
+                    INSERT INTO api_key_search (rowid, name_lower, id, owner_lower)
+                        VALUES (new.seq, new.name_lower, new.id, new.owner_lower);
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -55,13 +55,28 @@ final class SQLiteTransaction: StoreTransaction {
     func insertKey(_ key: APIKey) throws {
         try db.execute(sql: """
             INSERT INTO api_key (id, tenant_id, owner_id, name, name_lower, owner_lower, created_at, updated_at,
-                expires_at, revoked_at, revoke_reason, secret_hash, last_used_at, use_count, expiry_recorded)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                expires_at, revoked_at, revoke_reason, secret_hash, expiry_recorded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [
                 key.id, key.tenantID, key.ownerID, key.name, key.name.lowercased(), key.ownerID.lowercased(),
                 key.createdAt, key.updatedAt, key.expiresAt, key.revokedAt, key.revokeReason, key.secretHash.data,
-                key.lastUsedAt, Int64(clamping: key.useCount), key.expiryRecorded,
+                key.expiryRecorded,
             ])
+        if key.useCount > 0 || key.lastUsedAt != nil {
+            try addUsage(keyID: key.id, count: key.useCount, lastUsedAt: key.lastUsedAt ?? 0)
+        }
+    }
+
+    /// Adds to a key's usage counters; nothing if the key is gone (deleted since it was used).
+    func addUsage(keyID: String, count: UInt64, lastUsedAt: Int64) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO key_usage (key_id, use_count, last_used_at)
+                SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
+            ON CONFLICT (key_id) DO UPDATE SET
+                use_count = use_count + excluded.use_count,
+                last_used_at = MAX(last_used_at, excluded.last_used_at)
+            """)
+        try statement.execute(arguments: [keyID, Int64(clamping: count), lastUsedAt])
     }
 
     func updateKey(_ key: APIKey) throws {
