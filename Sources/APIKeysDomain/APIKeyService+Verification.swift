@@ -13,19 +13,29 @@ extension APIKeyService {
         }
     }
 
-    /// Stores the usage counters and verify-side events gathered in memory, in one transaction.
-    /// Call every second and at shutdown: a crash loses at most that much usage, never a
-    /// key, revocation, setting or role. On failure the batch is kept for the next call.
+    /// Stores the usage counters and verify-side events gathered in memory, in transactions
+    /// of at most ``usageRowsPerTransaction`` keys, so that a flush after a busy second never
+    /// holds the store's write lock for long. Call every second and at shutdown: a crash loses
+    /// at most that much usage, never a key, revocation, setting or role. On failure what was
+    /// not stored is kept for the next call.
     public func flushPending() throws(DomainError) {
-        let batch = index.takeBatch()
-        guard !batch.isEmpty else { return }
-        do {
-            try store.recordUsage(batch)
-        } catch {
-            index.restore(batch)
-            throw .internal(error)
+        var remaining = index.takeBatch()
+        while !remaining.isEmpty {
+            var part = remaining
+            if remaining.usage.count > Self.usageRowsPerTransaction {
+                part.usage = Array(remaining.usage.prefix(Self.usageRowsPerTransaction))
+            }
+            do {
+                try store.recordUsage(part)
+            } catch {
+                index.restore(remaining)
+                throw .internal(error)
+            }
+            remaining = UsageBatch(usage: Array(remaining.usage.dropFirst(part.usage.count)))
         }
     }
+
+    static let usageRowsPerTransaction = 4_096
 
     /// Reloads the verification index from the store, e.g. after another server changed it.
     /// Flushes pending usage first, and holds the write lock so no commit of this server

@@ -14,10 +14,6 @@ final class VerificationIndex: Sendable {
         var expiresAt: Int64
         var revoked: Bool
         var expiryRecorded: Bool
-        // X9 usage since the last flush.
-        var pendingCount: UInt64 = 0
-        var lastUsedAt: Int64 = 0
-        var dirty = false
         // X9 excessive use: the current one-minute window.
         var window: Int64 = -1
         var windowCount: UInt32 = 0
@@ -32,6 +28,17 @@ final class VerificationIndex: Sendable {
         var threshold: UInt32
     }
 
+    /// X9 usage of one key since the last flush.
+    struct PendingUsage {
+        var count: UInt64 = 0
+        var lastUsedAt: Int64 = 0
+
+        mutating func record(at now: Int64) {
+            count += 1
+            lastUsedAt = max(lastUsedAt, now)
+        }
+    }
+
     struct UserKey: Hashable {
         var tenantID: String
         var userID: String
@@ -42,7 +49,11 @@ final class VerificationIndex: Sendable {
         var tenants: [String: TenantEntry] = [:]
         var users: [UserKey: User] = [:]
         var credentials: [CompactID: Credential] = [:]
-        var dirty: [CompactID] = []
+        /// Usage since the last flush: swapped out whole by ``takeBatch()``, so the flush holds
+        /// the lock for a moment however many keys were used.
+        var pending: [CompactID: PendingUsage] = [:]
+        /// The previous flush's emptied table, kept for its capacity.
+        var spare: [CompactID: PendingUsage]?
         var events: [Event] = []
         var expiryRecorded: [String] = []
     }
@@ -113,7 +124,10 @@ final class VerificationIndex: Sendable {
                             expiresAt: key.expiresAt, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)
                     }
                 case .keyRemoved(let keyID):
-                    if let id = CompactID(keyID, prefix: Self.keyPrefix) { state.keys[id] = nil }
+                    if let id = CompactID(keyID, prefix: Self.keyPrefix) {
+                        state.keys[id] = nil
+                        state.pending[id] = nil
+                    }
                 case .credential(let credential):
                     if let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) {
                         state.credentials[id] = credential
@@ -143,8 +157,8 @@ final class VerificationIndex: Sendable {
     func pendingUsage(keyID: String) -> (count: UInt64, lastUsedAt: Int64)? {
         guard let id = CompactID(keyID, prefix: Self.keyPrefix) else { return nil }
         return state.withLock { state in
-            guard let entry = state.keys[id], entry.pendingCount > 0 else { return nil }
-            return (entry.pendingCount, entry.lastUsedAt)
+            guard let pending = state.pending[id], pending.count > 0 else { return nil }
+            return (pending.count, pending.lastUsedAt)
         }
     }
 
@@ -190,12 +204,7 @@ final class VerificationIndex: Sendable {
                 return .failure(reason)
             }
             // X9: usage and excessive use.
-            entry.pendingCount += 1
-            entry.lastUsedAt = max(entry.lastUsedAt, now)
-            if !entry.dirty {
-                entry.dirty = true
-                state.dirty.append(parsed.id)
-            }
+            state.pending[parsed.id, default: PendingUsage()].record(at: now)
             if entry.window != window {
                 entry.window = window
                 entry.windowCount = 0
@@ -249,38 +258,35 @@ final class VerificationIndex: Sendable {
 
     /// Takes the usage and events gathered since the last call.
     func takeBatch() -> UsageBatch {
-        state.withLock { state in
-            var batch = UsageBatch()
-            batch.usage.reserveCapacity(state.dirty.count)
-            for id in state.dirty {
-                guard var entry = state.keys[id] else { continue }
-                if entry.pendingCount > 0 {
-                    batch.usage.append(UsageBatch.Usage(
-                        keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: entry.lastUsedAt, count: entry.pendingCount))
-                }
-                entry.pendingCount = 0
-                entry.dirty = false
-                state.keys[id] = entry
-            }
-            state.dirty.removeAll(keepingCapacity: true)
+        var batch = UsageBatch()
+        var taken = state.withLock { state in
+            var taken = state.spare ?? [:]
+            state.spare = nil
+            swap(&taken, &state.pending)
             swap(&batch.events, &state.events)
             swap(&batch.expiryRecorded, &state.expiryRecorded)
-            return batch
+            return taken
         }
+        batch.usage.reserveCapacity(taken.count)
+        for (id, usage) in taken {
+            batch.usage.append(UsageBatch.Usage(keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: usage.lastUsedAt, count: usage.count))
+        }
+        taken.removeAll(keepingCapacity: true)
+        state.withLock { state in
+            if state.spare == nil { state.spare = taken }
+        }
+        return batch
     }
 
     /// Puts back a batch the store failed to record, to try again at the next flush.
     func restore(_ batch: UsageBatch) {
         state.withLock { state in
             for usage in batch.usage {
-                guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix), var entry = state.keys[id] else { continue }
-                entry.pendingCount += usage.count
-                entry.lastUsedAt = max(entry.lastUsedAt, usage.lastUsedAt)
-                if !entry.dirty {
-                    entry.dirty = true
-                    state.dirty.append(id)
-                }
-                state.keys[id] = entry
+                guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix), state.keys[id] != nil else { continue }
+                var pending = state.pending[id, default: PendingUsage()]
+                pending.count += usage.count
+                pending.lastUsedAt = max(pending.lastUsedAt, usage.lastUsedAt)
+                state.pending[id] = pending
             }
             state.events.insert(contentsOf: batch.events, at: 0)
             state.expiryRecorded.insert(contentsOf: batch.expiryRecorded, at: 0)

@@ -20,6 +20,8 @@ public final class APIKeysServer: Sendable {
     private let rpc: RPCServer
     private let service: APIKeyService
     private let pool: NIOThreadPool
+    /// One thread for the usage flush, at idle priority (``BackgroundPriority``).
+    private let flushPool: NIOThreadPool
     private let logger: Logger
     private let flushInterval: Duration
     private let flusher = FlushTask()
@@ -45,6 +47,8 @@ public final class APIKeysServer: Sendable {
         // Domain calls block on SQLite: they run here, never on an event loop.
         pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
+        flushPool = NIOThreadPool(numberOfThreads: 1)
+        flushPool.start()
         var router = RPCRouter()
         HealthService.register(in: &router)
         APIRoutes(service: service, pool: pool, certificateServices: configuration.certificateServices).register(in: &router)
@@ -64,12 +68,16 @@ public final class APIKeysServer: Sendable {
         let service = self.service
         let logger = self.logger
         let interval = flushInterval
-        let pool = self.pool
+        let flushPool = self.flushPool
         flusher.start {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                // A flush writes to SQLite: on the thread pool, not a cooperative thread.
-                try? await pool.runIfActive { Self.flush(service, logger: logger) }
+                // A flush writes to SQLite: on its own thread, not a cooperative one, and
+                // only when the event loops leave the CPU free, so Verify keeps its latency.
+                try? await flushPool.runIfActive {
+                    BackgroundPriority.applyToCurrentThread()
+                    Self.flush(service, logger: logger)
+                }
             }
         }
         return (address.ipAddress ?? "?", address.port ?? 0)
@@ -81,6 +89,7 @@ public final class APIKeysServer: Sendable {
         await flusher.stop()
         Self.flush(service, logger: logger)
         try? await pool.shutdownGracefully()
+        try? await flushPool.shutdownGracefully()
     }
 
     private static func flush(_ service: APIKeyService, logger: Logger) {

@@ -63,20 +63,51 @@ final class SQLiteTransaction: StoreTransaction {
                 key.expiryRecorded,
             ])
         if key.useCount > 0 || key.lastUsedAt != nil {
-            try addUsage(keyID: key.id, count: key.useCount, lastUsedAt: key.lastUsedAt ?? 0)
+            try addUsage([UsageBatch.Usage(keyID: key.id, lastUsedAt: key.lastUsedAt ?? 0, count: key.useCount)])
         }
     }
 
-    /// Adds to a key's usage counters; nothing if the key is gone (deleted since it was used).
-    func addUsage(keyID: String, count: UInt64, lastUsedAt: Int64) throws {
+    /// Adds to keys' usage counters in one statement (the flush sends tens of thousands at
+    /// once: a JSON array keeps the per-row work inside SQLite), in key order so that
+    /// consecutive upserts touch neighbouring pages. Keys deleted since their use are skipped.
+    func addUsage(_ usage: [UsageBatch.Usage]) throws {
+        guard !usage.isEmpty else { return }
+        var json = "["
+        json.reserveCapacity(usage.count * 48)
+        for (i, u) in usage.enumerated() {
+            if i > 0 { json += "," }
+            json += "["
+            Self.appendJSONString(u.keyID, to: &json)
+            json += ",\(Int64(clamping: u.count)),\(u.lastUsedAt)]"
+        }
+        json += "]"
         let statement = try db.cachedStatement(sql: """
             INSERT INTO key_usage (key_id, use_count, last_used_at)
-                SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM api_key WHERE id = ?1)
+                SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)
+                WHERE EXISTS (SELECT 1 FROM api_key WHERE id = value ->> 0)
+                ORDER BY 1
             ON CONFLICT (key_id) DO UPDATE SET
                 use_count = use_count + excluded.use_count,
                 last_used_at = MAX(last_used_at, excluded.last_used_at)
             """)
-        try statement.execute(arguments: [keyID, Int64(clamping: count), lastUsedAt])
+        try statement.execute(arguments: [json])
+    }
+
+    private static func appendJSONString(_ text: String, to json: inout String) {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            json += "\"" + text + "\""  // every key ID
+            return
+        }
+        json += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": json += "\\\""
+            case "\\": json += "\\\\"
+            case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: json.unicodeScalars.append(scalar)
+            }
+        }
+        json += "\""
     }
 
     func updateKey(_ key: APIKey) throws {
