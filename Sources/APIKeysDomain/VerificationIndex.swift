@@ -169,7 +169,10 @@ final class VerificationIndex: Sendable {
     /// observation) and `key.excessive_use` (once per key and minute), recorded as `actor`.
     func verify(_ parsed: SecretCodec.Parsed, now: Int64, actor: String) -> Result<Principal, VerifyFailure> {
         state.withLock { state in
-            guard var entry = state.keys[parsed.id] else { return .failure(.unknown) }
+            // One hash lookup per call: the entry is read and written back through its index.
+            guard let slot = state.keys.index(forKey: parsed.id) else { return .failure(.unknown) }
+            var entry = state.keys.values[slot]
+            let tenant = state.tenants[entry.tenantID]
             let window = now / Self.windowMilliseconds
             var failure: VerifyFailure?
             if !entry.hash.constantTimeEquals(parsed.hash) {
@@ -182,7 +185,7 @@ final class VerificationIndex: Sendable {
                     entry.expiryRecorded = true
                     Self.raiseExpired(id: parsed.id, entry: entry, now: now, actor: actor, into: &state)
                 }
-            } else if state.tenants[entry.tenantID]?.enabled != true {
+            } else if tenant?.enabled != true {
                 failure = .disabled
             }
             let user = failure == nil ? state.users[UserKey(tenantID: entry.tenantID, userID: entry.ownerID)] : nil
@@ -200,7 +203,7 @@ final class VerificationIndex: Sendable {
                         keyID: parsed.id.string(prefix: Self.keyPrefix), outcome: .denied,
                         details: ["reason": reason.rawValue, "rule": reason.error.rule]))
                 }
-                state.keys[parsed.id] = entry
+                state.keys.values[slot] = entry
                 return .failure(reason)
             }
             // X9: usage and excessive use.
@@ -211,7 +214,7 @@ final class VerificationIndex: Sendable {
                 entry.excessiveRaised = false
             }
             entry.windowCount &+= 1
-            let threshold = state.tenants[entry.tenantID]?.threshold ?? UInt32.max
+            let threshold = tenant?.threshold ?? UInt32.max
             if entry.windowCount > threshold, !entry.excessiveRaised {
                 entry.excessiveRaised = true
                 state.events.append(Event(
@@ -222,7 +225,7 @@ final class VerificationIndex: Sendable {
                         "window_start_ms": String(window * Self.windowMilliseconds),
                     ]))
             }
-            state.keys[parsed.id] = entry
+            state.keys.values[slot] = entry
             return .success(Principal(
                 tenantID: entry.tenantID, userID: entry.ownerID,
                 keyID: parsed.id.string(prefix: Self.keyPrefix),

@@ -13,18 +13,24 @@ import GRDB
 /// reads run concurrently on reader connections and see the last commit.
 public final class SQLiteKeyStore: KeyStore {
     let pool: DatabasePool
-    /// Page cache per connection, in KiB.
-    static let pageCacheKiB = 32 * 1024
+
+    /// Tuning with defaults for a server.
+    public struct Configuration: Sendable {
+        /// SQLite's page cache per connection, allocated as pages are used. SQLite's default
+        /// of 2 MiB makes the usage flush at 100,000 keys read most pages with a system call.
+        public var pageCacheMiB = 32
+
+        public init() {}
+    }
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
-        var config = Configuration()
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        let pageCacheKiB = configuration.pageCacheMiB * 1024
+        var config = GRDB.Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // SQLite's default 2 MiB page cache makes the usage flush at 100,000 keys read most
-            // pages with a system call; pages are allocated only as they are used.
-            try db.execute(sql: "PRAGMA cache_size = -\(SQLiteKeyStore.pageCacheKiB)")
+            try db.execute(sql: "PRAGMA cache_size = -\(pageCacheKiB)")
         }
         pool = try DatabasePool(path: path, configuration: config)
         // GRDB sets synchronous=NORMAL when it enables WAL; durable commits need FULL

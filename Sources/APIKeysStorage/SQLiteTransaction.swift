@@ -53,11 +53,12 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func insertKey(_ key: APIKey) throws {
-        try db.execute(sql: """
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO api_key (id, tenant_id, owner_id, name, name_lower, owner_lower, created_at, updated_at,
                 expires_at, revoked_at, revoke_reason, secret_hash, expiry_recorded)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """)
+        try statement.execute(arguments: [
                 key.id, key.tenantID, key.ownerID, key.name, key.name.lowercased(), key.ownerID.lowercased(),
                 key.createdAt, key.updatedAt, key.expiresAt, key.revokedAt, key.revokeReason, key.secretHash.data,
                 key.expiryRecorded,
