@@ -20,22 +20,21 @@ public final class APIKeysServer: Sendable {
     private let rpc: RPCServer
     private let service: APIKeyService
     private let pool: NIOThreadPool
-    /// One thread for the usage flush, at idle priority (``BackgroundPriority``).
-    private let flushPool: NIOThreadPool
     private let logger: Logger
-    private let flushInterval: Duration
-    private let flusher = FlushTask()
+    private let flusher: UsageFlushThread
     /// Set when this start created the operator credential on an empty data directory:
     /// the one time it can be shown.
     public let newOperatorCredential: String?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.logger = logger
-        self.flushInterval = configuration.usageFlushInterval
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("apikeys.sqlite")
-        let store = try SQLiteKeyStore(path: path)
-        service = try APIKeyService(store: store)
+        var storeConfiguration = SQLiteKeyStore.Configuration()
+        storeConfiguration.usageWritesAtIdlePriority = true
+        let store = try SQLiteKeyStore(path: path, configuration: storeConfiguration)
+        let service = try APIKeyService(store: store)
+        self.service = service
         newOperatorCredential = try service.bootstrap()
         for (name, secret) in configuration.serviceCredentials {
             try service.addConfiguredServiceCredential(name: name, secret: secret)
@@ -47,8 +46,9 @@ public final class APIKeysServer: Sendable {
         // Domain calls block on SQLite: they run here, never on an event loop.
         pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
-        flushPool = NIOThreadPool(numberOfThreads: 1)
-        flushPool.start()
+        flusher = UsageFlushThread(interval: configuration.usageFlushInterval) { [logger] in
+            Self.flush(service, logger: logger)
+        }
         var router = RPCRouter()
         HealthService.register(in: &router)
         APIRoutes(service: service, pool: pool, certificateServices: configuration.certificateServices).register(in: &router)
@@ -65,31 +65,18 @@ public final class APIKeysServer: Sendable {
     /// Starts listening; returns the bound address, e.g. `127.0.0.1:7420`.
     public func start() async throws -> (host: String, port: Int) {
         let address = try await rpc.start()
-        let service = self.service
-        let logger = self.logger
-        let interval = flushInterval
-        let flushPool = self.flushPool
-        flusher.start {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                // A flush writes to SQLite: on its own thread, not a cooperative one, and
-                // only when the event loops leave the CPU free, so Verify keeps its latency.
-                try? await flushPool.runIfActive {
-                    BackgroundPriority.applyToCurrentThread()
-                    Self.flush(service, logger: logger)
-                }
-            }
-        }
+        flusher.start()
         return (address.ipAddress ?? "?", address.port ?? 0)
     }
 
     /// Graceful shutdown: GOAWAY, calls in flight finish, then usage is flushed.
     public func shutdown() async {
         await rpc.shutdown()
-        await flusher.stop()
+        // Waits for a flush in progress: on the pool, not a cooperative thread.
+        let flusher = self.flusher
+        try? await pool.runIfActive { flusher.stop() }
         Self.flush(service, logger: logger)
         try? await pool.shutdownGracefully()
-        try? await flushPool.shutdownGracefully()
     }
 
     private static func flush(_ service: APIKeyService, logger: Logger) {
@@ -98,23 +85,5 @@ public final class APIKeysServer: Sendable {
         } catch {
             logger.error("could not store usage counters and verification events", metadata: ["error": "\(error)"])
         }
-    }
-}
-
-/// The background task that flushes usage, cancellable on shutdown.
-private final class FlushTask: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
-
-    func start(_ body: @escaping @Sendable () async -> Void) {
-        task.withLock { $0 = Task(operation: body) }
-    }
-
-    func stop() async {
-        let running = task.withLock { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        running?.cancel()
-        await running?.value
     }
 }

@@ -13,12 +13,16 @@ import GRDB
 /// reads run concurrently on reader connections and see the last commit.
 public final class SQLiteKeyStore: KeyStore {
     let pool: DatabasePool
+    private let usageWritesAtIdlePriority: Bool
 
     /// Tuning with defaults for a server.
     public struct Configuration: Sendable {
         /// SQLite's page cache per connection, allocated as pages are used. SQLite's default
         /// of 2 MiB makes the usage flush at 100,000 keys read most pages with a system call.
         public var pageCacheMiB = 32
+        /// Writes usage counters in Linux's idle scheduling class (`IdlePriority`), so that the
+        /// once-a-second flush never takes the CPU from the event loops; a server sets this.
+        public var usageWritesAtIdlePriority = false
 
         public init() {}
     }
@@ -26,6 +30,7 @@ public final class SQLiteKeyStore: KeyStore {
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String, configuration: Configuration = Configuration()) throws {
         let pageCacheKiB = configuration.pageCacheMiB * 1024
+        usageWritesAtIdlePriority = configuration.usageWritesAtIdlePriority
         var config = GRDB.Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -125,7 +130,11 @@ public final class SQLiteKeyStore: KeyStore {
         guard !batch.isEmpty else { return }
         try write { tx in
             let sqlite = tx as! SQLiteTransaction
-            try sqlite.addUsage(batch.usage)
+            if usageWritesAtIdlePriority {
+                try IdlePriority.during { try sqlite.addUsage(batch.usage) }
+            } else {
+                try sqlite.addUsage(batch.usage)
+            }
             let db = sqlite.db
             let expired = try db.cachedStatement(sql: "UPDATE api_key SET expiry_recorded = 1 WHERE id = ?")
             for id in batch.expiryRecorded { try expired.execute(arguments: [id]) }

@@ -2,6 +2,8 @@ import APIKeysDomain
 @testable import APIKeysStorage
 import GRDB
 import Testing
+import Foundation
+import Synchronization
 
 /// The trigram search index and the usage table (schema v2): they must never change an answer,
 /// only how fast it comes.
@@ -146,5 +148,27 @@ struct SearchIndexTests {
         #expect(migrated.useCount == 12)
         #expect(migrated.lastUsedAt == t0 + 3)
         #expect(try store.listKeys(KeyQuery(tenantID: "acme", search: "legacy exp", asOf: t0, limit: 10)).map(\.id) == [key.id])
+    }
+}
+
+@Suite("SQLite store: idle priority for usage writes")
+struct IdlePriorityTests {
+    @Test("X9: usage is written in the idle scheduling class, and the thread's class is restored after")
+    func idleWindow() throws {
+        // On a thread of its own, so no test's thread is ever left in another class.
+        let observed = Mutex<(before: Int32, inside: Int32, after: Int32)>((-1, -1, -1))
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let before = IdlePriority.currentPolicy()
+            let inside = IdlePriority.during { IdlePriority.currentPolicy() }
+            observed.withLock { $0 = (before, inside, IdlePriority.currentPolicy()) }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        let (before, inside, after) = observed.withLock { $0 }
+        #expect(before == 0)  // SCHED_OTHER
+        #expect(inside == IdlePriority.schedIdle)
+        #expect(after == before)
     }
 }

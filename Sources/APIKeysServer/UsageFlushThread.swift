@@ -1,0 +1,54 @@
+import Foundation
+
+/// The thread that writes usage counters every `interval`. The store runs the heavy part in
+/// Linux's idle scheduling class (`SQLiteKeyStore.Configuration.usageWritesAtIdlePriority`);
+/// a thread of its own keeps the flush off the pool that serves management calls.
+final class UsageFlushThread: @unchecked Sendable {
+    private let interval: TimeInterval
+    private let body: @Sendable () -> Void
+    /// Guards the three flags below.
+    private let condition = NSCondition()
+    private var started = false
+    private var stopping = false
+    private var finished = false
+
+    init(interval: Duration, body: @escaping @Sendable () -> Void) {
+        let parts = interval.components
+        self.interval = Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+        self.body = body
+    }
+
+    func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started else { return }
+        started = true
+        let thread = Thread { [self] in run() }
+        thread.start()
+    }
+
+    /// Stops the thread, after the flush in progress if there is one.
+    func stop() {
+        condition.lock()
+        defer { condition.unlock() }
+        stopping = true
+        condition.broadcast()
+        while started && !finished { condition.wait() }
+    }
+
+    private func run() {
+        Thread.current.name = "apikeys-flush"
+        condition.lock()
+        while !stopping {
+            let deadline = Date(timeIntervalSinceNow: interval)
+            while !stopping, condition.wait(until: deadline) {}  // true: woken before the deadline
+            if stopping { break }
+            condition.unlock()
+            body()
+            condition.lock()
+        }
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
