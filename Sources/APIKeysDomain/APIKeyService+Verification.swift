@@ -31,6 +31,7 @@ extension APIKeyService {
                 index.restore(remaining)
                 throw .internal(error)
             }
+            index.settled(part.usage)
             remaining = UsageBatch(usage: Array(remaining.usage.dropFirst(part.usage.count)))
         }
     }

@@ -37,6 +37,11 @@ final class VerificationIndex: Sendable {
             count += 1
             lastUsedAt = max(lastUsedAt, now)
         }
+
+        mutating func add(_ other: PendingUsage) {
+            count += other.count
+            lastUsedAt = max(lastUsedAt, other.lastUsedAt)
+        }
     }
 
     struct UserKey: Hashable {
@@ -52,6 +57,9 @@ final class VerificationIndex: Sendable {
         /// Usage since the last flush: swapped out whole by ``takeBatch()``, so the flush holds
         /// the lock for a moment however many keys were used.
         var pending: [CompactID: PendingUsage] = [:]
+        /// Usage taken by a flush and not yet committed: still shown by ``pendingUsage(keyID:)``
+        /// so that a key's count never dips while the flush runs.
+        var inFlight: [CompactID: PendingUsage] = [:]
         /// The previous flush's emptied table, kept for its capacity.
         var spare: [CompactID: PendingUsage]?
         var events: [Event] = []
@@ -127,6 +135,7 @@ final class VerificationIndex: Sendable {
                     if let id = CompactID(keyID, prefix: Self.keyPrefix) {
                         state.keys[id] = nil
                         state.pending[id] = nil
+                        state.inFlight[id] = nil
                     }
                 case .credential(let credential):
                     if let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) {
@@ -157,8 +166,10 @@ final class VerificationIndex: Sendable {
     func pendingUsage(keyID: String) -> (count: UInt64, lastUsedAt: Int64)? {
         guard let id = CompactID(keyID, prefix: Self.keyPrefix) else { return nil }
         return state.withLock { state in
-            guard let pending = state.pending[id], pending.count > 0 else { return nil }
-            return (pending.count, pending.lastUsedAt)
+            let pending = state.pending[id] ?? PendingUsage()
+            let inFlight = state.inFlight[id] ?? PendingUsage()
+            guard pending.count + inFlight.count > 0 else { return nil }
+            return (pending.count + inFlight.count, max(pending.lastUsedAt, inFlight.lastUsedAt))
         }
     }
 
@@ -259,13 +270,20 @@ final class VerificationIndex: Sendable {
 
     // MARK: Flushing
 
-    /// Takes the usage and events gathered since the last call.
+    /// Takes the usage and events gathered since the last call. The usage stays visible as in
+    /// flight until ``settled(_:)`` (stored) or ``restore(_:)`` (not stored).
     func takeBatch() -> UsageBatch {
         var batch = UsageBatch()
-        var taken = state.withLock { state in
+        let taken = state.withLock { state in
             var taken = state.spare ?? [:]
             state.spare = nil
             swap(&taken, &state.pending)
+            if state.inFlight.isEmpty {
+                state.inFlight = taken
+            } else {
+                // Another flush is still running (e.g. a reload's): keep both visible.
+                for (id, usage) in taken { state.inFlight[id, default: PendingUsage()].add(usage) }
+            }
             swap(&batch.events, &state.events)
             swap(&batch.expiryRecorded, &state.expiryRecorded)
             return taken
@@ -274,22 +292,29 @@ final class VerificationIndex: Sendable {
         for (id, usage) in taken {
             batch.usage.append(UsageBatch.Usage(keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: usage.lastUsedAt, count: usage.count))
         }
-        taken.removeAll(keepingCapacity: true)
-        state.withLock { state in
-            if state.spare == nil { state.spare = taken }
-        }
         return batch
+    }
+
+    /// Usage the store has committed: no longer counted as in flight.
+    func settled(_ usage: [UsageBatch.Usage]) {
+        let ids = usage.compactMap { CompactID($0.keyID, prefix: Self.keyPrefix) }
+        state.withLock { state in
+            for id in ids { state.inFlight.removeValue(forKey: id) }
+            if state.inFlight.isEmpty, state.spare == nil {
+                state.spare = state.inFlight  // empty, with the capacity of a busy second
+                state.inFlight = [:]
+            }
+        }
     }
 
     /// Puts back a batch the store failed to record, to try again at the next flush.
     func restore(_ batch: UsageBatch) {
         state.withLock { state in
             for usage in batch.usage {
-                guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix), state.keys[id] != nil else { continue }
-                var pending = state.pending[id, default: PendingUsage()]
-                pending.count += usage.count
-                pending.lastUsedAt = max(pending.lastUsedAt, usage.lastUsedAt)
-                state.pending[id] = pending
+                guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix) else { continue }
+                state.inFlight.removeValue(forKey: id)
+                guard state.keys[id] != nil else { continue }
+                state.pending[id, default: PendingUsage()].add(PendingUsage(count: usage.count, lastUsedAt: usage.lastUsedAt))
             }
             state.events.insert(contentsOf: batch.events, at: 0)
             state.expiryRecorded.insert(contentsOf: batch.expiryRecorded, at: 0)

@@ -72,10 +72,10 @@ public final class APIKeysServer: Sendable {
     /// Graceful shutdown: GOAWAY, calls in flight finish, then usage is flushed.
     public func shutdown() async {
         await rpc.shutdown()
-        // Waits for a flush in progress: on the pool, not a cooperative thread.
+        // The flush thread writes what is left and ends; waited for on the pool, not a
+        // cooperative thread.
         let flusher = self.flusher
         try? await pool.runIfActive { flusher.stop() }
-        Self.flush(service, logger: logger)
         try? await pool.shutdownGracefully()
     }
 

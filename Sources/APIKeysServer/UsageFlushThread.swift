@@ -27,7 +27,8 @@ final class UsageFlushThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the thread, after the flush in progress if there is one.
+    /// Stops the thread after one last flush (the flush runs on this thread alone, the only
+    /// one whose statements take the idle class).
     func stop() {
         condition.lock()
         defer { condition.unlock() }
@@ -42,11 +43,14 @@ final class UsageFlushThread: @unchecked Sendable {
         while !stopping {
             let deadline = Date(timeIntervalSinceNow: interval)
             while !stopping, condition.wait(until: deadline) {}  // true: woken before the deadline
-            if stopping { break }
             condition.unlock()
             body()
             condition.lock()
         }
+        // Stopped (the server takes no more calls): what was counted during the last flush.
+        condition.unlock()
+        body()
+        condition.lock()
         finished = true
         condition.broadcast()
         condition.unlock()

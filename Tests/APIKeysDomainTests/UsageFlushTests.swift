@@ -1,4 +1,5 @@
 @testable import APIKeysDomain
+import Foundation
 import Synchronization
 import Testing
 
@@ -10,6 +11,8 @@ struct UsageFlushTests {
         /// Usage writes that succeed before the next one fails (nil: never fails).
         let successesBeforeFailure = Mutex<Int?>(nil)
         let usageWrites = Mutex(0)
+        /// Runs inside each usage write, before it is stored.
+        let duringWrite = Mutex<(@Sendable () -> Void)?>(nil)
 
         struct Injected: Error {}
 
@@ -21,6 +24,7 @@ struct UsageFlushTests {
                 return false
             }
             if fail { throw Injected() }
+            duringWrite.withLock { $0 }?()
             usageWrites.withLock { $0 += 1 }
             try inner.recordUsage(batch)
         }
@@ -41,7 +45,15 @@ struct UsageFlushTests {
     }
 
     @Test("X9: 10,000 used keys are stored in several transactions, each count once, also when one of them fails")
-    func chunkedFlushWithFailure() throws {
+    func chunkedFlushWithFailure() async throws {
+        // Seconds of synchronous work in a debug build: on a thread of its own, not one of the
+        // few cooperative threads that other suites need meanwhile.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread { continuation.resume(with: Result { try Self.chunkedFlush() }) }.start()
+        }
+    }
+
+    static func chunkedFlush() throws {
         let store = FlakyStore()
         let clock = ManualClock()
         clock.set(milliseconds: 1_735_689_600_000)
@@ -78,5 +90,29 @@ struct UsageFlushTests {
         }
         try service.flushPending()  // nothing left: nothing counted twice
         #expect(try store.key(id: secrets[2].id)?.useCount == 3)
+    }
+
+    @Test("X9: while a flush is being stored, the key still shows every use (no dip in the count)")
+    func countDuringFlush() throws {
+        let store = FlakyStore()
+        let clock = ManualClock()
+        let service = try APIKeyService(store: store, clock: clock)
+        _ = try service.createTenant(.operator, id: "acme", name: "Acme")
+        _ = try service.createUser(.operator, tenantID: "acme", userID: "dev", displayName: "Dev", roles: [.developer, .tenantAdmin], licensed: true)
+        let dev = Caller.member(.init(tenantID: "acme", userID: "dev", via: .service(name: "t")))
+        _ = try service.updateSettings(dev, SettingsUpdate(apiKeysEnabled: true))
+        let generated = try service.generate(dev, name: "ci")
+        let gateway = Caller.service(name: "gateway")
+        for _ in 0..<4 { _ = try service.verify(generated.secret, verifier: gateway) }
+        let seen = Mutex<[UInt64]>([])
+        store.duringWrite.withLock { hook in
+            hook = { seen.withLock { $0.append((try? service.get(dev, keyID: generated.key.id).useCount) ?? 0) } }
+        }
+        try service.flushPending()
+        _ = try service.verify(generated.secret, verifier: gateway)
+        try service.flushPending()
+        #expect(seen.withLock { $0 } == [4, 5])  // before each write: stored + in flight
+        #expect(try service.get(dev, keyID: generated.key.id).useCount == 5)
+        #expect(try store.key(id: generated.key.id)?.useCount == 5)
     }
 }

@@ -9,7 +9,7 @@ struct ConformanceTests {
     @Test("conformance case", arguments: ConformanceSuite.cases.map(\.name))
     func conformance(_ name: String) async throws {
         let server = try await Self.server.get()
-        let target = ConformanceTarget(host: server.host, port: server.port, silenceTimeout: .seconds(12))
+        let target = ConformanceTarget(host: server.host, port: server.port, silenceTimeout: .seconds(16))
         let test = try #require(ConformanceSuite.cases.first { $0.name == name })
         let failure = await test.run(against: target)
         #expect(failure == nil, "\(name): \(failure ?? "")")

@@ -19,10 +19,11 @@ final class TestServer: Sendable {
         configuration.rpc.port = 0
         configuration.rpc.threads = 2
         configuration.rpc.shutdownGracePeriod = .seconds(5)
-        // Short, for the silent-connection cases, but not so short that a test process whose
-        // cooperative threads are busy (storage tests) misses it.
-        configuration.rpc.connection.handshakeTimeout = .seconds(4)
-        configuration.rpc.connection.idleTimeout = .seconds(4)
+        // Short, for the silent-connection cases, but not so short that a client in this test
+        // process misses it while synchronous suites (SQLite) hold both cooperative threads of
+        // a 2-core machine for seconds.
+        configuration.rpc.connection.handshakeTimeout = .seconds(8)
+        configuration.rpc.connection.idleTimeout = .seconds(8)
         configuration.dataDirectory = directory
         configuration.conformance = true
         configure(&configuration)

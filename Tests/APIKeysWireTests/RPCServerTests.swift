@@ -310,12 +310,14 @@ struct RPCServerTests {
         // With the defaults (keepalive 60 s < idle 300 s) a client that answers pings must still
         // be closed when it has had no call for the idle timeout (PROTOCOL.md §5).
         let server = try await TestServer.start { configuration in
-            configuration.connection.keepaliveInterval = .milliseconds(50)
-            configuration.connection.idleTimeout = .milliseconds(300)
+            // Long enough that a loaded machine (the suites run in parallel) answers each ping
+            // and sends its first call in time; still six pings before the idle timeout.
+            configuration.connection.keepaliveInterval = .milliseconds(250)
+            configuration.connection.idleTimeout = .milliseconds(1_500)
         }
         let connection = try await server.connect()
         _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
-        await eventually(timeout: .seconds(3), "the idle connection to be closed") { !connection.isActive }
+        await eventually(timeout: .seconds(6), "the idle connection to be closed") { !connection.isActive }
         await connection.close()
         await server.server.shutdown()
     }
