@@ -6,9 +6,10 @@ import Glibc
 /// at once by a waking event loop. For the usage write, a few hundred milliseconds of SQLite
 /// work after a busy second that would otherwise delay Verify calls on the same core.
 ///
-/// Only around code that starts no threads: a thread inherits its creator's class, so a
-/// Dispatch worker spawned from inside (e.g. when GRDB's queue hands over) would run at idle
-/// priority for good.
+/// Only around code that starts no threads (a few SQLite statements): a thread inherits its
+/// creator's class, so a thread started from inside would run at idle priority for good.
+/// The class is the running thread's, which may be a Dispatch worker running GRDB's queue:
+/// it is restored when the work returns.
 enum IdlePriority {
     static let schedIdle: Int32 = 5  // SCHED_IDLE, not exported by Glibc's Swift module
 
