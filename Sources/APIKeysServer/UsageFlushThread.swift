@@ -27,8 +27,8 @@ final class UsageFlushThread: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the thread after one last flush (the flush runs on this thread alone, the only
-    /// one whose statements take the idle class).
+    /// Stops the thread after one last flush, so that every flush, the shutdown's too, runs
+    /// from this thread.
     func stop() {
         condition.lock()
         defer { condition.unlock() }
