@@ -19,21 +19,24 @@ extension APIKeyService {
     /// at most that much usage, never a key, revocation, setting or role. On failure what was
     /// not stored is kept for the next call.
     public func flushPending() throws(DomainError) {
-        var remaining = index.takeBatch()
-        while !remaining.isEmpty {
-            var part = remaining
-            if remaining.usage.count > Self.usageRowsPerTransaction {
-                part.usage = Array(remaining.usage.prefix(Self.usageRowsPerTransaction))
-            }
+        let batch = index.takeBatch()
+        guard !batch.isEmpty else { return }
+        var start = 0
+        repeat {
+            let end = min(batch.usage.count, start + Self.usageRowsPerTransaction)
+            // The events go with the first transaction.
+            let part = UsageBatch(usage: Array(batch.usage[start..<end]),
+                                  events: start == 0 ? batch.events : [],
+                                  expiryRecorded: start == 0 ? batch.expiryRecorded : [])
             do {
                 try store.recordUsage(part)
             } catch {
-                index.restore(remaining)
+                index.restore(UsageBatch(usage: Array(batch.usage[start...]), events: part.events, expiryRecorded: part.expiryRecorded))
                 throw .internal(error)
             }
             index.settled(part.usage)
-            remaining = UsageBatch(usage: Array(remaining.usage.dropFirst(part.usage.count)))
-        }
+            start = end
+        } while start < batch.usage.count
     }
 
     static let usageRowsPerTransaction = 4_096

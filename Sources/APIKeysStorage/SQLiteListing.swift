@@ -101,7 +101,7 @@ enum SQLiteListing {
         // them, rather than let the planner walk a tenant-wide sort index. Likewise a
         // selective search's candidates are fetched by rowid and sorted.
         let indexClause =
-            if query.search != nil && trigramQuery != nil { " NOT INDEXED" }
+            if trigramQuery != nil { " NOT INDEXED" }
             else if query.ownerID != nil { " INDEXED BY api_key_owner_created" }
             else { "" }
         let sql = """

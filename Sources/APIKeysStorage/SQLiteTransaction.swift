@@ -1,4 +1,5 @@
 import APIKeysDomain
+import Foundation
 import GRDB
 
 /// Reads and writes inside one `BEGIN IMMEDIATE` transaction of ``SQLiteKeyStore``.
@@ -78,7 +79,7 @@ final class SQLiteTransaction: StoreTransaction {
         for (i, u) in usage.enumerated() {
             if i > 0 { json += "," }
             json += "["
-            Self.appendJSONString(u.keyID, to: &json)
+            try Self.appendJSONString(u.keyID, to: &json)
             json += ",\(Int64(clamping: u.count)),\(u.lastUsedAt)]"
         }
         json += "]"
@@ -94,21 +95,12 @@ final class SQLiteTransaction: StoreTransaction {
         try statement.execute(arguments: [json])
     }
 
-    private static func appendJSONString(_ text: String, to json: inout String) {
+    private static func appendJSONString(_ text: String, to json: inout String) throws {
         if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            json += "\"" + text + "\""  // every key ID
-            return
+            json += "\"" + text + "\""  // every key ID: nothing to escape
+        } else {
+            json += String(decoding: try JSONEncoder().encode(text), as: UTF8.self)
         }
-        json += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case _ where scalar.value < 0x20: json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: json.unicodeScalars.append(scalar)
-            }
-        }
-        json += "\""
     }
 
     func updateKey(_ key: APIKey) throws {
