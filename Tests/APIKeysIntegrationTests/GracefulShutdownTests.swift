@@ -21,6 +21,9 @@ struct GracefulShutdownTests {
         let reply = try await running.value
         #expect(reply.payload.count == 3)
         await shutdown.value
+        // The client learns of the close on its own event loop, a moment after the server.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while connection.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!connection.isActive)
         await #expect(throws: (any Error).self) {
             try await RPCConnection.connect(host: server.host, port: server.port)
