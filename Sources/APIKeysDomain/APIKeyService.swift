@@ -6,7 +6,6 @@ import Synchronization
 /// let service = try APIKeyService(store: store)          // loads the verification index
 /// if let operatorSecret = try service.bootstrap() { print once }
 /// let caller = try service.resolveCaller(authorization: auth, tenantID: tid, userID: uid)
-/// try service.authorize(caller, .member, operation: "Keys/Generate")
 /// let generated = try service.generate(caller, name: "ci", expiry: .tenantMaximum)
 /// ```
 ///
@@ -32,6 +31,9 @@ public final class APIKeyService: Sendable {
     }
 
     var now: Int64 { clock.nowMilliseconds }
+
+    /// Changes whenever a credential is created, rotated or revoked (X18).
+    public var credentialsVersion: Int { index.credentialsVersion.load(ordering: .acquiring) }
 
     /// Runs `body` in one store transaction and applies its index changes after the commit.
     func commit<T: Sendable>(

@@ -51,7 +51,10 @@ public final class APIKeysServer: Sendable {
         }
         var router = RPCRouter()
         HealthService.register(in: &router)
-        APIRoutes(service: service, pool: pool, certificateServices: configuration.certificateServices).register(in: &router)
+        let certificateServices = configuration.certificateServices.mapValues {
+            ServiceIdentity(name: $0, credentialID: "certificate:\($0)")
+        }
+        APIRoutes(service: service, pool: pool, certificateServices: certificateServices).register(in: &router)
         if configuration.conformance {
             ConformanceService.register(in: &router)
         }

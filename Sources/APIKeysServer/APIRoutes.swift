@@ -3,13 +3,13 @@ import APIKeysWire
 import NIOPosix
 import Synchronization
 
-/// Registers every API method: resolve the caller (X13), check the method's requirement
-/// from `MethodTable`, then run the domain operation off the event loop.
+/// Registers every API method: resolve the caller (X13), then run the domain operation off
+/// the event loop; the operation checks its own requirement (`AccessPolicy`).
 struct APIRoutes {
     let service: APIKeyService
     let pool: NIOThreadPool
-    /// Client certificate name to service name (`ServerConfiguration.certificateServices`).
-    let certificateServices: [String: String]
+    /// Client certificate name to service (`ServerConfiguration.certificateServices`).
+    let certificateServices: [String: ServiceIdentity]
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -24,14 +24,13 @@ struct APIRoutes {
         _ method: String, in router: inout RPCRouter,
         _ body: @escaping @Sendable (Input, Caller) throws(DomainError) -> Output
     ) {
-        let requirement = MethodTable.requirement(for: method)
+        _ = MethodTable.operation(for: method)
         let service = self.service
         let certificateServices = self.certificateServices
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
                     let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
-                    try service.authorize(caller, requirement, operation: method)
                     return try body(input, caller)
                 } catch {
                     throw RPCError(error)
@@ -43,7 +42,7 @@ struct APIRoutes {
     /// The caller from the metadata and, under mutual TLS, the service the connection's
     /// client certificate maps to (its first name found in `certificateServices`).
     static func caller(of call: ServerCall, service: APIKeyService,
-                       certificateServices: [String: String]) throws(DomainError) -> Caller {
+                       certificateServices: [String: ServiceIdentity]) throws(DomainError) -> Caller {
         let certificateService = call.peerCertificateNames.lazy.compactMap { certificateServices[$0] }.first
         return try service.resolveCaller(
             authorization: call.metadata["authorization"],
@@ -155,20 +154,20 @@ struct APIRoutes {
         let service = self.service
         let pool = self.pool
         let method = "/apikeys.v1.Verification/Verify"
-        let requirement = MethodTable.requirement(for: method)
+        let operation = MethodTable.operation(for: method)
         let refusals = RefusalRecorder()
         let services = ServiceCallerCache()
         let certificateServices = self.certificateServices
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try services.caller(of: call) { () throws(DomainError) in
+                let caller = try services.caller(of: call, service: service) { () throws(DomainError) in
                     try Self.caller(of: call, service: service, certificateServices: certificateServices)
                 }
                 do throws(DomainError) {
-                    _ = try service.check(caller, requirement)
+                    _ = try service.check(caller, operation.requirement)
                 } catch {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
-                    refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
+                    refusals.record(on: pool) { _ = try? service.authorize(caller, operation) }
                     throw error
                 }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
@@ -180,21 +179,23 @@ struct APIRoutes {
 }
 
 /// Remembers which `authorization` values opened a plain service caller, so the hot path
-/// does not parse and hash the same service credential on every call. Service credentials
-/// are never withdrawn while the server runs, so an entry cannot go stale.
+/// does not parse and hash the same service credential on every call. Entries are dropped
+/// whenever a credential changes, so a revoked credential (X18) stops working at once.
 final class ServiceCallerCache: Sendable {
-    private let known = Mutex<[String: Caller]>([:])
+    private let known = Mutex<(version: Int, callers: [String: Caller])>((-1, [:]))
     private static let capacity = 64
 
-    func caller(of call: ServerCall, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
+    func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
         let hasIdentity = call.metadata["x-tenant-id"] != nil || call.metadata["x-user-id"] != nil
         guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
-        if let caller = known.withLock({ $0[authorization] }) { return caller }
+        // X18: any credential change (a revocation) empties the cache before the next lookup.
+        let version = service.credentialsVersion
+        if let caller = known.withLock({ $0.version == version ? $0.callers[authorization] : nil }) { return caller }
         let caller = try resolve()
         if case .service = caller {
             known.withLock { known in
-                if known.count >= Self.capacity { known.removeAll() }
-                known[authorization] = caller
+                if known.version != version || known.callers.count >= Self.capacity { known = (version, [:]) }
+                known.callers[authorization] = caller
             }
         }
         return caller
