@@ -79,20 +79,6 @@ extension APIKeyService {
         }
     }
 
-    /// Operator: creates a credential for an internal service; the secret is returned once (X7).
-    public func createServiceCredential(_ caller: Caller, name: String) throws(DomainError) -> (name: String, secret: String) {
-        try authorize(caller, .createServiceCredential)
-        try Validation.serviceName(name)
-        let secret: String = try perform(caller, operation: "credential.created") { tx, changes in
-            let generated = SecretCodec.generate(.service)
-            let credential = Credential(id: generated.id, kind: .service, name: name, secretHash: generated.hash, createdAt: now)
-            try tx.insertCredential(credential)
-            changes.append(.credential(credential))
-            return generated.secret
-        }
-        return (name, secret)
-    }
-
     /// R5: a tenant admin grants a role, also to themselves.
     public func assignRole(_ caller: Caller, userID: String, role: Role) throws(DomainError) -> User {
         try changeUser(caller, .assignRole, userID: userID) { user in

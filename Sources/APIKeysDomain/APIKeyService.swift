@@ -122,12 +122,16 @@ public final class APIKeyService: Sendable {
     /// X7: creates the operator credential on a store that has none and returns its secret,
     /// once. Nil when one exists already.
     public func bootstrap() throws(DomainError) -> String? {
-        let secret: String? = try perform(.operator, operation: "bootstrap") { tx, changes in
+        let secret: String? = try perform(.operator, operation: "bootstrap") { tx, changes -> String? in
             guard try !tx.hasOperatorCredential() else { return nil }
             let generated = SecretCodec.generate(.operator)
             let credential = Credential(
                 id: generated.id, kind: .operator, name: "operator", secretHash: generated.hash, createdAt: now)
             try tx.insertCredential(credential)
+            // X18: the operator's audit log starts with the credential the first start made.
+            var details = Self.auditDetails(credential)
+            details["via"] = "bootstrap"
+            try tx.insertEvent(event(.operatorCredential(id: credential.id), tenantID: "", action: EventAction.credentialCreated, details: details, at: credential.createdAt))
             changes.append(.credential(credential))
             return generated.secret
         }

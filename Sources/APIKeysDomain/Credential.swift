@@ -42,6 +42,9 @@ public struct Credential: Sendable, Hashable {
         self.revokedAt = revokedAt
     }
 
+    /// From the server's configuration (a file or the environment), not the store.
+    public var isConfigured: Bool { id.hasPrefix("configured:") }
+
     var codecKind: SecretCodec.Kind {
         switch kind {
         case .operator: .operator

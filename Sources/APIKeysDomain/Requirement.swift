@@ -39,6 +39,10 @@ public enum Operation: String, Sendable, Hashable, CaseIterable {
     case createUser = "user.create"
     case removeUser = "user.remove"
     case createServiceCredential = "credential.create"
+    case createOperatorCredential = "credential.create_operator"
+    case listCredentials = "credential.list"
+    case rotateCredential = "credential.rotate"
+    case revokeCredential = "credential.revoke"
     case assignRole = "user.role_assign"
     case removeRole = "user.role_remove"
     case setLicense = "user.license_set"
@@ -61,6 +65,7 @@ public enum Operation: String, Sendable, Hashable, CaseIterable {
     public var requirement: Requirement {
         switch self {
         case .createTenant, .createUser, .removeUser, .createServiceCredential: .operator
+        case .createOperatorCredential, .listCredentials, .rotateCredential, .revokeCredential: .operator
         case .assignRole, .removeRole, .setLicense, .updateSettings: .tenantAdminChange
         case .listUsers, .getSettings: .tenantAdmin
         case .getUser, .listKeys, .getKey, .renameKey, .revokeKey, .revokeKeys, .deleteKey: .member
