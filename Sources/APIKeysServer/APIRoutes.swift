@@ -8,8 +8,8 @@ import Synchronization
 struct APIRoutes {
     let service: APIKeyService
     let pool: NIOThreadPool
-    /// Client certificate name to service (`ServerConfiguration.certificateServices`).
-    let certificateServices: [String: ServiceIdentity]
+    /// Client certificate URI to service (`ServerConfiguration.certificateServices`).
+    let certificateServices: CertificateServices
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -40,10 +40,10 @@ struct APIRoutes {
     }
 
     /// The caller from the metadata and, under mutual TLS, the service the connection's
-    /// client certificate maps to (its first name found in `certificateServices`).
+    /// client certificate maps to by its URI.
     static func caller(of call: ServerCall, service: APIKeyService,
-                       certificateServices: [String: ServiceIdentity]) throws(DomainError) -> Caller {
-        let certificateService = call.peerCertificateNames.lazy.compactMap { certificateServices[$0] }.first
+                       certificateServices: CertificateServices) throws(DomainError) -> Caller {
+        let certificateService = certificateServices.service(for: call.peerCertificateURIs)
         return try service.resolveCaller(
             authorization: call.metadata["authorization"],
             tenantID: call.metadata["x-tenant-id"],
@@ -66,8 +66,24 @@ struct APIRoutes {
             RemoveUserResponse(keysRevoked: UInt32(try service.removeUser(caller, tenantID: r.tenantID, userID: r.userID)))
         }
         route("/apikeys.v1.Directory/CreateServiceCredential", in: &router) { (r: CreateServiceCredentialRequest, caller) throws(DomainError) in
-            let created = try service.createServiceCredential(caller, name: r.name)
-            return CreateServiceCredentialResponse(name: created.name, secret: created.secret)
+            let created = try service.createServiceCredential(caller, name: r.name, scope: .init(r.scope), tenants: r.tenants)
+            return CreateServiceCredentialResponse(
+                name: created.credential.name, secret: created.secret, credential: .init(created.credential))
+        }
+        route("/apikeys.v1.Directory/CreateOperatorCredential", in: &router) { (r: CreateOperatorCredentialRequest, caller) throws(DomainError) in
+            let created = try service.createOperatorCredential(caller, name: r.name.isEmpty ? "operator" : r.name)
+            return CreateOperatorCredentialResponse(secret: created.secret, credential: .init(created.credential))
+        }
+        route("/apikeys.v1.Directory/ListCredentials", in: &router) { (_: ListCredentialsRequest, caller) throws(DomainError) in
+            ListCredentialsResponse(credentials: try service.listCredentials(caller).map(CredentialInfo.init))
+        }
+        route("/apikeys.v1.Directory/RotateCredential", in: &router) { (r: RotateCredentialRequest, caller) throws(DomainError) in
+            let rotated = try service.rotateCredential(caller, id: r.credentialID)
+            return RotateCredentialResponse(
+                secret: rotated.issued.secret, credential: .init(rotated.issued.credential), replacesID: rotated.replaced.id)
+        }
+        route("/apikeys.v1.Directory/RevokeCredential", in: &router) { (r: RevokeCredentialRequest, caller) throws(DomainError) in
+            RevokeCredentialResponse(credential: .init(try service.revokeCredential(caller, id: r.credentialID)))
         }
         route("/apikeys.v1.Directory/AssignRole", in: &router) { (r: AssignRoleRequest, caller) throws(DomainError) in
             UserResponse(user: .init(try service.assignRole(caller, userID: r.userID, role: try APIKeysDomain.Role(r.role))))
@@ -217,5 +233,20 @@ final class RefusalRecorder: Sendable {
             body()
             inFlight.subtract(1, ordering: .relaxed)
         }
+    }
+}
+
+/// Client certificates to services by the exact URI of a subject alternative name.
+struct CertificateServices: Sendable {
+    let entries: [ServerConfiguration.CertificateService]
+
+    /// The service a certificate with these URIs is, or nil when none is configured; also nil
+    /// when its URIs name two different services, rather than pick one.
+    func service(for uris: [String]) -> ServiceIdentity? {
+        guard !entries.isEmpty else { return nil }
+        // X15: byte for byte, never Swift's canonical equivalence.
+        let found = entries.filter { entry in uris.contains { $0.utf8.elementsEqual(entry.uri.utf8) } }
+        guard let first = found.first, found.allSatisfy({ $0 == first }) else { return nil }
+        return first.identity
     }
 }
