@@ -88,3 +88,12 @@ struct ServiceOnSQLiteTests {
         _ = try APIKeyService(store: store)
     }
 }
+
+extension Caller {
+    /// A service with scope `act` in every tenant, as the tests use it.
+    static func service(name: String) -> Caller { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
+}
+
+extension Caller.Via {
+    static func service(name: String) -> Caller.Via { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
+}
