@@ -28,8 +28,9 @@ struct CallerTests {
         let f = try Fixture()
         let (name, secret) = try f.service.createServiceCredential(.operator, name: "portal")
         #expect(name == "portal" && secret.hasPrefix("aks_"))
-        #expect(try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: nil, userID: nil) == .service(name: "portal"))
-        #expect(try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: "dev") == f.dev)
+        #expect(try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: nil, userID: nil).via == "service:portal")
+        let acting = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: "dev")
+        #expect(acting.tenantID == "acme" && acting.actor == "user:dev" && acting.via == "service:portal")
         expectRefusal(.unauthenticated, "unknown_user") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: "ghost") }
         expectRefusal(.unauthenticated, "unknown_user") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "globex", userID: "dev") }
         expectRefusal(.unauthenticated, "incomplete_identity") { _ = try f.service.resolveCaller(authorization: "Service \(secret)", tenantID: "acme", userID: nil) }
@@ -43,10 +44,10 @@ struct CallerTests {
         let secret = try #require(try f.service.bootstrap())
         #expect(secret.hasPrefix("ako_"))
         #expect(try f.service.bootstrap() == nil)
-        #expect(try f.service.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil) == .operator)
+        #expect(try f.service.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil).via.hasPrefix("operator:opr_"))
         // The stored credential survives a restart of the service.
         let restarted = try APIKeyService(store: f.store, clock: f.clock)
-        #expect(try restarted.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil) == .operator)
+        #expect(try restarted.resolveCaller(authorization: "Operator \(secret)", tenantID: nil, userID: nil).via.hasPrefix("operator:opr_"))
         #expect(try restarted.bootstrap() == nil)
     }
 
@@ -54,7 +55,7 @@ struct CallerTests {
     func certificateService() throws {
         let f = try Fixture()
         let resolve = { (authorization: String?, tenant: String?, user: String?) throws(DomainError) in
-            try f.service.resolveCaller(authorization: authorization, tenantID: tenant, userID: user, certificateService: "gateway")
+            try f.service.resolveCaller(authorization: authorization, tenantID: tenant, userID: user, certificateService: ServiceIdentity(name: "gateway", credentialID: "configured:gateway"))
         }
         #expect(try resolve(nil, nil, nil) == .service(name: "gateway"))
         #expect(try resolve("", nil, nil) == .service(name: "gateway"))
@@ -125,5 +126,26 @@ struct CallerTests {
         let viaCheck = expectRefusal(.failedPrecondition, "api_keys_disabled", rule: "R17") { try f.service.authorize(plain, .generateKey) }
         let viaGenerate = expectRefusal(.failedPrecondition, "api_keys_disabled", rule: "R17") { _ = try f.generate(plain) }
         #expect(viaCheck == viaGenerate)
+    }
+}
+
+@Suite("X18: service scopes")
+struct ServiceScopeTests {
+    @Test("X18: a verify-scoped service verifies but cannot act for a user; an act-scoped one only in its tenants")
+    func scopes() throws {
+        let f = try Fixture()
+        _ = try f.addSecondTenant()
+        let verifyOnly = ServiceIdentity(name: "gw", credentialID: "configured:gw", scope: .verify)
+        let resolve = { (service: ServiceIdentity, tenant: String?, user: String?) throws(DomainError) in
+            try f.service.resolveCaller(authorization: nil, tenantID: tenant, userID: user, certificateService: service)
+        }
+        let gateway = try resolve(verifyOnly, nil, nil)
+        try f.service.authorize(gateway, .verify)
+        expectRefusal(.permissionDenied, "scope_verify_only", rule: "X18") { _ = try resolve(verifyOnly, "acme", "dev") }
+        expectRefusal(.permissionDenied, "not_a_user", rule: "X13") { try f.service.authorize(gateway, .listKeys) }
+
+        let acmeOnly = ServiceIdentity(name: "portal", credentialID: "configured:portal", scope: .act, tenants: ["acme"])
+        _ = try resolve(acmeOnly, "acme", "dev")
+        expectRefusal(.permissionDenied, "tenant_not_in_scope", rule: "X18") { _ = try resolve(acmeOnly, "globex", "gadmin") }
     }
 }

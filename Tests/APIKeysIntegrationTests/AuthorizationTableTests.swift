@@ -12,7 +12,7 @@ struct AuthorizationTableTests {
     /// One kind of caller: how the client authenticates and who the domain sees.
     struct CallerKind: Sendable, CustomStringConvertible {
         var description: String
-        var credential: APIKeysClient.Credential
+        var credential: ClientCredential
         /// Nil when resolving the caller itself is refused, with that refusal.
         var caller: Caller?
         var resolutionRefusal: (code: StatusCode, reason: String)?
@@ -29,6 +29,10 @@ struct AuthorizationTableTests {
         var call: @Sendable (APIKeysClient, Setup) async throws -> Void
         /// The object rule checked after the method's requirement, for a member of the target tenant.
         var objectRequirement: Requirement?
+        /// The request names an object of the tenant under test: another tenant's member gets
+        /// NOT_FOUND (X1), before the object rule for keys, after it for users.
+        var aimsAtTenant = false
+        var lookupBeforeObjectRule = true
     }
 
     /// The tenant under test and the objects the calls aim at.
@@ -65,16 +69,16 @@ struct AuthorizationTableTests {
         }),
         MethodCase(method: "/apikeys.v1.Directory/AssignRole", call: { c, _ in
             _ = try await c.assignRole(AssignRoleRequest(userID: "target", role: .developer))
-        }),
+        }, aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Directory/RemoveRole", call: { c, _ in
             _ = try await c.removeRole(RemoveRoleRequest(userID: "target", role: .developer))
-        }),
+        }, aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Directory/SetLicense", call: { c, _ in
             _ = try await c.setLicense(SetLicenseRequest(userID: "target", licensed: true))
-        }),
+        }, aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Directory/GetUser", call: { c, _ in
             _ = try await c.getUser(GetUserRequest(userID: "dev"))
-        }, objectRequirement: .userReader(userID: "dev")),
+        }, objectRequirement: .userReader(userID: "dev"), aimsAtTenant: true, lookupBeforeObjectRule: false),
         MethodCase(method: "/apikeys.v1.Directory/ListUsers", call: { c, _ in
             _ = try await c.listUsers(ListUsersRequest())
         }),
@@ -92,13 +96,13 @@ struct AuthorizationTableTests {
         }),
         MethodCase(method: "/apikeys.v1.Keys/Get", call: { c, s in
             _ = try await c.getKey(GetKeyRequest(keyID: s.devKeyID))
-        }, objectRequirement: .keyReader(owner: "dev")),
+        }, objectRequirement: .keyReader(owner: "dev"), aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Keys/Rename", call: { c, s in
             _ = try await c.renameKey(RenameKeyRequest(keyID: s.devKeyID, name: "renamed"))
-        }, objectRequirement: .keyRenamer(owner: "dev")),
+        }, objectRequirement: .keyRenamer(owner: "dev"), aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Keys/Revoke", call: { c, s in
             _ = try await c.revokeKey(RevokeKeyRequest(keyID: try await s.freshDevKey()))
-        }, objectRequirement: .keyRevoker(owner: "dev")),
+        }, objectRequirement: .keyRevoker(owner: "dev"), aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Keys/RevokeMany", call: { c, s in
             let id = try await s.freshDevKey()
             let results = try await c.revokeKeys(RevokeKeysRequest(keyIDs: [id])).results
@@ -107,10 +111,10 @@ struct AuthorizationTableTests {
                 let code: StatusCode = result.outcome == .notFound ? .notFound : .permissionDenied
                 throw RPCError(code: code, message: result.message)
             }
-        }, objectRequirement: .keyRevoker(owner: "dev")),
+        }, objectRequirement: .keyRevoker(owner: "dev"), aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Keys/Delete", call: { c, s in
             _ = try await c.deleteKey(DeleteKeyRequest(keyID: try await s.freshDevKey()))
-        }, objectRequirement: .keyDeleter(owner: "dev")),
+        }, objectRequirement: .keyDeleter(owner: "dev"), aimsAtTenant: true),
         MethodCase(method: "/apikeys.v1.Verification/Verify", call: { c, s in
             _ = try await c.verify(VerifyRequest(secret: s.devSecret))
         }),
@@ -185,37 +189,37 @@ struct AuthorizationTableTests {
             let operation = MethodTable.operation(for: method.method)
             for kind in callers {
                 cells += 1
-                let cell: Comment = "\(method.method) as \(kind.description)"
+                let cell = "\(method.method) as \(kind.description)"
                 var expected: DomainError?
                 var expectedResolution = kind.resolutionRefusal
                 if let caller = kind.caller {
                     expected = AccessPolicy.decide(operation.requirement, caller: caller, user: kind.user, apiKeysEnabled: kind.apiKeysEnabled)
-                    if expected == nil, let object = method.objectRequirement {
-                        if caller.tenantID != t.id {
-                            expectedResolution = (.notFound, "")  // X1: another tenant's key or user does not exist
-                        } else {
-                            expected = AccessPolicy.decide(object, caller: caller, user: kind.user, apiKeysEnabled: kind.apiKeysEnabled)
-                        }
+                    let elsewhere = method.aimsAtTenant && caller.tenantID != t.id
+                    if expected == nil, elsewhere, method.lookupBeforeObjectRule {
+                        expectedResolution = (.notFound, "")  // X1: another tenant's object does not exist
+                    } else if expected == nil, let object = method.objectRequirement {
+                        expected = AccessPolicy.decide(object, caller: caller, user: kind.user, apiKeysEnabled: kind.apiKeysEnabled)
                     }
+                    if expected == nil, elsewhere { expectedResolution = (.notFound, "") }
                 }
                 do {
                     try await method.call(t.operator.acting(as: kind.credential), setup)
-                    #expect(expected == nil && expectedResolution == nil, "succeeded, but expected \(String(describing: expected)) \(String(describing: expectedResolution))", cell)
+                    #expect(expected == nil && expectedResolution == nil, "\(cell): succeeded, but expected \(String(describing: expected)) \(String(describing: expectedResolution))")
                 } catch let error as RPCError {
                     if let expected {
-                        #expect(Int(error.code.rawValue) == expected.code.rawValue, "\(error)", cell)
+                        #expect(Int(error.code.rawValue) == expected.code.rawValue, "\(cell): \(error)")
                         if method.method != "/apikeys.v1.Keys/RevokeMany" {
-                            #expect(error.errorDetails?.reason == expected.reason, "\(error)", cell)
-                            #expect(error.errorDetails?.rule == expected.rule, "\(error)", cell)
+                            #expect(error.errorDetails?.reason == expected.reason, "\(cell): \(error)")
+                            #expect(error.errorDetails?.rule == expected.rule, "\(cell): \(error)")
                         }
-                        #expect(error.message == expected.message, cell)
+                        #expect(error.message == expected.message, "\(cell)")
                     } else if let expectedResolution {
-                        #expect(error.code == expectedResolution.code, "\(error)", cell)
+                        #expect(error.code == expectedResolution.code, "\(cell): \(error)")
                         if !expectedResolution.reason.isEmpty {
-                            #expect(error.errorDetails?.reason == expectedResolution.reason, "\(error)", cell)
+                            #expect(error.errorDetails?.reason == expectedResolution.reason, "\(cell): \(error)")
                         }
                     } else {
-                        Issue.record("refused, but AccessPolicy allows it: \(error)", cell)
+                        Issue.record("\(cell): refused, but AccessPolicy allows it: \(error)")
                     }
                 }
             }

@@ -32,7 +32,7 @@ struct ServiceOnSQLiteTests {
         }
         let service = try APIKeyService(store: try db.open(), clock: clock)
         #expect(try service.bootstrap() == nil)
-        #expect(try service.resolveCaller(authorization: "Operator \(operatorSecret)", tenantID: nil, userID: nil) == .operator)
+        #expect(try service.resolveCaller(authorization: "Operator \(operatorSecret)", tenantID: nil, userID: nil).via.hasPrefix("operator:opr_"))
         #expect(try service.verify(keep.secret, verifier: .service(name: "gw")).userID == "ada")
         do {
             _ = try service.verify(revoked.secret, verifier: .service(name: "gw"))
