@@ -24,7 +24,7 @@ struct CredentialsCommand: AsyncParsableCommand {
         func run() async throws {
             let credentials = try await global.withClient(.operator) { try await $0.listCredentials().credentials }
             if global.json {
-                Output.json(.object(["credentials": .array(credentials.map(\.json))]))
+                Output.json(.object(["credentials": .array(credentials.map(\.jsonValue))]))
                 return
             }
             var table = Table("ID", "KIND", "NAME", "SCOPE", "TENANTS", "CREATED", "STATUS")
@@ -113,7 +113,7 @@ struct CredentialsCommand: AsyncParsableCommand {
             }
             let credential = reply.credential ?? CredentialInfo(id: credentialID)
             if global.json {
-                Output.json(credential.json)
+                Output.json(credential.jsonValue)
             } else {
                 Output.line("Revoked \(credential.kindLabel) credential \(credential.id) (\(credential.name)).")
             }
@@ -123,9 +123,7 @@ struct CredentialsCommand: AsyncParsableCommand {
     static func showSecret(_ secret: String, of credential: CredentialInfo?, json: Bool, saying verb: String) {
         let credential = credential ?? CredentialInfo()
         if json {
-            var object = credential.jsonObject
-            object.pairs.append(("secret", .string(secret)))
-            Output.json(.object(object))
+            Output.json(credential.jsonValue(adding: [("secret", .string(secret))]))
             return
         }
         let tenants = credential.tenants.isEmpty ? "" : " in \(credential.tenants.joined(separator: ","))"
@@ -147,17 +145,19 @@ struct CredentialsCommand: AsyncParsableCommand {
 }
 
 extension CredentialInfo {
-    var kindLabel: String { kind == .operator ? "operator" : "service" }
+    var kindLabel: String { kind == .service ? "service" : "operator" }
     var scopeLabel: String { scope == .verify ? "verify" : "act" }
     var statusLabel: String { revokedAtMs != 0 ? "revoked" : configured ? "configured" : "active" }
 
-    var jsonObject: JSONObject {
-        [
-            "id": .string(id), "kind": .string(kindLabel), "name": .string(name), "scope": .string(scopeLabel),
-            "tenants": .array(tenants.map(JSON.string)), "createdAt": .time(createdAtMs),
-            "revokedAt": .time(revokedAtMs), "configured": .bool(configured),
-        ]
-    }
+    var jsonValue: JSON { jsonValue(adding: []) }
 
-    var json: JSON { .object(jsonObject) }
+    func jsonValue(adding extra: [(String, JSON)]) -> JSON {
+        var object: JSONObject = [:]
+        object.pairs = [
+            ("id", JSON.string(id)), ("kind", JSON.string(kindLabel)), ("name", JSON.string(name)),
+            ("scope", JSON.string(scopeLabel)), ("tenants", JSON.array(tenants.map(JSON.string))),
+            ("createdAt", JSON.time(createdAtMs)), ("revokedAt", JSON.time(revokedAtMs)), ("configured", JSON.bool(configured)),
+        ] + extra
+        return .object(object)
+    }
 }

@@ -42,6 +42,13 @@ struct AuthorizationTableTests {
         let devKeyID: String
         let devSecret: String
 
+        /// A fresh service credential (verify scope), made by the operator, for calls that rotate or revoke.
+        func freshServiceCredential() async throws -> String {
+            let reply = try await tenant.operator.createServiceCredential(CreateServiceCredentialRequest(
+                name: "cell-" + UUID().uuidString.lowercased().prefix(8), scope: .verify))
+            return reply.credential?.id ?? ""
+        }
+
         /// A fresh Active key of `dev`, for calls that revoke or delete.
         func freshDevKey() async throws -> String {
             try await tenant.generate("dev", name: "target").key.id
@@ -66,6 +73,19 @@ struct AuthorizationTableTests {
         }),
         MethodCase(method: "/apikeys.v1.Directory/CreateServiceCredential", call: { c, _ in
             _ = try await c.createServiceCredential(CreateServiceCredentialRequest(name: "svc-" + UUID().uuidString.lowercased().prefix(8)))
+        }),
+        // X18: the credential lifecycle; each cell rotates or revokes a credential of its own.
+        MethodCase(method: "/apikeys.v1.Directory/CreateOperatorCredential", call: { c, _ in
+            _ = try await c.createOperatorCredential(CreateOperatorCredentialRequest(name: "op-" + UUID().uuidString.lowercased().prefix(8)))
+        }),
+        MethodCase(method: "/apikeys.v1.Directory/ListCredentials", call: { c, _ in
+            _ = try await c.listCredentials()
+        }),
+        MethodCase(method: "/apikeys.v1.Directory/RotateCredential", call: { c, s in
+            _ = try await c.rotateCredential(RotateCredentialRequest(credentialID: try await s.freshServiceCredential()))
+        }),
+        MethodCase(method: "/apikeys.v1.Directory/RevokeCredential", call: { c, s in
+            _ = try await c.revokeCredential(RevokeCredentialRequest(credentialID: try await s.freshServiceCredential()))
         }),
         MethodCase(method: "/apikeys.v1.Directory/AssignRole", call: { c, _ in
             _ = try await c.assignRole(AssignRoleRequest(userID: "target", role: .developer))
