@@ -241,7 +241,8 @@ async def _events_after_restart(srv):
     async with await Client.connect(*srv.address) as c:
         alice = c.with_auth(service(SERVICE_SECRET), tenant="acme", user="alice")
         olga = c.with_auth(service(SERVICE_SECRET), tenant="other", user="olga")
-        return await all_events(alice) + await all_events(olga)
+        audit = c.with_auth(operator(OWN_OPERATOR_SECRET))
+        return await all_events(alice) + await all_events(olga) + await all_events(audit)
 
 
 @pytest.mark.parametrize("field", ["revoke key_id", "get key_id", "revoke_many key_ids", "events key_id"])
