@@ -29,7 +29,9 @@ struct CredentialsCommand: AsyncParsableCommand {
             }
             var table = Table("ID", "KIND", "NAME", "SCOPE", "TENANTS", "CREATED", "STATUS")
             for c in credentials {
-                table.append(c.id, c.kindLabel, c.name, c.scopeLabel, c.tenants.isEmpty ? "*" : c.tenants.joined(separator: ","),
+                // "*": acts in every tenant; "-": acts in none (scope verify).
+                let tenants = c.scope == .verify ? "-" : c.tenants.isEmpty ? "*" : c.tenants.joined(separator: ",")
+                table.append(c.id, c.kindLabel, c.name, c.scopeLabel, tenants,
                              Timestamp.minutes(c.createdAtMs), c.statusLabel)
             }
             Output.line(table.rendered())
