@@ -20,10 +20,14 @@ final class DataDirectory: Sendable {
     /// Throws ``DataDirectoryError/inUse(path:pid:)`` when another server holds it.
     init(path: String) throws {
         self.path = path
+        let existed = FileManager.default.fileExists(atPath: path)
         try FileManager.default.createDirectory(
             atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        // An existing directory (an older version made it 0755) is tightened too.
-        guard chmod(path, 0o700) == 0 else { throw DataDirectoryError.system("chmod \(path)", errno) }
+        // A directory an older version made (0755, with our database in it) is tightened too;
+        // a directory someone else made (--data-dir /srv) is left as it is: the files in it
+        // are 0600 either way.
+        let ours = !existed || FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.databaseFileName))
+        if ours, chmod(path, 0o700) != 0 { throw DataDirectoryError.system("chmod \(path)", errno) }
 
         let lockPath = (path as NSString).appendingPathComponent(Self.lockFileName)
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
