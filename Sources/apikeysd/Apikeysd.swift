@@ -42,6 +42,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(name: .customLong("operator-credential"), help: .hidden) var argvOperatorCredential: String?
     @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
     var usageFlushInterval = 1.0
+    @Option(help: "How long events are kept (X20): 400d, 90d, 12h, 1d12h...; older ones are deleted in small batches.")
+    var eventRetention = "400d"
     @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-private-key).", valueName: "path"))
     var tlsCertificate: String?
     @Option(help: ArgumentHelp("The PEM private key of --tls-certificate.", valueName: "path"))
@@ -53,6 +55,9 @@ struct Apikeysd: AsyncParsableCommand {
     var tlsClientServices: [String] = []
 
     func validate() throws {
+        if ServerConfiguration.duration(parsing: eventRetention) == nil {
+            throw ValidationError("--event-retention must be a duration such as 400d, 12h or 1d12h")
+        }
         if !argvServiceCredentials.isEmpty {
             throw ValidationError("--service-credential is no longer accepted: a secret on the command line is visible to every user (ps). Put the credentials in a file for --service-credentials-file (NAME SCOPE SECRET a line), or in APIKEYS_SERVICE_CREDENTIALS.")
         }
@@ -97,6 +102,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.operatorCredential = credentials.operator
         configuration.operatorCredentialOutput = operatorCredentialOut
         for warning in credentials.warnings { logger.warning("\(warning)") }
+        configuration.eventRetention = ServerConfiguration.duration(parsing: eventRetention) ?? configuration.eventRetention
         if let tlsCertificate, let tlsPrivateKey {
             configuration.rpc.tls = if let tlsClientCA {
                 .mutual(certificateChain: tlsCertificate, privateKey: tlsPrivateKey, trustRoots: tlsClientCA)
