@@ -123,7 +123,7 @@ public final class APIKeyService: Sendable {
     func storeRefusal(_ event: Event, count: UInt64 = 1) {
         let key = RefusalLog.Key(
             tenantID: ExactString(event.tenantID), actor: ExactString(event.actor), action: event.action,
-            reason: event.details["reason"] ?? "")
+            operation: event.details["operation"] ?? "", reason: event.details["reason"] ?? "")
         let window = event.time / VerificationIndex.windowMilliseconds
         guard refusals.note(key, window: window, count: count) else { return }
         var event = event

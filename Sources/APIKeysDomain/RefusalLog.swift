@@ -8,10 +8,13 @@ import Synchronization
 /// flush, which adds them to the stored event. Memory is bounded by the distinct refusals of
 /// the current minute: older entries go once their counts are taken.
 final class RefusalLog: Sendable {
+    /// `operation` is the attempted operation of a `permission.denied` (empty otherwise), so a
+    /// denied read and a denied write stay two events: both are a fixed, small set.
     struct Key: Hashable {
         var tenantID: ExactString
         var actor: ExactString
         var action: String
+        var operation: String
         var reason: String
     }
 
