@@ -63,7 +63,7 @@ struct IdentifierTests {
         #expect(Set(principal.roles) == ["Developer", "TenantAdmin"])
         let dev = Caller.member(.init(tenantID: "acme", userID: Self.nfd, via: .apiKey(keyID: devKey.id)))
         expectRefusal(.unauthenticated, "unknown_user") { _ = try service.get(dev, keyID: adminKey.id) }
-        expectRefusal(.permissionDenied, "not_owner") { _ = try service.rename(dev, keyID: adminKey.id, name: "mine") }
+        expectRefusal(.unauthenticated, "unknown_user") { _ = try service.rename(dev, keyID: adminKey.id, name: "mine") }
 
         // The admin is the admin (the index no longer merges the two), and owns only their key.
         let admin = Caller.member(.init(tenantID: "acme", userID: Self.nfc, via: .apiKey(keyID: adminKey.id)))
