@@ -60,9 +60,6 @@ struct APIRoutes {
     static func caller(of call: ServerCall, service: APIKeyService,
                        certificateServices: CertificateServices) throws(DomainError) -> Caller {
         let certificateService = certificateServices.service(for: call.peerCertificateURIs)
-        // X15, X16, X19: identifiers from metadata are checked before they are looked up or
-        // quoted in a refusal. (Belongs in resolveCaller, with the authorization rewrite.)
-        try Validation.actingIdentity(tenantID: call.metadata["x-tenant-id"], userID: call.metadata["x-user-id"])
         return try service.resolveCaller(
             authorization: call.metadata["authorization"],
             tenantID: call.metadata["x-tenant-id"],
