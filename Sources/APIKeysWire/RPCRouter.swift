@@ -79,16 +79,19 @@ public struct RPCRouter: Sendable {
         services.insert(Self.service(of: method)!)
     }
 
-    /// The handler for `method`, or the UNIMPLEMENTED error naming what is unknown.
+    /// The handler for `method`, or the UNIMPLEMENTED error naming what is unknown, quoting
+    /// at most `EchoedText.limit` bytes of it in all.
     func handler(for method: String) -> Result<Handler, RPCError> {
         if let handler = handlers[method] { return .success(handler) }
         guard let service = Self.service(of: method) else {
-            return .failure(RPCError(code: .unimplemented, message: "'\(method)' is not a method path of the form /package.Service/Method"))
+            return .failure(RPCError(code: .unimplemented, message: "'\(EchoedText.quote(method))' is not a method path of the form /package.Service/Method"))
         }
         if services.contains(service) {
-            return .failure(RPCError(code: .unimplemented, message: "service \(service) has no method '\(method.split(separator: "/").last ?? "")'"))
+            // A known service is ours, so only the method name is the caller's.
+            let name = method.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+            return .failure(RPCError(code: .unimplemented, message: "service \(service) has no method '\(EchoedText.quote(name))'"))
         }
-        return .failure(RPCError(code: .unimplemented, message: "unknown service \(service)"))
+        return .failure(RPCError(code: .unimplemented, message: "unknown service \(EchoedText.quote(service))"))
     }
 
     static func service(of method: String) -> Substring? {
