@@ -16,6 +16,7 @@ final class CallProbe: Sendable {
 /// A real server on 127.0.0.1, port 0, with test methods:
 /// - `/test.Wire/Echo`: sleeps `sleepMillis` (recording a cancellation), then echoes the payload.
 /// - `/test.Wire/Wait`: waits for the gate, then echoes the payload.
+/// - `/test.Wire/Fill`: non-blocking; answers at once with `responseSize` bytes of payload.
 struct TestServer {
     let server: RPCServer
     let port: Int
@@ -39,6 +40,10 @@ struct TestServer {
             }
             return EchoResponse(payload: request.payload, metadata: request.echoMetadata ? call.metadata : [:],
                                 callsInFlight: UInt32(call.callsInFlight))
+        }
+        router.registerNonBlocking("/test.Wire/Fill") { (request: EchoRequest, call: ServerCall) throws -> EchoResponse in
+            probe.started(call.callID)
+            return EchoResponse(payload: [UInt8](repeating: 0x46, count: Int(request.responseSize)))
         }
         router.register("/test.Wire/Wait") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
             probe.started(call.callID)
@@ -326,7 +331,9 @@ struct RPCServerTests {
     func idleSilent() async throws {
         let server = try await TestServer.start { configuration in
             configuration.connection.keepaliveInterval = .seconds(60)
-            configuration.connection.idleTimeout = .milliseconds(200)
+            // Long enough for a loaded machine to send the preface first (without it, the idle
+            // timeout is a handshake timeout).
+            configuration.connection.idleTimeout = .seconds(1)
         }
         let client = try await RawClient.connect(port: server.port)
         try await client.send(Preface.bytes)
