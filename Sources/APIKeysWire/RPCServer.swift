@@ -60,7 +60,6 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
                 }
             }

@@ -6,8 +6,10 @@ import NIOCore
 /// back `read()` while the machine says reading is paused.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = FrameDecoder.Event
-    typealias OutboundIn = Frame
-    typealias OutboundOut = Frame
+    typealias OutboundIn = ByteBuffer
+    /// Frames are encoded here, each into a buffer of its own size, so the bytes counted are
+    /// the bytes held.
+    typealias OutboundOut = ByteBuffer
 
     /// How long a connection closed with an error GoAway waits for the GoAway to be written:
     /// a client that reads nothing would otherwise hold the connection open forever.
@@ -201,7 +203,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             flushIfNeeded()
         case .sendGoAwayAndClose(let goAway):
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.goAway(goAway))).whenComplete { _ in channel.close(promise: nil) }
+            let bytes = FrameCodec.encode(.goAway(goAway), allocator: channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
             // The GoAway waits behind any unread output: a client that reads nothing never lets it go.
             closeTimer = context.eventLoop.scheduleTask(in: Self.closeLinger) { channel.close(promise: nil) }
         case .close:
@@ -286,7 +289,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Writes `frame`, counted as unwritten output until the socket takes it.
     private func write(_ frame: Frame, response callID: UInt64? = nil) {
         guard let context else { return }
-        let bytes = Self.approximateSize(of: frame)
+        let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
+        let bytes = buffer.readableBytes
         // Waiting starts now, not at the last write, which may be long ago.
         if machine.unwrittenBytes == 0 { lastWritten = .now() }
         machine.queued(bytes: bytes)
@@ -295,22 +299,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             lastWritten = .now()
             perform(machine.written(bytes: bytes, response: callID))
         }
-        context.write(wrapOutboundOut(frame), promise: promise)
+        context.write(wrapOutboundOut(buffer), promise: promise)
         needsFlush = true
-    }
-
-    /// A frame's encoded size, from its variable parts plus room for the fixed ones: cheap,
-    /// and exact enough for a bound of megabytes.
-    static func approximateSize(of frame: Frame) -> Int {
-        let fixed = 64
-        switch frame {
-        case .response(let r): return fixed + r.message.count + r.details.count + r.statusMessage.utf8.count
-        case .goAway(let g): return fixed + g.message.utf8.count
-        case .settings(let s): return fixed + s.server.utf8.count
-        case .request(let r): return fixed + r.method.utf8.count + r.message.count
-            + r.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
-        case .ping, .pong, .cancel: return fixed
-        }
     }
 
     /// Answers written in this read batch hold their calls' slots until the socket takes them;
