@@ -13,7 +13,7 @@ public struct RPCServerConfiguration: Sendable {
         /// Time a new connection has to send its preface.
         public var handshakeTimeout: Duration = .seconds(10)
         /// A connection with no call in flight and no frame for this long is closed; so is one
-        /// whose client, with reading stopped by `maxUnwrittenBytes`, takes no output this long.
+        /// whose client takes none of the output waiting for it this long.
         public var idleTimeout: Duration = .seconds(300)
         /// Ping a connection that has been silent this long; close it if the ping goes unanswered
         /// for another interval.
