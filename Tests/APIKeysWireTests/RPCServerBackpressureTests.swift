@@ -51,10 +51,16 @@ struct RPCServerBackpressureTests {
         let count = 1_200, size = 8 * 1024
         let sending = client.write(Preface.bytes + Self.fillRequests(1...UInt64(count), responseSize: size, payload: 16 * 1024))
         let worst = Mutex(0)
+        // Paused on two looks 100 ms apart with no call started between: not a pause that the
+        // kernel's buffers resolve at once.
+        let lastLook = Mutex<(paused: Bool, started: Int)>((false, -1))
         await eventually(timeout: .seconds(30), "the server to stop reading") {
+            try? await Task.sleep(for: .milliseconds(100))
             guard let state = await Self.state(of: server) else { return false }
             worst.withLock { $0 = max($0, state.unwrittenBytes) }
-            return state.readingPaused
+            let look = (paused: state.readingPaused, started: server.probe.startedIDs.count)
+            let previous = lastLook.withLock { last in defer { last = look }; return last }
+            return previous.paused && look.paused && previous.started == look.started
         }
         // Reading stopped is something not happening: watch it not happen for a while.
         let startedAtPause = server.probe.startedIDs.count
