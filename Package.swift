@@ -88,6 +88,7 @@ let package = Package(
             name: "apikeysd",
             dependencies: [
                 "APIKeysServer",
+                "APIKeysDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -118,12 +118,15 @@ load_rows() {  # row-name load-command...
 # --- data ----------------------------------------------------------------------------------
 keys=$work/k100k/keys.tsv
 credential=$(cat "$work/k100k/service.secret")
+# X18: apikeysd reads service credentials from a file, never from its command line.
+credentials_file=$work/service-credentials
+(umask 077 && printf 'bench act %s\n' "$credential" > "$credentials_file")
 
 # --- 1. Verify over our protocol -----------------------------------------------------------
 if wants verify; then
   say "row 1: Verify against apikeysd"
   start_server apikeysd "listening" "$bin/apikeysd" --host 127.0.0.1 --port 7420 --data-dir "$work/k100k" \
-    --threads 1 --max-concurrent-calls 256 --service-credential "bench=$credential" --log-level warning
+    --threads 1 --max-concurrent-calls 256 --service-credentials-file "$credentials_file" --log-level warning
   load_rows verify "$bin/bench-load" --mode rpc --port 7420 --keys "$keys" --credential "$credential"
   echo "row=rss-verify rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)" >> "$results"
   stop_server
@@ -176,7 +179,7 @@ if wants storage; then
     for r in $(seq 1 "$runs"); do
       t0=$(date +%s%N)
       start_server "apikeysd-$n" "listening" "$bin/apikeysd" --host 127.0.0.1 --port 7430 --data-dir "$work/$n" \
-        --threads 1 --service-credential "bench=$credential" --log-level warning
+        --threads 1 --service-credentials-file "$credentials_file" --log-level warning
       t1=$(date +%s%N)
       rss=$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)
       echo "row=startup keys=$n run=$r startup_ms=$(( (t1 - t0) / 1000000 )) rss_kb=$rss" | tee -a "$results" >&2

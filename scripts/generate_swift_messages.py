@@ -22,7 +22,7 @@ def camel(name, upper=False):
     parts = name.split("_")
     out = parts[0] + "".join(initialisms.get(p, p[:1].upper() + p[1:]) for p in parts[1:])
     out = out[:1].upper() + out[1:] if upper else out
-    return "`%s`" % out if out in {"default", "internal", "public", "protocol", "extension", "static"} else out
+    return "`%s`" % out if out in {"default", "internal", "public", "protocol", "extension", "static", "operator"} else out
 
 
 def swift_case(enum_name, value_name):

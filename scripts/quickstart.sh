@@ -183,12 +183,13 @@ expect_json admin.userId alice "alice created with it"
 expect_json_contains admin.roles TenantAdmin "alice is a tenant admin"
 expect_json admin.licensed true "alice has a license"
 
-step "operator: apikeys service-credentials create console"
-cli_operator --json service-credentials create console
-expect_rc 0 "service-credentials create"
+step "operator: apikeys credentials create console --scope act"
+cli_operator --json credentials create console --scope act
+expect_rc 0 "credentials create"
 expect_json name console "service credential console created"
+expect_json scope act "it acts for users (X18)"
 console_secret=$(json secret)
-case "$console_secret" in "" | "<missing>") fail "service-credentials create" "expected a secret" "got none" ;; esac
+case "$console_secret" in "" | "<missing>") fail "credentials create" "expected a secret" "got none" ;; esac
 ok "its secret was returned once"
 export APIKEYS_SERVICE_CREDENTIAL=$console_secret
 

@@ -82,8 +82,9 @@ class Server:
         self.tmp = tempfile.mkdtemp(prefix="apikeys-soak-")
         self.stderr = open(os.path.join(self.tmp, "stderr.log"), "wb")
         self.process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", "0", "--data-dir", os.path.join(self.tmp, "data"),
-             "--service-credential", f"soak={SERVICE_SECRET}"],
+            [binary, "--host", "127.0.0.1", "--port", "0", "--data-dir", os.path.join(self.tmp, "data")],
+            # X18: credentials come from the environment or a file, never argv (ps shows it).
+            env={**os.environ, "APIKEYS_SERVICE_CREDENTIALS": f"soak={SERVICE_SECRET}"},
             stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL)
         self.address = None
         self.operator_secret = None

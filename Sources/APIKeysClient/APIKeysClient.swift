@@ -69,6 +69,22 @@ public struct APIKeysClient: Sendable {
         try await invoke("/apikeys.v1.Directory/CreateServiceCredential", request)
     }
 
+    public func createOperatorCredential(_ request: CreateOperatorCredentialRequest) async throws -> CreateOperatorCredentialResponse {
+        try await invoke("/apikeys.v1.Directory/CreateOperatorCredential", request)
+    }
+
+    public func listCredentials(_ request: ListCredentialsRequest = ListCredentialsRequest()) async throws -> ListCredentialsResponse {
+        try await invoke("/apikeys.v1.Directory/ListCredentials", request)
+    }
+
+    public func rotateCredential(_ request: RotateCredentialRequest) async throws -> RotateCredentialResponse {
+        try await invoke("/apikeys.v1.Directory/RotateCredential", request)
+    }
+
+    public func revokeCredential(_ request: RevokeCredentialRequest) async throws -> RevokeCredentialResponse {
+        try await invoke("/apikeys.v1.Directory/RevokeCredential", request)
+    }
+
     public func assignRole(_ request: AssignRoleRequest) async throws -> UserResponse {
         try await invoke("/apikeys.v1.Directory/AssignRole", request)
     }

@@ -5,15 +5,22 @@ import Synchronization
 extension APIKeyService {
     public static let minimumConfiguredSecretLength = 32
 
-    public func addConfiguredServiceCredential(name: String, secret: String) throws(DomainError) {
-        try addConfigured(kind: .service, name: name, secret: secret)
+    /// A service credential from the configuration, with its scope (X18); for scope `act`,
+    /// `tenants` limits where it may act (empty: every tenant).
+    public func addConfiguredServiceCredential(
+        name: String, secret: String, scope: Credential.Scope = .act, tenants: [String] = []
+    ) throws(DomainError) {
+        try Self.validateScope(scope, tenants: tenants)
+        try addConfigured(kind: .service, name: name, secret: secret, scope: scope, tenants: tenants)
     }
 
     public func addConfiguredOperatorCredential(secret: String) throws(DomainError) {
-        try addConfigured(kind: .operator, name: "operator", secret: secret)
+        try addConfigured(kind: .operator, name: "operator", secret: secret, scope: .act, tenants: [])
     }
 
-    private func addConfigured(kind: Credential.Kind, name: String, secret: String) throws(DomainError) {
+    private func addConfigured(
+        kind: Credential.Kind, name: String, secret: String, scope: Credential.Scope, tenants: [String]
+    ) throws(DomainError) {
         guard secret.count >= Self.minimumConfiguredSecretLength else {
             throw .invalidArgument(
                 "a configured \(kind.rawValue) credential must have at least \(Self.minimumConfiguredSecretLength) characters",
@@ -22,8 +29,18 @@ extension APIKeyService {
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw .invalidArgument("a credential name must be printable ASCII without spaces", rule: "X13", reason: "invalid_name")
         }
-        let credential = Credential(id: "configured:\(name)", kind: kind, name: name, secretHash: SecretHash(of: secret), createdAt: now)
-        configuredCredentials.withLock { $0.append(credential) }
+        let credential = Credential(
+            id: "configured:\(name)", kind: kind, name: name, secretHash: SecretHash(of: secret), createdAt: now,
+            scope: scope, tenants: tenants)
+        let added = configuredCredentials.withLock { credentials in
+            // The ID names the credential in ListCredentials and events: one per name.
+            guard !credentials.contains(where: { $0.id == credential.id }) else { return false }
+            credentials.append(credential)
+            return true
+        }
+        guard added else {
+            throw .invalidArgument("the configuration names credential \(AccessPolicy.quoted(name)) twice", rule: "X18", reason: "duplicate_name")
+        }
     }
 
     /// The configured credential `secret` opens; every entry is compared in constant time.

@@ -4,7 +4,7 @@ import Foundation
 extension APIKeyService {
     /// Operator: creates a tenant with the X2 default settings (API keys disabled, R2).
     public func createTenant(_ caller: Caller, id: String, name: String) throws(DomainError) -> Tenant {
-        try authorize(caller, .operator, operation: "directory")
+        try authorize(caller, .createTenant)
         try Validation.tenantID(id)
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...256).contains(name.count) else {
@@ -28,7 +28,7 @@ extension APIKeyService {
         _ caller: Caller, tenantID: String, userID: String, displayName: String,
         roles: Set<Role> = [], licensed: Bool = false
     ) throws(DomainError) -> User {
-        try authorize(caller, .operator, operation: "directory")
+        try authorize(caller, .createUser)
         try Validation.userID(userID)
         return try perform(caller, operation: EventAction.userCreated) { tx, changes in
             guard try tx.tenant(id: tenantID) != nil else {
@@ -52,7 +52,7 @@ extension APIKeyService {
     /// Operator, X14: removes a user; every key they own is revoked at once, each with a
     /// `key.revoked` event naming the reason. Returns how many keys were revoked.
     public func removeUser(_ caller: Caller, tenantID: String, userID: String) throws(DomainError) -> Int {
-        try authorize(caller, .operator, operation: "directory")
+        try authorize(caller, .removeUser)
         return try perform(caller, operation: EventAction.userRemoved, tenantID: tenantID) { tx, changes in
             guard try tx.user(tenantID: tenantID, userID: userID) != nil else {
                 throw DomainError.notFound("user \"\(userID)\" does not exist in tenant \"\(tenantID)\"", reason: "user_not_found")
@@ -79,23 +79,9 @@ extension APIKeyService {
         }
     }
 
-    /// Operator: creates a credential for an internal service; the secret is returned once (X7).
-    public func createServiceCredential(_ caller: Caller, name: String) throws(DomainError) -> (name: String, secret: String) {
-        try authorize(caller, .operator, operation: "directory")
-        try Validation.serviceName(name)
-        let secret: String = try perform(caller, operation: "credential.created") { tx, changes in
-            let generated = SecretCodec.generate(.service)
-            let credential = Credential(id: generated.id, kind: .service, name: name, secretHash: generated.hash, createdAt: now)
-            try tx.insertCredential(credential)
-            changes.append(.credential(credential))
-            return generated.secret
-        }
-        return (name, secret)
-    }
-
     /// R5: a tenant admin grants a role, also to themselves.
     public func assignRole(_ caller: Caller, userID: String, role: Role) throws(DomainError) -> User {
-        try changeUser(caller, userID: userID, action: EventAction.userRoleAssigned) { user in
+        try changeUser(caller, .assignRole, userID: userID) { user in
             guard !user.roles.contains(role) else { return nil }
             user.roles.insert(role)
             return ["role": role.rawValue, "rule": "R5"]
@@ -105,7 +91,7 @@ extension APIKeyService {
     /// A tenant admin takes a role away; it stops working at once (X13). The last
     /// TenantAdmin of a tenant cannot lose the role, so the tenant stays manageable.
     public func removeRole(_ caller: Caller, userID: String, role: Role) throws(DomainError) -> User {
-        try changeUser(caller, userID: userID, action: EventAction.userRoleRemoved) { user in
+        try changeUser(caller, .removeRole, userID: userID) { user in
             guard user.roles.contains(role) else { return nil }
             user.roles.remove(role)
             return ["role": role.rawValue, "rule": role == .developer ? "R4" : "R3"]
@@ -114,7 +100,7 @@ extension APIKeyService {
 
     /// R17: a tenant admin gives or takes a license, also their own.
     public func setLicense(_ caller: Caller, userID: String, licensed: Bool) throws(DomainError) -> User {
-        try changeUser(caller, userID: userID, action: EventAction.userLicenseChanged) { user in
+        try changeUser(caller, .setLicense, userID: userID) { user in
             guard user.licensed != licensed else { return nil }
             user.licensed = licensed
             return ["licensed": String(licensed), "rule": "R17"]
@@ -123,10 +109,10 @@ extension APIKeyService {
 
     /// A tenant admin reads any user of the tenant; anyone reads themselves.
     public func getUser(_ caller: Caller, userID: String) throws(DomainError) -> User {
-        let me = try authorize(caller, .member, operation: "user.get")!
+        let me = try authorize(caller, .getUser)!
         return try reading(caller, operation: "user.get") {
-            guard me.userID == userID || me.isTenantAdmin else {
-                throw DomainError.permissionDenied("only a tenant admin can read another user", rule: "R3", reason: "not_tenant_admin")
+            if let refusal = AccessPolicy.decide(.userReader(userID: userID), caller: caller, user: me, apiKeysEnabled: nil) {
+                throw refusal
             }
             guard let user = try store.user(tenantID: me.tenantID, userID: userID) else {
                 throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
@@ -137,17 +123,20 @@ extension APIKeyService {
 
     /// A tenant admin lists the tenant's users, ordered by user ID.
     public func listUsers(_ caller: Caller) throws(DomainError) -> [User] {
-        let me = try authorize(caller, .tenantAdmin, operation: "user.list")!
+        let me = try authorize(caller, .listUsers)!
         return try reading(caller, operation: "user.list") { try store.users(tenantID: me.tenantID) }
     }
 
     /// A tenant admin changes a user of their tenant; `change` returns the event's details,
     /// or nil when nothing changes (no event then).
     private func changeUser(
-        _ caller: Caller, userID: String, action: String, _ change: (inout User) -> [String: String]?
+        _ caller: Caller, _ operation: Operation, userID: String, _ change: (inout User) -> [String: String]?
     ) throws(DomainError) -> User {
-        let admin = try authorize(caller, .tenantAdmin, operation: action)!
+        let admin = try authorize(caller, operation)!
+        let action = operation.refusalAction
         return try perform(caller, operation: action) { tx, changes in
+            // The admin's role is read again by this transaction (two admins demoting each other).
+            _ = try check(caller, operation.requirement, in: tx)
             guard var user = try tx.user(tenantID: admin.tenantID, userID: userID) else {
                 throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
             }

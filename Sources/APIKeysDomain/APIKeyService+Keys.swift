@@ -8,23 +8,14 @@ extension APIKeyService {
     /// (R17/X4 `api_keys_disabled`), no Developer role (R4 `not_developer`), too many Active keys
     /// (R16/X3 `key_limit`), a bad name (X12) or expiry (X2).
     public func generate(_ caller: Caller, name rawName: String, expiry: Expiry = .tenantMaximum) throws(DomainError) -> GeneratedKey {
+        try authorize(caller, .generateKey)
         let member = try member(caller)
         return try perform(caller, operation: EventAction.keyGenerated) { tx, changes in
             guard let tenant = try tx.tenant(id: member.tenantID) else {
-                throw DomainError.notFound("tenant \"\(member.tenantID)\" does not exist", reason: "tenant_not_found")
+                throw DomainError.notFound("this tenant does not exist", reason: "tenant_not_found")
             }
-            guard let user = try tx.user(tenantID: member.tenantID, userID: member.userID) else {
-                throw DomainError.unauthenticated("user \"\(member.userID)\" no longer exists in this tenant", reason: "unknown_user")
-            }
-            guard user.licensed else {
-                throw DomainError.permissionDenied("generating a key needs a license; user \"\(user.userID)\" has none", rule: "R17", reason: "no_license")
-            }
-            guard tenant.settings.apiKeysEnabled else {
-                throw DomainError(.failedPrecondition, "API keys are disabled in this tenant; a tenant admin must enable them first", rule: "R17", reason: "api_keys_disabled")
-            }
-            guard user.isDeveloper else {
-                throw DomainError.permissionDenied("generating a key needs the Developer role; user \"\(user.userID)\" does not have it", rule: "R4", reason: "not_developer")
-            }
+            // The same decision as above, on what this transaction reads (X13: roles are current).
+            let user = try check(caller, .generator, in: tx)!
             let name = try Validation.keyName(rawName)
             let time = now
             let latest = time + Int64(tenant.settings.maxExpirySeconds) * 1000
@@ -59,7 +50,7 @@ extension APIKeyService {
     /// X11: a tenant admin lists every key of the tenant, anyone else their own; R7 search,
     /// status filter, sort by any R6 column, keyset paging stable under concurrent inserts.
     public func list(_ caller: Caller, _ request: KeyListRequest) throws(DomainError) -> KeyPage {
-        let me = try authorize(caller, .member, operation: "key.list")!
+        let me = try authorize(caller, .listKeys)!
         return try reading(caller, operation: "key.list") {
             let size = try Validation.pageSize(request.pageSize)
             let search = request.search.trimmingCharacters(in: .whitespaces).lowercased()
@@ -101,11 +92,11 @@ extension APIKeyService {
 
     /// The owner or a tenant admin reads a key; another tenant's key is NOT_FOUND (X1).
     public func get(_ caller: Caller, keyID: String) throws(DomainError) -> APIKey {
-        let me = try authorize(caller, .member, operation: "key.get")!
+        let me = try authorize(caller, .getKey)!
         return try reading(caller, operation: "key.get", keyID: Self.plausibleKeyID(keyID)) {
             let key = try visibleKey(keyID, to: me, store)
-            guard key.ownerID == me.userID || me.isTenantAdmin else {
-                throw DomainError.permissionDenied("only the key's owner or a tenant admin can read key \(keyID)", rule: "X11", reason: "not_owner")
+            if let refusal = AccessPolicy.decide(.keyReader(owner: key.ownerID), caller: caller, user: me, apiKeysEnabled: nil) {
+                throw refusal
             }
             index.observeExpired([key], now: now, actor: caller.actor)
             return withPendingUsage(key)
@@ -114,12 +105,11 @@ extension APIKeyService {
 
     /// R19: the owner renames their key (X12 name rules).
     public func rename(_ caller: Caller, keyID: String, name rawName: String) throws(DomainError) -> APIKey {
+        try authorize(caller, .renameKey)
         let member = try member(caller)
         return try perform(caller, operation: EventAction.keyRenamed, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
             var key = try visibleKey(keyID, tenantID: member.tenantID, tx)
-            guard key.ownerID == member.userID else {
-                throw DomainError.permissionDenied("only the key's owner can rename key \(keyID)", rule: "R19", reason: "not_owner")
-            }
+            _ = try check(caller, .keyRenamer(owner: key.ownerID), in: tx)
             let name = try Validation.keyName(rawName)
             let old = key.name
             key.name = name
@@ -135,11 +125,12 @@ extension APIKeyService {
 
     /// R10, X5: the owner or a tenant admin revokes an Active key; R12: for good.
     public func revoke(_ caller: Caller, keyID: String, reason: String = "") throws(DomainError) -> APIKey {
+        try authorize(caller, .revokeKey)
         let member = try member(caller)
         return try perform(caller, operation: EventAction.keyRevoked, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
-            let admin = try tx.user(tenantID: member.tenantID, userID: member.userID)?.isTenantAdmin ?? false
+            let user = try tx.user(tenantID: member.tenantID, userID: member.userID)
             let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
-            let revoked = try revokeChecked(key, by: caller, member: member, admin: admin, reason: reason, tx, &changes)
+            let revoked = try revokeChecked(key, by: caller, user: user, reason: reason, tx, &changes)
             return withPendingUsage(revoked)
         }
     }
@@ -147,6 +138,7 @@ extension APIKeyService {
     /// R11, X6: revokes several keys in one transaction with an outcome per key; keys that
     /// can be revoked are revoked even when others cannot. Each refusal is an event too.
     public func revokeMany(_ caller: Caller, keyIDs: [String], reason: String = "") throws(DomainError) -> [RevokeResult] {
+        try authorize(caller, .revokeKeys)
         let member = try member(caller)
         guard (1...1000).contains(keyIDs.count) else {
             throw .invalidArgument("give 1 to 1000 key IDs to revoke", rule: "R11", reason: "invalid_key_count")
@@ -156,12 +148,12 @@ extension APIKeyService {
             throw .invalidArgument("a key ID has at most 128 characters", rule: "R11", reason: "invalid_key_id")
         }
         return try perform(caller, operation: EventAction.keyRevoked) { tx, changes in
-            let admin = try tx.user(tenantID: member.tenantID, userID: member.userID)?.isTenantAdmin ?? false
+            let user = try tx.user(tenantID: member.tenantID, userID: member.userID)
             var results: [RevokeResult] = []
             for keyID in keyIDs {
                 do {
                     let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
-                    _ = try revokeChecked(key, by: caller, member: member, admin: admin, reason: reason, tx, &changes)
+                    _ = try revokeChecked(key, by: caller, user: user, reason: reason, tx, &changes)
                     results.append(RevokeResult(keyID: keyID, outcome: .revoked, message: "revoked"))
                 } catch let error as DomainError {
                     let outcome: RevokeResult.Outcome = switch error.code {
@@ -188,21 +180,11 @@ extension APIKeyService {
     /// R13, R19, R4: the owner, holding the Developer role, deletes their key. A tenant admin
     /// cannot delete another user's key; they revoke it instead.
     public func delete(_ caller: Caller, keyID: String) throws(DomainError) {
+        try authorize(caller, .deleteKey)
         let member = try member(caller)
         try perform(caller, operation: EventAction.keyDeleted, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
             let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
-            guard let user = try tx.user(tenantID: member.tenantID, userID: member.userID) else {
-                throw DomainError.unauthenticated("user \"\(member.userID)\" no longer exists in this tenant", reason: "unknown_user")
-            }
-            guard key.ownerID == member.userID else {
-                let message = user.isTenantAdmin
-                    ? "a tenant admin cannot delete another user's key; revoke key \(keyID) instead"
-                    : "only the key's owner can delete key \(keyID)"
-                throw DomainError.permissionDenied(message, rule: "R13", reason: "not_owner")
-            }
-            guard user.isDeveloper else {
-                throw DomainError.permissionDenied("deleting a key needs the Developer role; user \"\(user.userID)\" does not have it", rule: "R4", reason: "not_developer")
-            }
+            _ = try check(caller, .keyDeleter(owner: key.ownerID), in: tx)
             try tx.deleteKey(id: keyID)
             try tx.insertEvent(event(caller, tenantID: member.tenantID, action: EventAction.keyDeleted, keyID: keyID, details: [
                 "name": key.name, "rule": "R13",
@@ -243,11 +225,11 @@ extension APIKeyService {
 
     /// X5, R10, R12: the checks and the write of one revocation.
     func revokeChecked(
-        _ key: APIKey, by caller: Caller, member: Caller.Member, admin: Bool, reason: String,
+        _ key: APIKey, by caller: Caller, user: User?, reason: String,
         _ tx: any StoreTransaction, _ changes: inout [VerificationIndex.Change]
     ) throws -> APIKey {
-        guard key.ownerID == member.userID || admin else {
-            throw DomainError.permissionDenied("only the key's owner or a tenant admin can revoke key \(key.id)", rule: "X5", reason: "not_owner")
+        if let refusal = AccessPolicy.decide(.keyRevoker(owner: key.ownerID), caller: caller, user: user, apiKeysEnabled: nil) {
+            throw refusal
         }
         let time = now
         let status = key.status(at: time)

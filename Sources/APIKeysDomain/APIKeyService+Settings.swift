@@ -2,7 +2,7 @@
 extension APIKeyService {
     /// R3: a tenant admin reads the settings.
     public func getSettings(_ caller: Caller) throws(DomainError) -> TenantSettings {
-        let admin = try authorize(caller, .tenantAdmin, operation: "settings.get")!
+        let admin = try authorize(caller, .getSettings)!
         return try reading(caller, operation: "settings.get") {
             guard let tenant = try store.tenant(id: admin.tenantID) else {
                 throw DomainError.notFound("tenant \"\(admin.tenantID)\" does not exist", reason: "tenant_not_found")
@@ -15,8 +15,9 @@ extension APIKeyService {
     /// Expiry and key-count limits apply to new keys only (R15, R16); enabling or disabling
     /// takes effect for the very next verification (X4). Records `settings.changed`.
     public func updateSettings(_ caller: Caller, _ update: SettingsUpdate) throws(DomainError) -> TenantSettings {
-        let admin = try authorize(caller, .tenantAdmin, operation: EventAction.settingsChanged)!
+        let admin = try authorize(caller, .updateSettings)!
         return try perform(caller, operation: EventAction.settingsChanged) { tx, changes in
+            _ = try check(caller, .tenantAdminChange, in: tx)
             if let v = update.maxExpirySeconds, !TenantSettings.maxExpiryRange.contains(v) {
                 throw DomainError.invalidArgument("maximum expiry \(v) s is out of range: give 3600 (1 hour) to 31536000 (365 days) seconds", rule: "X2", reason: "max_expiry_out_of_range")
             }

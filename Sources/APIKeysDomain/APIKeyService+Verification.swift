@@ -19,8 +19,13 @@ extension APIKeyService {
     /// at most that much usage, never a key, revocation, setting or role. On failure what was
     /// not stored is kept for the next call.
     public func flushPending() throws(DomainError) {
-        let batch = index.takeBatch()
+        var batch = index.takeBatch()
         guard !batch.isEmpty else { return }
+        // X17: verify-side events come from the verifying service (or the caller that
+        // observed an expiry) and say so, like every other event.
+        for i in batch.events.indices where batch.events[i].details["via"] == nil {
+            batch.events[i].details["via"] = batch.events[i].actor
+        }
         var start = 0
         repeat {
             let end = min(batch.usage.count, start + Self.usageRowsPerTransaction)

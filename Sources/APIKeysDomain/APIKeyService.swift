@@ -6,7 +6,6 @@ import Synchronization
 /// let service = try APIKeyService(store: store)          // loads the verification index
 /// if let operatorSecret = try service.bootstrap() { print once }
 /// let caller = try service.resolveCaller(authorization: auth, tenantID: tid, userID: uid)
-/// try service.authorize(caller, .member, operation: "Keys/Generate")
 /// let generated = try service.generate(caller, name: "ci", expiry: .tenantMaximum)
 /// ```
 ///
@@ -32,6 +31,9 @@ public final class APIKeyService: Sendable {
     }
 
     var now: Int64 { clock.nowMilliseconds }
+
+    /// Changes whenever a credential is created, rotated or revoked (X18).
+    public var credentialsVersion: Int { index.credentialsVersion.load(ordering: .acquiring) }
 
     /// Runs `body` in one store transaction and applies its index changes after the commit.
     func commit<T: Sendable>(
@@ -120,12 +122,16 @@ public final class APIKeyService: Sendable {
     /// X7: creates the operator credential on a store that has none and returns its secret,
     /// once. Nil when one exists already.
     public func bootstrap() throws(DomainError) -> String? {
-        let secret: String? = try perform(.operator, operation: "bootstrap") { tx, changes in
+        let secret: String? = try perform(.operator, operation: "bootstrap") { tx, changes -> String? in
             guard try !tx.hasOperatorCredential() else { return nil }
             let generated = SecretCodec.generate(.operator)
             let credential = Credential(
                 id: generated.id, kind: .operator, name: "operator", secretHash: generated.hash, createdAt: now)
             try tx.insertCredential(credential)
+            // X18: the operator's audit log starts with the credential the first start made.
+            var details = Self.auditDetails(credential)
+            details["via"] = "bootstrap"
+            try tx.insertEvent(event(.operatorCredential(id: credential.id), tenantID: "", action: EventAction.credentialCreated, details: details, at: credential.createdAt))
             changes.append(.credential(credential))
             return generated.secret
         }

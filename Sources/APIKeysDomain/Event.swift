@@ -54,4 +54,9 @@ public enum EventAction {
     public static let userRemoved = "user.removed"
     public static let tenantCreated = "tenant.created"
     public static let permissionDenied = "permission.denied"
+    /// X18, in the operator's audit log (tenant ""): details name the credential's ID, kind,
+    /// name, scope and tenants, and `via`; `credential.rotated` also `replaces`.
+    public static let credentialCreated = "credential.created"
+    public static let credentialRotated = "credential.rotated"
+    public static let credentialRevoked = "credential.revoked"
 }

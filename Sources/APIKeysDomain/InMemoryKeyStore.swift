@@ -95,6 +95,7 @@ public final class InMemoryKeyStore: KeyStore {
         try read { try $0.countActiveKeys(tenantID: tenantID, ownerID: ownerID, asOf: asOf) }
     }
     public func hasOperatorCredential() throws -> Bool { try read { try $0.hasOperatorCredential() } }
+    public func credentials() throws -> [Credential] { try read { try $0.credentials() } }
 
     private func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         try body(Transaction(state.withLock { $0 }))
@@ -123,7 +124,12 @@ public final class InMemoryKeyStore: KeyStore {
                 $0.tenantID == tenantID && $0.ownerID == ownerID && $0.status(at: asOf) == .active
             }
         }
-        func hasOperatorCredential() throws -> Bool { state.credentials.values.contains { $0.kind == .operator } }
+        func hasOperatorCredential() throws -> Bool {
+            state.credentials.values.contains { $0.kind == .operator && $0.revokedAt == nil }
+        }
+        func credentials() throws -> [Credential] {
+            state.credentials.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
 
         func insertTenant(_ tenant: Tenant) throws {
             guard state.tenants[tenant.id] == nil else { throw InMemoryStoreError.duplicate("tenant \(tenant.id)") }
@@ -161,6 +167,7 @@ public final class InMemoryKeyStore: KeyStore {
             return event.id
         }
         func insertCredential(_ credential: Credential) throws { state.credentials[credential.id] = credential }
+        func revokeCredential(id: String, at time: Int64) throws { state.credentials[id]?.revokedAt = time }
     }
 }
 

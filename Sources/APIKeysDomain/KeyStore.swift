@@ -36,8 +36,10 @@ public protocol StoreReader {
     func keys(tenantID: String, ownerID: String) throws -> [APIKey]
     /// X3: the owner's keys that are Active at `asOf`.
     func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int
-    /// Whether any operator credential exists (bootstrap).
+    /// Whether any operator credential that is not revoked exists (bootstrap).
     func hasOperatorCredential() throws -> Bool
+    /// Every stored credential, revoked ones included, ordered by creation (X18).
+    func credentials() throws -> [Credential]
 }
 
 /// Reads and writes inside one transaction of ``KeyStore/write(_:)``.
@@ -57,6 +59,8 @@ public protocol StoreTransaction: StoreReader {
     @discardableResult
     func insertEvent(_ event: Event) throws -> UInt64
     func insertCredential(_ credential: Credential) throws
+    /// X18: sets the credential's `revokedAt`.
+    func revokeCredential(id: String, at time: Int64) throws
 }
 
 /// One row of the start-up snapshot for the verification index.

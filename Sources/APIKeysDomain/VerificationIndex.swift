@@ -80,6 +80,8 @@ final class VerificationIndex: Sendable {
     static let keyPrefix = SecretCodec.Kind.apiKey.idPrefix
 
     private let state = Mutex(State())
+    /// Bumped on every credential change, so callers caching a resolved credential see revocations (X18).
+    let credentialsVersion = Atomic<Int>(0)
 
     init() {}
 
@@ -107,6 +109,7 @@ final class VerificationIndex: Sendable {
             }
         }
         state.withLock { $0 = fresh }
+        credentialsVersion.add(1, ordering: .releasing)
     }
 
     func apply(_ changes: [Change]) {
@@ -141,6 +144,7 @@ final class VerificationIndex: Sendable {
                     if let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) {
                         state.credentials[id] = credential
                     }
+                    credentialsVersion.add(1, ordering: .releasing)
                 }
             }
         }
@@ -152,11 +156,16 @@ final class VerificationIndex: Sendable {
         state.withLock { $0.users[UserKey(tenantID: tenantID, userID: userID)] }
     }
 
+    /// R14: whether API keys are enabled in the tenant; nil for an unknown tenant.
+    func apiKeysEnabled(tenantID: String) -> Bool? {
+        state.withLock { $0.tenants[tenantID]?.enabled }
+    }
+
     /// The credential a well-formed credential secret opens, compared in constant time (X7).
     func credential(for parsed: SecretCodec.Parsed) -> Credential? {
         state.withLock { state in
             guard let credential = state.credentials[parsed.id], credential.codecKind == parsed.kind,
-                  credential.secretHash.constantTimeEquals(parsed.hash)
+                  credential.revokedAt == nil, credential.secretHash.constantTimeEquals(parsed.hash)
             else { return nil }
             return credential
         }

@@ -22,22 +22,32 @@ public final class APIKeysServer: Sendable {
     private let pool: NIOThreadPool
     private let logger: Logger
     private let flusher: UsageFlushThread
+    private let dataDirectory: DataDirectory
     /// Set when this start created the operator credential on an empty data directory:
     /// the one time it can be shown.
     public let newOperatorCredential: String?
+    /// Set when this start created the operator credential and wrote it to
+    /// `ServerConfiguration.operatorCredentialOutput` instead.
+    public let operatorCredentialWrittenTo: String?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        let path = (configuration.dataDirectory as NSString).appendingPathComponent("apikeys.sqlite")
+        // X21: the lock comes first, so a second server stops before it touches the database.
+        let dataDirectory = try DataDirectory(path: configuration.dataDirectory)
+        self.dataDirectory = dataDirectory
+        let path = dataDirectory.databasePath
         var storeConfiguration = SQLiteKeyStore.Configuration()
         storeConfiguration.usageWritesAtIdlePriority = true
         let store = try SQLiteKeyStore(path: path, configuration: storeConfiguration)
+        dataDirectory.tightenSideFiles()
         let service = try APIKeyService(store: store)
         self.service = service
-        newOperatorCredential = try service.bootstrap()
-        for (name, secret) in configuration.serviceCredentials {
-            try service.addConfiguredServiceCredential(name: name, secret: secret)
+        let created = try Self.bootstrap(service, store: store, output: configuration.operatorCredentialOutput)
+        newOperatorCredential = configuration.operatorCredentialOutput == nil ? created : nil
+        operatorCredentialWrittenTo = created == nil ? nil : configuration.operatorCredentialOutput
+        for credential in configuration.serviceCredentials {
+            try service.addConfiguredServiceCredential(
+                name: credential.name, secret: credential.secret, scope: credential.scope, tenants: credential.tenants)
         }
         if let secret = configuration.operatorCredential {
             try service.addConfiguredOperatorCredential(secret: secret)
@@ -51,7 +61,8 @@ public final class APIKeysServer: Sendable {
         }
         var router = RPCRouter()
         HealthService.register(in: &router)
-        APIRoutes(service: service, pool: pool, certificateServices: configuration.certificateServices).register(in: &router)
+        let certificateServices = CertificateServices(entries: configuration.certificateServices)
+        APIRoutes(service: service, pool: pool, certificateServices: certificateServices).register(in: &router)
         if configuration.conformance {
             ConformanceService.register(in: &router)
         }
@@ -59,6 +70,33 @@ public final class APIKeysServer: Sendable {
         logger.info("opened store", metadata: ["path": "\(path)"])
         if configuration.rpc.tls?.requiresClientCertificate != true, !configuration.certificateServices.isEmpty {
             logger.warning("certificate services are configured but client certificates are not required (mutual TLS): they are ignored")
+        }
+    }
+
+    /// X7, X18: creates the operator credential on a store that has none and returns it. With
+    /// `output`, the secret is also written to that new file (0600), which is created before
+    /// the credential, so an existing file stops the start with nothing generated.
+    private static func bootstrap(_ service: APIKeyService, store: SQLiteKeyStore, output: String?) throws -> String? {
+        guard let output else { return try service.bootstrap() }
+        guard try !store.hasOperatorCredential() else { return nil }
+        let fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let code = errno
+            let why = code == EEXIST ? "it exists, and is never overwritten" : String(cString: strerror(code))
+            throw DataDirectoryError.refused("cannot create the operator credential file \(output): \(why)")
+        }
+        defer { close(fd) }
+        do {
+            guard fchmod(fd, 0o600) == 0 else { throw DataDirectoryError.system("chmod \(output)", errno) }
+            guard let secret = try service.bootstrap() else { return nil }
+            let bytes = Array((secret + "\n").utf8)
+            guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+                throw DataDirectoryError.system("write \(output)", errno)
+            }
+            return secret
+        } catch {
+            unlink(output)
+            throw error
         }
     }
 
@@ -77,6 +115,7 @@ public final class APIKeysServer: Sendable {
         let flusher = self.flusher
         try? await pool.runIfActive { flusher.stop() }
         try? await pool.shutdownGracefully()
+        dataDirectory.release()
     }
 
     private static func flush(_ service: APIKeyService, logger: Logger) {

@@ -3,13 +3,13 @@ import APIKeysWire
 import NIOPosix
 import Synchronization
 
-/// Registers every API method: resolve the caller (X13), check the method's requirement
-/// from `MethodTable`, then run the domain operation off the event loop.
+/// Registers every API method: resolve the caller (X13), then run the domain operation off
+/// the event loop; the operation checks its own requirement (`AccessPolicy`).
 struct APIRoutes {
     let service: APIKeyService
     let pool: NIOThreadPool
-    /// Client certificate name to service name (`ServerConfiguration.certificateServices`).
-    let certificateServices: [String: String]
+    /// Client certificate URI to service (`ServerConfiguration.certificateServices`).
+    let certificateServices: CertificateServices
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -24,14 +24,13 @@ struct APIRoutes {
         _ method: String, in router: inout RPCRouter,
         _ body: @escaping @Sendable (Input, Caller) throws(DomainError) -> Output
     ) {
-        let requirement = MethodTable.requirement(for: method)
+        _ = MethodTable.operation(for: method)
         let service = self.service
         let certificateServices = self.certificateServices
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
                     let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
-                    try service.authorize(caller, requirement, operation: method)
                     return try body(input, caller)
                 } catch {
                     throw RPCError(error)
@@ -41,10 +40,10 @@ struct APIRoutes {
     }
 
     /// The caller from the metadata and, under mutual TLS, the service the connection's
-    /// client certificate maps to (its first name found in `certificateServices`).
+    /// client certificate maps to by its URI.
     static func caller(of call: ServerCall, service: APIKeyService,
-                       certificateServices: [String: String]) throws(DomainError) -> Caller {
-        let certificateService = call.peerCertificateNames.lazy.compactMap { certificateServices[$0] }.first
+                       certificateServices: CertificateServices) throws(DomainError) -> Caller {
+        let certificateService = certificateServices.service(for: call.peerCertificateURIs)
         return try service.resolveCaller(
             authorization: call.metadata["authorization"],
             tenantID: call.metadata["x-tenant-id"],
@@ -67,8 +66,24 @@ struct APIRoutes {
             RemoveUserResponse(keysRevoked: UInt32(try service.removeUser(caller, tenantID: r.tenantID, userID: r.userID)))
         }
         route("/apikeys.v1.Directory/CreateServiceCredential", in: &router) { (r: CreateServiceCredentialRequest, caller) throws(DomainError) in
-            let created = try service.createServiceCredential(caller, name: r.name)
-            return CreateServiceCredentialResponse(name: created.name, secret: created.secret)
+            let created = try service.createServiceCredential(caller, name: r.name, scope: .init(r.scope), tenants: r.tenants)
+            return CreateServiceCredentialResponse(
+                name: created.credential.name, secret: created.secret, credential: .init(created.credential))
+        }
+        route("/apikeys.v1.Directory/CreateOperatorCredential", in: &router) { (r: CreateOperatorCredentialRequest, caller) throws(DomainError) in
+            let created = try service.createOperatorCredential(caller, name: r.name.isEmpty ? "operator" : r.name)
+            return CreateOperatorCredentialResponse(secret: created.secret, credential: .init(created.credential))
+        }
+        route("/apikeys.v1.Directory/ListCredentials", in: &router) { (_: ListCredentialsRequest, caller) throws(DomainError) in
+            ListCredentialsResponse(credentials: try service.listCredentials(caller).map(CredentialInfo.init))
+        }
+        route("/apikeys.v1.Directory/RotateCredential", in: &router) { (r: RotateCredentialRequest, caller) throws(DomainError) in
+            let rotated = try service.rotateCredential(caller, id: r.credentialID)
+            return RotateCredentialResponse(
+                secret: rotated.issued.secret, credential: .init(rotated.issued.credential), replacesID: rotated.replaced.id)
+        }
+        route("/apikeys.v1.Directory/RevokeCredential", in: &router) { (r: RevokeCredentialRequest, caller) throws(DomainError) in
+            RevokeCredentialResponse(credential: .init(try service.revokeCredential(caller, id: r.credentialID)))
         }
         route("/apikeys.v1.Directory/AssignRole", in: &router) { (r: AssignRoleRequest, caller) throws(DomainError) in
             UserResponse(user: .init(try service.assignRole(caller, userID: r.userID, role: try APIKeysDomain.Role(r.role))))
@@ -155,20 +170,20 @@ struct APIRoutes {
         let service = self.service
         let pool = self.pool
         let method = "/apikeys.v1.Verification/Verify"
-        let requirement = MethodTable.requirement(for: method)
+        let operation = MethodTable.operation(for: method)
         let refusals = RefusalRecorder()
         let services = ServiceCallerCache()
         let certificateServices = self.certificateServices
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
-                let caller = try services.caller(of: call) { () throws(DomainError) in
+                let caller = try services.caller(of: call, service: service) { () throws(DomainError) in
                     try Self.caller(of: call, service: service, certificateServices: certificateServices)
                 }
                 do throws(DomainError) {
-                    _ = try service.check(caller, requirement)
+                    _ = try service.check(caller, operation.requirement)
                 } catch {
                     // Recording the refusal (X10) writes to the store: never on the event loop.
-                    refusals.record(on: pool) { _ = try? service.authorize(caller, requirement, operation: method) }
+                    refusals.record(on: pool) { _ = try? service.authorize(caller, operation) }
                     throw error
                 }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
@@ -180,21 +195,23 @@ struct APIRoutes {
 }
 
 /// Remembers which `authorization` values opened a plain service caller, so the hot path
-/// does not parse and hash the same service credential on every call. Service credentials
-/// are never withdrawn while the server runs, so an entry cannot go stale.
+/// does not parse and hash the same service credential on every call. Entries are dropped
+/// whenever a credential changes, so a revoked credential (X18) stops working at once.
 final class ServiceCallerCache: Sendable {
-    private let known = Mutex<[String: Caller]>([:])
+    private let known = Mutex<(version: Int, callers: [String: Caller])>((-1, [:]))
     private static let capacity = 64
 
-    func caller(of call: ServerCall, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
+    func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
         let hasIdentity = call.metadata["x-tenant-id"] != nil || call.metadata["x-user-id"] != nil
         guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
-        if let caller = known.withLock({ $0[authorization] }) { return caller }
+        // X18: any credential change (a revocation) empties the cache before the next lookup.
+        let version = service.credentialsVersion
+        if let caller = known.withLock({ $0.version == version ? $0.callers[authorization] : nil }) { return caller }
         let caller = try resolve()
         if case .service = caller {
             known.withLock { known in
-                if known.count >= Self.capacity { known.removeAll() }
-                known[authorization] = caller
+                if known.version != version || known.callers.count >= Self.capacity { known = (version, [:]) }
+                known.callers[authorization] = caller
             }
         }
         return caller
@@ -216,5 +233,20 @@ final class RefusalRecorder: Sendable {
             body()
             inFlight.subtract(1, ordering: .relaxed)
         }
+    }
+}
+
+/// Client certificates to services by the exact URI of a subject alternative name.
+struct CertificateServices: Sendable {
+    let entries: [ServerConfiguration.CertificateService]
+
+    /// The service a certificate with these URIs is, or nil when none is configured; also nil
+    /// when its URIs name two different services, rather than pick one.
+    func service(for uris: [String]) -> ServiceIdentity? {
+        guard !entries.isEmpty else { return nil }
+        // X15: byte for byte, never Swift's canonical equivalence.
+        let found = entries.filter { entry in uris.contains { $0.utf8.elementsEqual(entry.uri.utf8) } }
+        guard let first = found.first, found.allSatisfy({ $0 == first }) else { return nil }
+        return first.identity
     }
 }

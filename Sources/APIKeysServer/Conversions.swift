@@ -126,3 +126,21 @@ extension APIKeysWire.Principal {
                   roles: principal.roles, expiresAtMs: principal.expiresAt)
     }
 }
+
+extension CredentialInfo {
+    /// X18: what the operator sees of a credential; never its secret or hash.
+    init(_ credential: Credential) {
+        self.init(
+            id: credential.id, kind: credential.kind == .operator ? .operator : .service, name: credential.name,
+            scope: credential.scope == .verify ? .verify : .act, tenants: credential.tenants,
+            createdAtMs: credential.createdAt, revokedAtMs: credential.revokedAt ?? 0,
+            configured: credential.isConfigured)
+    }
+}
+
+extension Credential.Scope {
+    /// UNSPECIFIED is ACT: what a service credential could do before scopes existed.
+    init(_ scope: CredentialScope) {
+        self = scope == .verify ? .verify : .act
+    }
+}

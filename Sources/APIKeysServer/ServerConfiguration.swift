@@ -1,22 +1,27 @@
+public import APIKeysDomain
 public import APIKeysWire
 
 /// Everything `apikeysd` can be told, with defaults for `make run`.
 public struct ServerConfiguration: Sendable {
     /// Address, limits and timeouts of the RPC protocol.
     public var rpc = RPCServerConfiguration()
-    /// Where the SQLite database lives; created when missing.
+    /// Where the SQLite database lives; created (mode 0700) when missing, and locked while
+    /// the server runs (X21: one server per directory).
     public var dataDirectory = "data"
     /// Registers the `Conformance` test service.
     public var conformance = false
-    /// Service credentials from configuration: name (the actor in events) to secret (X13).
-    public var serviceCredentials: [String: String] = [:]
-    /// Under mutual TLS (`rpc.tls = .mutual(...)`): a name in a client's verified certificate
-    /// (its Common Name, or a subject alternative DNS name or URI) to the service that
-    /// certificate authenticates (X13). A call on such a connection with no `authorization`
-    /// acts as that service. Certificates naming none of these get no identity.
-    public var certificateServices: [String: String] = [:]
+    /// Service credentials from configuration (X13, X18), accepted besides stored ones.
+    public var serviceCredentials: [ServiceCredential] = []
+    /// Under mutual TLS (`rpc.tls = .mutual(...)`): which client certificates authenticate as
+    /// which service. A call on such a connection with no `authorization` acts as that
+    /// service. Certificates naming none of these URIs get no identity.
+    public var certificateServices: [CertificateService] = []
     /// An operator credential from configuration, accepted besides the stored one.
     public var operatorCredential: String?
+    /// Where to write the operator credential generated on a store that has none: a new
+    /// file, created 0600 (an existing file is never overwritten: the start fails instead,
+    /// before anything is generated). Nil: ``APIKeysServer/newOperatorCredential`` holds it.
+    public var operatorCredentialOutput: String?
     /// How often verification usage counters and events are written (X9); a crash loses
     /// at most this much of them.
     public var usageFlushInterval: Duration = .seconds(1)
@@ -24,4 +29,43 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     public static var defaults: ServerConfiguration { ServerConfiguration() }
+
+    /// A configured service credential: its secret (32 or more characters; only its hash is
+    /// kept), the actor name in events and its X18 scope.
+    public struct ServiceCredential: Sendable, Hashable {
+        public var name: String
+        public var secret: String
+        public var scope: Credential.Scope
+        /// Scope `act` only: the tenants it may act in; empty means every tenant.
+        public var tenants: [String]
+
+        public init(name: String, secret: String, scope: Credential.Scope, tenants: [String] = []) {
+            self.name = name
+            self.secret = secret
+            self.scope = scope
+            self.tenants = tenants
+        }
+    }
+
+    /// A client certificate whose subject alternative name URI is exactly `uri` (e.g.
+    /// `spiffe://example.org/gateway`, compared byte for byte) authenticates as service
+    /// `name` with `scope`. The Common Name and DNS names are never used for identity.
+    public struct CertificateService: Sendable, Hashable {
+        public var uri: String
+        public var name: String
+        public var scope: Credential.Scope
+        /// Scope `act` only: the tenants it may act in; empty means every tenant.
+        public var tenants: [String]
+
+        public init(uri: String, name: String, scope: Credential.Scope, tenants: [String] = []) {
+            self.uri = uri
+            self.name = name
+            self.scope = scope
+            self.tenants = tenants
+        }
+
+        var identity: ServiceIdentity {
+            ServiceIdentity(name: name, credentialID: "certificate:\(uri)", scope: scope, tenants: tenants)
+        }
+    }
 }

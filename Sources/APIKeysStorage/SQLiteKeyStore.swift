@@ -102,7 +102,7 @@ public final class SQLiteKeyStore: KeyStore {
             }
             let users = try Row.fetchCursor(db, sql: "SELECT \(SQLiteQueries.userColumns) FROM directory_user")
             while let row = try users.next() { try consume(.user(SQLiteQueries.user(row))) }
-            let credentials = try Row.fetchCursor(db, sql: "SELECT id, kind, name, secret_hash, created_at FROM credential")
+            let credentials = try Row.fetchCursor(db, sql: "SELECT \(SQLiteQueries.credentialColumns) FROM credential")
             while let row = try credentials.next() { try consume(.credential(SQLiteQueries.credential(row))) }
             try consume(.keyCount(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0))
             var interned: [String: String] = [:]
@@ -165,4 +165,6 @@ public final class SQLiteKeyStore: KeyStore {
     }
 
     public func hasOperatorCredential() throws -> Bool { try pool.read { try SQLiteQueries.hasOperatorCredential($0) } }
+
+    public func credentials() throws -> [Credential] { try pool.read { try SQLiteQueries.credentials($0) } }
 }

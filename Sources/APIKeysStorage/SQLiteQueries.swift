@@ -55,11 +55,26 @@ enum SQLiteQueries {
             licensed: row[4], createdAt: row[5])
     }
 
+    static let credentialColumns = "id, kind, name, secret_hash, created_at, scope, tenants, revoked_at"
+
     static func credential(_ row: Row) throws -> Credential {
         guard let kind = Credential.Kind(rawValue: row[1]),
-              let hash = try SQLiteQueries.hash(row, 3)
+              let hash = try SQLiteQueries.hash(row, 3),
+              let scope = Credential.Scope(rawValue: row[5]),
+              let tenants = try? JSONDecoder().decode([String].self, from: Data((row[6] as String).utf8))
         else { throw StorageError.corrupt("credential \(row[0] as String? ?? "?") is malformed") }
-        return Credential(id: row[0], kind: kind, name: row[2], secretHash: hash, createdAt: row[4])
+        return Credential(
+            id: row[0], kind: kind, name: row[2], secretHash: hash, createdAt: row[4],
+            scope: scope, tenants: tenants, revokedAt: row[7])
+    }
+
+    /// Tenants as a JSON array: X15 lets identifiers hold any character, a separator included.
+    static func storedTenants(_ tenants: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(tenants)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func credentials(_ db: Database) throws -> [Credential] {
+        try Row.fetchAll(db, sql: "SELECT \(credentialColumns) FROM credential ORDER BY created_at, id").map(credential)
     }
 
     static func event(_ row: Row) throws -> Event {
@@ -115,7 +130,7 @@ enum SQLiteQueries {
     }
 
     static func hasOperatorCredential(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM credential WHERE kind = 'operator')") ?? false
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM credential WHERE kind = 'operator' AND revoked_at IS NULL)") ?? false
     }
 }
 

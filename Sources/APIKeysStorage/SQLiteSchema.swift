@@ -152,6 +152,16 @@ enum SQLiteSchema {
                 END;
                 """)
         }
+        migrator.registerMigration("v3: credential scopes and revocation") { db in
+            // X18. Credentials stored before scopes existed acted for users of every tenant:
+            // they keep doing so until the operator rotates them into a narrower scope.
+            try db.execute(sql: """
+                ALTER TABLE credential ADD COLUMN scope TEXT NOT NULL DEFAULT 'act';
+                -- A JSON array of tenant IDs; empty means every tenant.
+                ALTER TABLE credential ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE credential ADD COLUMN revoked_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -17,6 +17,7 @@ final class SQLiteTransaction: StoreTransaction {
         try SQLiteQueries.countActiveKeys(db, tenantID: tenantID, ownerID: ownerID, asOf: asOf)
     }
     func hasOperatorCredential() throws -> Bool { try SQLiteQueries.hasOperatorCredential(db) }
+    func credentials() throws -> [Credential] { try SQLiteQueries.credentials(db) }
 
     func insertTenant(_ tenant: Tenant) throws {
         let s = tenant.settings
@@ -126,8 +127,13 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func insertCredential(_ credential: Credential) throws {
-        try db.execute(sql: "INSERT INTO credential (id, kind, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)", arguments: [
+        try db.execute(sql: "INSERT INTO credential (\(SQLiteQueries.credentialColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
             credential.id, credential.kind.rawValue, credential.name, credential.secretHash.data, credential.createdAt,
+            credential.scope.rawValue, SQLiteQueries.storedTenants(credential.tenants), credential.revokedAt,
         ])
+    }
+
+    func revokeCredential(id: String, at time: Int64) throws {
+        try db.execute(sql: "UPDATE credential SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [time, id])
     }
 }

@@ -5,8 +5,8 @@ internal import SwiftASN1
 internal import X509
 
 /// Sits right after `NIOSSLServerHandler` under mutual TLS: once the handshake has verified
-/// the client's certificate, it sends the names that certificate carries down the pipeline
-/// as a `PeerCertificateEvent`, then removes itself. The handshake completes before any
+/// the client's certificate, it sends the certificate's subject alternative name URIs down
+/// the pipeline as a `PeerCertificateEvent`, then removes itself. The handshake completes before any
 /// application byte is passed on, so the event comes before the preface.
 final class PeerCertificateHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -18,31 +18,25 @@ final class PeerCertificateHandler: ChannelInboundHandler, RemovableChannelHandl
             return
         }
         let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate()
-        context.fireUserInboundEventTriggered(PeerCertificateEvent(names: certificate.map(Self.names(in:)) ?? []))
+        context.fireUserInboundEventTriggered(PeerCertificateEvent(uris: certificate.map(Self.uris(in:)) ?? []))
         context.fireUserInboundEventTriggered(event)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    /// The subject's Common Name (the last, most significant one), then the DNS names and
-    /// URIs of the subject alternative names, in certificate order.
-    static func names(in certificate: NIOSSLCertificate) -> [String] {
+    /// The URIs of the subject alternative names, in certificate order. The Common Name and
+    /// DNS names are left out on purpose: a service is named by one kind of name only, so a
+    /// certificate made for something else (CN=intern-laptop) can never pass for it.
+    static func uris(in certificate: NIOSSLCertificate) -> [String] {
         guard let parsed = try? Certificate(derEncoded: certificate.toDERBytes()) else { return [] }
-        var names: [String] = []
-        let commonNames = parsed.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }
-        if let commonName = commonNames.last.flatMap({ String($0.value) }) {
-            names.append(commonName)
-        }
+        var uris: [String] = []
         for name in (try? parsed.extensions.subjectAlternativeNames) ?? SubjectAlternativeNames() {
-            switch name {
-            case .dnsName(let value), .uniformResourceIdentifier(let value): names.append(value)
-            default: break
-            }
+            if case .uniformResourceIdentifier(let value) = name { uris.append(value) }
         }
-        return names
+        return uris
     }
 }
 
-/// The names of the connection's verified client certificate, most significant first.
+/// The subject alternative name URIs of the connection's verified client certificate.
 struct PeerCertificateEvent: Sendable {
-    let names: [String]
+    let uris: [String]
 }

@@ -8,19 +8,20 @@ public struct ServerCall: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// Calls running on this connection when this one started, itself included.
     public let callsInFlight: Int
-    /// Under mutual TLS, the names in the client's verified certificate, most significant
-    /// first: the subject's Common Name, then its subject alternative DNS names and URIs.
-    /// Empty without mutual TLS.
-    public let peerCertificateNames: [String]
+    /// Under mutual TLS, the subject alternative name URIs of the client's verified
+    /// certificate (e.g. `spiffe://example.org/gateway`), in certificate order. Only URIs:
+    /// identity comes from one explicit kind of name, never the Common Name or a DNS name,
+    /// which a certificate issued for another purpose may carry. Empty without mutual TLS.
+    public let peerCertificateURIs: [String]
 
     public init(callID: UInt64, method: String, metadata: [String: String], deadline: ContinuousClock.Instant?, callsInFlight: Int,
-                peerCertificateNames: [String] = []) {
+                peerCertificateURIs: [String] = []) {
         self.callID = callID
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.callsInFlight = callsInFlight
-        self.peerCertificateNames = peerCertificateNames
+        self.peerCertificateURIs = peerCertificateURIs
     }
 }
 

@@ -30,7 +30,7 @@ extension RPCServerConfiguration {
 
         /// Mutual TLS: every client must present a certificate that chains to `trustRoots`,
         /// or its handshake fails. The names in that certificate reach handlers as
-        /// `ServerCall.peerCertificateNames`.
+        /// `ServerCall.peerCertificateURIs`.
         public static func mutual(certificateChain: String, privateKey: String, trustRoots: String) -> TLS {
             TLS(.mutual(certificateChain: certificateChain, privateKey: privateKey, trustRoots: trustRoots))
         }

@@ -39,7 +39,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var readingBatch = false
     /// Set once, after the TLS handshake, under mutual TLS.
-    private var peerCertificateNames: [String] = []
+    private var peerCertificateURIs: [String] = []
 
     init(router: RPCRouter, configuration: RPCServerConfiguration) {
         self.router = router
@@ -114,7 +114,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if event is ShutdownEvent {
             perform(machine.beginShutdown())
         } else if let event = event as? PeerCertificateEvent {
-            peerCertificateNames = event.names
+            peerCertificateURIs = event.uris
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -226,7 +226,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             ? ContinuousClock.now + .microseconds(Int64(clamping: request.timeoutMicros)) : nil
         let call = ServerCall(callID: request.callID, method: request.method, metadata: request.metadata,
                               deadline: deadline, callsInFlight: machine.callsInFlight,
-                              peerCertificateNames: peerCertificateNames)
+                              peerCertificateURIs: peerCertificateURIs)
         switch handler {
         case .sync(let body):
             let response: ResponseFrame

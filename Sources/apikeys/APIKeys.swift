@@ -14,7 +14,7 @@ struct APIKeys: AsyncParsableCommand {
         abstract: "Manage API keys on an apikeys server.",
         discussion: """
             Which credential a command uses (each option can also be set in the environment):
-              tenants create, users create|remove, service-credentials create:
+              tenants create, users create|remove, credentials ...:
                 --operator-credential
               verify: --service-credential alone
               everything else: --api-key, or else --service-credential acting
@@ -24,7 +24,7 @@ struct APIKeys: AsyncParsableCommand {
             """,
         subcommands: [
             HealthCommand.self, TenantsCommand.self, UsersCommand.self,
-            ServiceCredentialsCommand.self, SettingsCommand.self, KeysCommand.self,
+            CredentialsCommand.self, SettingsCommand.self, KeysCommand.self,
             VerifyCommand.self, EventsCommand.self,
         ])
 

@@ -22,18 +22,21 @@ struct EventsCommand: AsyncParsableCommand {
         var until: Int64?
         @Option(help: ArgumentHelp("Events per page, 1 to 100 (default 20).", valueName: "n")) var pageSize: UInt32?
         @Option(help: ArgumentHelp("Continue from a previous page.", valueName: "token")) var pageToken: String?
+        @Flag(help: "The operator's audit log (credential changes, X18), with the operator credential.") var auditLog = false
+
+        private var kind: CredentialKind { auditLog ? .operator : .user }
 
         func validate() throws {
             if let pageSize, !(1...100).contains(pageSize) { throw ValidationError("--page-size must be 1 to 100") }
             if let since, let until, since > until { throw ValidationError("--since is after --until") }
-            _ = try global.credential(for: .user)
+            _ = try global.credential(for: kind)
         }
 
         func run() async throws {
             let request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
                                             sinceMs: since ?? 0, untilMs: until ?? 0,
                                             pageSize: pageSize ?? 0, pageToken: pageToken ?? "")
-            let page = try await global.withClient(.user) { try await $0.listEvents(request) }
+            let page = try await global.withClient(kind) { try await $0.listEvents(request) }
             if global.json {
                 Output.json(.object(["events": .array(page.events.map(\.json)),
                                      "nextPageToken": .string(page.nextPageToken)]))

@@ -1,6 +1,7 @@
 /// A small JSON value for --json output; objects keep their key order so the output
 /// reads like the table it replaces.
-enum JSON: Equatable {
+// Sendable said, not inferred: inferring it for these mutually recursive types can cycle in the compiler.
+enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -49,7 +50,7 @@ enum JSON: Equatable {
 }
 
 /// An ordered JSON object, written as a dictionary literal.
-struct JSONObject: Equatable, ExpressibleByDictionaryLiteral {
+struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
     var pairs: [(String, JSON)]
 
     init(dictionaryLiteral elements: (String, JSON)...) {

@@ -26,11 +26,22 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(help: "Seconds calls in flight get to finish on shutdown.") var shutdownGracePeriod = 30.0
     @Option(help: "Event loop threads (0: one per core).") var threads = 0
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-    @Option(name: .customLong("service-credential"),
-            help: "A trusted service's credential, NAME=SECRET (repeatable; also APIKEYS_SERVICE_CREDENTIALS=NAME=SECRET,...). SECRET: 32 or more characters.")
-    var serviceCredentials: [String] = []
-    @Option(help: "An operator credential to accept besides the generated one (also APIKEYS_OPERATOR_CREDENTIAL; 32 or more characters).")
-    var operatorCredential: String?
+    @Option(help: ArgumentHelp(
+        "Trusted services' credentials, one a line: NAME SCOPE[:TENANT,...] SECRET, SCOPE verify or act; '#' starts a comment line (X18). Also APIKEYS_SERVICE_CREDENTIALS=NAME[:SCOPE]=SECRET,...",
+        valueName: "file"))
+    var serviceCredentialsFile: String?
+    @Option(help: ArgumentHelp(
+        "A file holding an operator credential to accept besides the stored ones, 32 or more characters (also APIKEYS_OPERATOR_CREDENTIAL).",
+        valueName: "file"))
+    var operatorCredentialFile: String?
+    @Option(help: ArgumentHelp(
+        "On a first start, write the generated operator credential to this new file (mode 0600) instead of printing it; an existing file is never overwritten.",
+        valueName: "file"))
+    var operatorCredentialOut: String?
+    // Finding 6: secrets on the command line are visible to every user in `ps`. Still parsed,
+    // so that passing one stops the start with a pointer to the file options.
+    @Option(name: .customLong("service-credential"), help: .hidden) var argvServiceCredentials: [String] = []
+    @Option(name: .customLong("operator-credential"), help: .hidden) var argvOperatorCredential: String?
     @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
     var usageFlushInterval = 1.0
     @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-private-key).", valueName: "path"))
@@ -40,13 +51,17 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Require client certificates issued by these PEM roots (mutual TLS).", valueName: "path"))
     var tlsClientCA: String?
     @Option(name: .customLong("tls-client-service"),
-            help: ArgumentHelp("With --tls-client-ca: a client certificate whose Common Name (or a SAN) is CN acts as service NAME (repeatable).", valueName: "CN=NAME"))
+            help: ArgumentHelp("With --tls-client-ca: a client certificate with exactly this subject alternative name URI acts as service NAME with SCOPE (verify or act, optionally only in the listed tenants); repeatable. The Common Name and DNS names are never used.", valueName: "URI=NAME:SCOPE[:TENANT,...]"))
     var tlsClientServices: [String] = []
 
     func validate() throws {
-        for entry in allServiceCredentials where !entry.contains("=") {
-            throw ValidationError("--service-credential must be NAME=SECRET")
+        if !argvServiceCredentials.isEmpty {
+            throw ValidationError("--service-credential is no longer accepted: a secret on the command line is visible to every user (ps). Put the credentials in a file for --service-credentials-file (NAME SCOPE SECRET a line), or in APIKEYS_SERVICE_CREDENTIALS.")
         }
+        if argvOperatorCredential != nil {
+            throw ValidationError("--operator-credential is no longer accepted: a secret on the command line is visible to every user (ps). Put it in a file for --operator-credential-file, or in APIKEYS_OPERATOR_CREDENTIAL.")
+        }
+        _ = try ConfiguredCredentials.load(serviceFile: serviceCredentialsFile, operatorFile: operatorCredentialFile)
         if (tlsCertificate == nil) != (tlsPrivateKey == nil) {
             throw ValidationError("--tls-certificate and --tls-private-key go together")
         }
@@ -56,22 +71,12 @@ struct Apikeysd: AsyncParsableCommand {
         if !tlsClientServices.isEmpty, tlsClientCA == nil {
             throw ValidationError("--tls-client-service needs --tls-client-ca (client certificates are only read under mutual TLS)")
         }
-        for entry in tlsClientServices {
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty,
-                  parts[1].utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw ValidationError("--tls-client-service must be CN=NAME, NAME printable ASCII without spaces")
-            }
-        }
-    }
-
-    private var allServiceCredentials: [String] {
-        let fromEnvironment = ProcessInfo.processInfo.environment["APIKEYS_SERVICE_CREDENTIALS"]?
-            .split(separator: ",").map(String.init) ?? []
-        return serviceCredentials + fromEnvironment
+        for entry in tlsClientServices { _ = try ConfiguredCredentials.certificateService(entry) }
     }
 
     func run() async throws {
+        // Findings 10, 11: whatever the caller's umask, nothing apikeysd creates is readable by others.
+        umask(0o077)
         var logger = Logger(label: "apikeysd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
@@ -90,11 +95,11 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.conformance = conformance
         configuration.usageFlushInterval = .seconds(usageFlushInterval)
-        for entry in allServiceCredentials {
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            configuration.serviceCredentials[String(parts[0])] = String(parts[1])
-        }
-        configuration.operatorCredential = operatorCredential ?? ProcessInfo.processInfo.environment["APIKEYS_OPERATOR_CREDENTIAL"]
+        let credentials = try ConfiguredCredentials.load(serviceFile: serviceCredentialsFile, operatorFile: operatorCredentialFile)
+        configuration.serviceCredentials = credentials.services
+        configuration.operatorCredential = credentials.operator
+        configuration.operatorCredentialOutput = operatorCredentialOut
+        for warning in credentials.warnings { logger.warning("\(warning)") }
         if let tlsCertificate, let tlsPrivateKey {
             configuration.rpc.tls = if let tlsClientCA {
                 .mutual(certificateChain: tlsCertificate, privateKey: tlsPrivateKey, trustRoots: tlsClientCA)
@@ -102,10 +107,7 @@ struct Apikeysd: AsyncParsableCommand {
                 .server(certificateChain: tlsCertificate, privateKey: tlsPrivateKey)
             }
         }
-        for entry in tlsClientServices {
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            configuration.certificateServices[String(parts[0])] = String(parts[1])
-        }
+        configuration.certificateServices = try tlsClientServices.map(ConfiguredCredentials.certificateService)
 
         let server = try APIKeysServer(configuration: configuration, logger: logger)
         let address = try await server.start()
@@ -115,10 +117,11 @@ struct Apikeysd: AsyncParsableCommand {
         say("  data: \(dataDir)/apikeys.sqlite")
         say("  connect: apikeys --server \(shown)\(tlsCertificate == nil ? "" : " --tls-ca <ca.pem>") health")
         if let secret = server.newOperatorCredential {
-            // Shown once: only its hash is stored (X7).
+            // Shown once, on one line only (stdout may be a journal): only its hash is stored (X7).
             say("operator credential: \(secret)")
-            say("  This is shown once. Save it now: export APIKEYS_OPERATOR_CREDENTIAL=\(secret)")
-            say("  To use your own instead, start apikeysd with --operator-credential or APIKEYS_OPERATOR_CREDENTIAL.")
+            say("  Shown once: save it now. To keep it off the output, start a new data directory with --operator-credential-out FILE.")
+        } else if let out = server.operatorCredentialWrittenTo {
+            say("the generated operator credential is in \(out) (mode 0600); it is not shown")
         }
 
         await Self.waitForTermination()

@@ -4,6 +4,15 @@ import Testing
 /// A service on an in-memory store with a manual clock and a populated tenant:
 /// `admin` (TenantAdmin + Developer, licensed), `dev` and `dev2` (Developer, licensed),
 /// `plain` (no role, licensed), `unlicensed` (Developer, no license). API keys enabled.
+extension Caller {
+    /// A service with scope `act` in every tenant, as the tests use it.
+    static func service(name: String) -> Caller { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
+}
+
+extension Caller.Via {
+    static func service(name: String) -> Caller.Via { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
+}
+
 struct Fixture {
     let store = InMemoryKeyStore()
     let clock = ManualClock()

@@ -42,6 +42,7 @@ struct UsageFlushTests {
             try inner.countActiveKeys(tenantID: tenantID, ownerID: ownerID, asOf: asOf)
         }
         func hasOperatorCredential() throws -> Bool { try inner.hasOperatorCredential() }
+        func credentials() throws -> [Credential] { try inner.credentials() }
     }
 
     @Test("X9: 10,000 used keys are stored in several transactions, each count once, also when one of them fails")

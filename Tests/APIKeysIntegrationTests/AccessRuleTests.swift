@@ -12,15 +12,16 @@ struct AccessRuleTests {
         try await t.addUser("dana")
         let (key, secret) = try await t.generate("dana", name: "dana's ci")
 
-        // Bearer: acts as dana, without any x-user-id.
+        // Bearer: acts as dana, without any x-user-id (X17: reads and her own keys, no minting).
         let asDana = t.bearer(secret)
-        let second = try #require(try await asDana.generateKey(GenerateKeyRequest(name: "made by key")).key)
-        #expect(second.ownerID == "dana")
-        #expect(second.tenantID == t.id)
+        let second = try await t.generate("dana", name: "made through the console").key
         let listed = try await asDana.listKeys().keys.map(\.id)
         #expect(Set(listed) == [key.id, second.id])
-        let events = try await t.events(ListEventsRequest(keyID: second.id, action: "key.generated"))
+        let renamed = try #require(try await asDana.renameKey(RenameKeyRequest(keyID: second.id, name: "renamed by key")).key)
+        #expect(renamed.ownerID == "dana" && renamed.tenantID == t.id)
+        let events = try await t.events(ListEventsRequest(keyID: second.id, action: "key.renamed"))
         #expect(events.first?.actor == "user:dana")
+        #expect(events.first?.details["via"] == "key:\(key.id)")
 
         let principal = try #require(try await t.verifier.verify(VerifyRequest(secret: secret)).principal)
         #expect(principal.tenantID == t.id)
@@ -264,7 +265,7 @@ struct AccessRuleTests {
 
         _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "dana", role: .developer))
         await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer") {
-            try await t.bearer(secret).generateKey(GenerateKeyRequest(name: "next"))
+            try await t.as("dana").generateKey(GenerateKeyRequest(name: "next"))
         }
         _ = try await t.as("boss").getSettings()
         _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "boss", role: .tenantAdmin))
@@ -330,6 +331,44 @@ struct AccessRuleTests {
         #expect(try await t.bearer(erikSecret).listKeys().keys.map(\.id) == [erikKey.id])
         await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer") { try await t.generate("dana") }
         await expectRefused(.permissionDenied, rule: "R17", reason: "no_license") { try await t.generate("erik") }
+        await t.close()
+    }
+
+    @Test("X17: a leaked key cannot mint keys or raise limits; every event says how its actor came in (issue 9, finding 5)")
+    func keyCannotMint() async throws {
+        let t = try await RuleTenant.make(adminIsDeveloper: true)
+        try await t.addUser("dana")
+        let (danaKey, danaSecret) = try await t.generate("dana")
+        let (adminKey, adminSecret) = try await t.generate(t.admin)
+
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
+            try await t.bearer(danaSecret).generateKey(GenerateKeyRequest(name: "minted"))
+        }
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
+            try await t.bearer(adminSecret).generateKey(GenerateKeyRequest(name: "minted"))
+        }
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
+            try await t.bearer(adminSecret).updateSettings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+        }
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
+            try await t.bearer(adminSecret).assignRole(AssignRoleRequest(userID: "dana", role: .tenantAdmin))
+        }
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
+            try await t.bearer(adminSecret).setLicense(SetLicenseRequest(userID: "dana", licensed: false))
+        }
+        // Reading and revoking what the owner may still work by key.
+        _ = try await t.bearer(adminSecret).getSettings()
+        _ = try await t.bearer(adminSecret).listEvents(ListEventsRequest(pageSize: 1))
+        _ = try await t.bearer(danaSecret).revokeKey(RevokeKeyRequest(keyID: danaKey.id, reason: "leaked"))
+
+        // Nothing was minted: dana and the admin still have exactly their one key each.
+        #expect(try await t.allKeys().map(\.id).sorted() == [danaKey.id, adminKey.id].sorted())
+        let events = try await t.events()
+        #expect(events.allSatisfy { $0.details["via"] != nil }, "every event names how its actor came in")
+        #expect(events.with(action: "key.generated").allSatisfy { $0.details["via"] == "service:console" })
+        #expect(events.with(action: "key.revoked", key: danaKey.id).first?.details["via"] == "key:\(danaKey.id)")
+        let denied = events.with(action: "permission.denied")
+        #expect(!denied.isEmpty && denied.allSatisfy { $0.details["rule"] == "X17" && $0.details["via"]?.hasPrefix("key:") == true })
         await t.close()
     }
 }

@@ -147,7 +147,8 @@ struct RevocationRuleTests {
         _ = try await t.settings(UpdateSettingsRequest(apiKeysEnabled: true))
         for secret in secrets { _ = try await t.verifier.verify(VerifyRequest(secret: secret)) }
 
-        await expectRefused(.permissionDenied, rule: "R3", reason: "not_tenant_admin") {
+        // X17: an API key never changes settings, whoever owns it.
+        await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
             try await t.bearer(secrets[0]).updateSettings(UpdateSettingsRequest(apiKeysEnabled: false))
         }
         let changes = try await t.events(ListEventsRequest(action: "settings.changed"))

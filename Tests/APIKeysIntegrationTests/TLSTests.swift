@@ -1,4 +1,5 @@
 import APIKeysClient
+import APIKeysDomain
 import APIKeysServer
 import APIKeysWire
 import Testing
@@ -9,8 +10,9 @@ import Testing
 struct TLSTests {
     static let operatorSecret = String(repeating: "o", count: 40)
 
-    /// A server with TLS; with `mutual`, clients need a certificate from the test CA, and
-    /// CN=gateway is service `gateway`.
+    /// A server with TLS; with `mutual`, clients need a certificate from the test CA; the SAN
+    /// URI spiffe://example.org/gateway is service `gateway` (scope act) and
+    /// spiffe://example.org/verifier is service `verifier` (scope verify).
     static func withServer(mutual: Bool, _ body: (TestServer, TestCertificates) async throws -> Void) async throws {
         let certificates = try await TestCertificates.shared()
         let server = try await TestServer.start { configuration in
@@ -18,7 +20,12 @@ struct TLSTests {
             configuration.rpc.tls = mutual
                 ? .mutual(certificateChain: server.certificate, privateKey: server.privateKey, trustRoots: certificates.ca)
                 : .server(certificateChain: server.certificate, privateKey: server.privateKey)
-            if mutual { configuration.certificateServices = ["gateway": "gateway", "verifier.internal": "verifier"] }
+            if mutual {
+                configuration.certificateServices = [
+                    .init(uri: TestCertificates.gatewayURI, name: "gateway", scope: .act),
+                    .init(uri: TestCertificates.verifierURI, name: "verifier", scope: .verify),
+                ]
+            }
             configuration.operatorCredential = operatorSecret
         }
         do {
@@ -94,7 +101,7 @@ struct TLSTests {
         }
     }
 
-    @Test("X13: a trusted certificate CN=gateway acts as service gateway, alone or for a user")
+    @Test("X13: a trusted certificate with the SAN URI of gateway acts as service gateway, alone or for a user")
     func certificateService() async throws {
         try await Self.withServer(mutual: true) { server, certificates in
             let gateway = certificates.gateway
@@ -135,18 +142,50 @@ struct TLSTests {
         }
     }
 
-    @Test("X13: a subject alternative DNS name can name the service too")
-    func subjectAlternativeName() async throws {
+    @Test("X18: a verify-scoped certificate service verifies but cannot act for a user")
+    func verifyScopedCertificate() async throws {
         try await Self.withServer(mutual: true) { server, certificates in
             let verifier = certificates.verifier
             let client = try await APIKeysClient.connect(
-                host: server.host, port: server.port,
+                host: server.host, port: server.port, credential: .operator(Self.operatorSecret),
                 tls: .mutual(certificateChain: verifier.certificate, privateKey: verifier.privateKey, trustRoots: certificates.ca))
+            _ = try await client.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            _ = try await client.createUser(CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
             // The service is let through to the key check, which refuses the unknown key.
-            let error = await #expect(throws: RPCError.self) { try await client.verify(VerifyRequest(secret: "aks_nothing")) }
+            let error = await #expect(throws: RPCError.self) {
+                try await client.acting(as: .clientCertificate()).verify(VerifyRequest(secret: "aks_nothing"))
+            }
             #expect(error?.code == .unauthenticated)
             #expect(error?.message.contains("no authorization") == false)
+            await expectRefused(.permissionDenied, rule: "X18", reason: "scope_verify_only") {
+                try await client.acting(as: .clientCertificate(tenant: "acme", user: "alice")).listUsers()
+            }
             await client.close()
+        }
+    }
+
+    @Test("mTLS (finding 7): CN=intern-laptop with SAN URI:gateway, or the URI spelled as a CN or DNS name, is no service")
+    func identityOnlyByExactURI() async throws {
+        try await Self.withServer(mutual: true) { server, certificates in
+            let operatorClient = try await APIKeysClient.connect(
+                host: server.host, port: server.port, credential: .operator(Self.operatorSecret),
+                tls: .mutual(certificateChain: certificates.gateway.certificate, privateKey: certificates.gateway.privateKey,
+                             trustRoots: certificates.ca))
+            _ = try await operatorClient.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            _ = try await operatorClient.createUser(CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
+            await operatorClient.close()
+            for pair in [certificates.intern, certificates.lookalike, certificates.stranger] {
+                let client = try await APIKeysClient.connect(
+                    host: server.host, port: server.port,
+                    tls: .mutual(certificateChain: pair.certificate, privateKey: pair.privateKey, trustRoots: certificates.ca))
+                #expect(try await client.health().status == .serving)
+                for caller in [client.acting(as: .clientCertificate(tenant: "acme", user: "alice")), client.acting(as: .clientCertificate())] {
+                    await expectRefused(.unauthenticated, rule: nil, reason: "missing_credentials", "\(pair.certificate)") {
+                        try await caller.listUsers()
+                    }
+                }
+                await client.close()
+            }
         }
     }
 

@@ -32,7 +32,7 @@ struct ServiceOnSQLiteTests {
         }
         let service = try APIKeyService(store: try db.open(), clock: clock)
         #expect(try service.bootstrap() == nil)
-        #expect(try service.resolveCaller(authorization: "Operator \(operatorSecret)", tenantID: nil, userID: nil) == .operator)
+        #expect(try service.resolveCaller(authorization: "Operator \(operatorSecret)", tenantID: nil, userID: nil).via.hasPrefix("operator:opr_"))
         #expect(try service.verify(keep.secret, verifier: .service(name: "gw")).userID == "ada")
         do {
             _ = try service.verify(revoked.secret, verifier: .service(name: "gw"))
@@ -87,4 +87,13 @@ struct ServiceOnSQLiteTests {
         #expect(elapsed < 5, "snapshot took \(elapsed) s")
         _ = try APIKeyService(store: store)
     }
+}
+
+extension Caller {
+    /// A service with scope `act` in every tenant, as the tests use it.
+    static func service(name: String) -> Caller { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
+}
+
+extension Caller.Via {
+    static func service(name: String) -> Caller.Via { .service(ServiceIdentity(name: name, credentialID: "configured:\(name)")) }
 }

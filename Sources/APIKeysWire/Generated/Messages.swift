@@ -94,6 +94,32 @@ public enum Role: Int32, Sendable, CaseIterable {
     var protoValue: Int32 { rawValue }
 }
 
+public enum CredentialScope: Int32, Sendable, CaseIterable {
+    case unspecified = 0
+    case verify = 1
+    case act = 2
+
+    /// Values this build does not know read as the zero value, as proto3 requires.
+    init(protoValue: Int64) {
+        self = Self(rawValue: Int32(truncatingIfNeeded: protoValue)) ?? .unspecified
+    }
+
+    var protoValue: Int32 { rawValue }
+}
+
+public enum CredentialKind: Int32, Sendable, CaseIterable {
+    case unspecified = 0
+    case `operator` = 1
+    case service = 2
+
+    /// Values this build does not know read as the zero value, as proto3 requires.
+    init(protoValue: Int64) {
+        self = Self(rawValue: Int32(truncatingIfNeeded: protoValue)) ?? .unspecified
+    }
+
+    var protoValue: Int32 { rawValue }
+}
+
 public struct Tenant: ProtoMessage {
     public static let protoName = "apikeys.v1.Tenant"
     public var id: String
@@ -282,8 +308,103 @@ public struct RemoveUserResponse: ProtoMessage {
     }
 }
 
+public struct CredentialInfo: ProtoMessage {
+    public static let protoName = "apikeys.v1.CredentialInfo"
+    public var id: String
+    public var kind: CredentialKind
+    public var name: String
+    public var scope: CredentialScope
+    public var tenants: [String]
+    public var createdAtMs: Int64
+    public var revokedAtMs: Int64
+    public var configured: Bool
+
+    public init(id: String = "", kind: CredentialKind = .unspecified, name: String = "", scope: CredentialScope = .unspecified, tenants: [String] = [], createdAtMs: Int64 = 0, revokedAtMs: Int64 = 0, configured: Bool = false) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.scope = scope
+        self.tenants = tenants
+        self.createdAtMs = createdAtMs
+        self.revokedAtMs = revokedAtMs
+        self.configured = configured
+    }
+
+    public init(reader: ProtoReader) {
+        self.id = reader.string(1)
+        self.kind = CredentialKind(protoValue: reader.int(2))
+        self.name = reader.string(3)
+        self.scope = CredentialScope(protoValue: reader.int(4))
+        self.tenants = reader.strings(5)
+        self.createdAtMs = reader.int(6)
+        self.revokedAtMs = reader.int(7)
+        self.configured = reader.uint(8) != 0
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !id.isEmpty { writer.set(1, id) }
+        if kind != .unspecified { writer.set(2, Int64(kind.protoValue)) }
+        if !name.isEmpty { writer.set(3, name) }
+        if scope != .unspecified { writer.set(4, Int64(scope.protoValue)) }
+        if !tenants.isEmpty { writer.addStrings(5, tenants) }
+        if createdAtMs != 0 { writer.set(6, Int64(createdAtMs)) }
+        if revokedAtMs != 0 { writer.set(7, Int64(revokedAtMs)) }
+        if configured != false { writer.set(8, UInt64(configured ? 1 : 0)) }
+    }
+}
+
 public struct CreateServiceCredentialRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateServiceCredentialRequest"
+    public var name: String
+    public var scope: CredentialScope
+    public var tenants: [String]
+
+    public init(name: String = "", scope: CredentialScope = .unspecified, tenants: [String] = []) {
+        self.name = name
+        self.scope = scope
+        self.tenants = tenants
+    }
+
+    public init(reader: ProtoReader) {
+        self.name = reader.string(1)
+        self.scope = CredentialScope(protoValue: reader.int(2))
+        self.tenants = reader.strings(3)
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !name.isEmpty { writer.set(1, name) }
+        if scope != .unspecified { writer.set(2, Int64(scope.protoValue)) }
+        if !tenants.isEmpty { writer.addStrings(3, tenants) }
+    }
+}
+
+public struct CreateServiceCredentialResponse: ProtoMessage {
+    public static let protoName = "apikeys.v1.CreateServiceCredentialResponse"
+    public var name: String
+    public var secret: String
+    public var credential: CredentialInfo?
+
+    public init(name: String = "", secret: String = "", credential: CredentialInfo? = nil) {
+        self.name = name
+        self.secret = secret
+        self.credential = credential
+    }
+
+    public init(reader: ProtoReader) {
+        self.name = reader.string(1)
+        self.secret = reader.string(2)
+        self.credential = reader.message(3).map(CredentialInfo.init(reader:))
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !name.isEmpty { writer.set(1, name) }
+        if !secret.isEmpty { writer.set(2, secret) }
+        if let credential { credential.write(to: writer.setMessage(3)) }
+    }
+}
+
+public struct CreateOperatorCredentialRequest: ProtoMessage {
+    public static let protoName = "apikeys.v1.CreateOperatorCredentialRequest"
     public var name: String
 
     public init(name: String = "") {
@@ -299,24 +420,131 @@ public struct CreateServiceCredentialRequest: ProtoMessage {
     }
 }
 
-public struct CreateServiceCredentialResponse: ProtoMessage {
-    public static let protoName = "apikeys.v1.CreateServiceCredentialResponse"
-    public var name: String
+public struct CreateOperatorCredentialResponse: ProtoMessage {
+    public static let protoName = "apikeys.v1.CreateOperatorCredentialResponse"
     public var secret: String
+    public var credential: CredentialInfo?
 
-    public init(name: String = "", secret: String = "") {
-        self.name = name
+    public init(secret: String = "", credential: CredentialInfo? = nil) {
         self.secret = secret
+        self.credential = credential
     }
 
     public init(reader: ProtoReader) {
-        self.name = reader.string(1)
-        self.secret = reader.string(2)
+        self.secret = reader.string(1)
+        self.credential = reader.message(2).map(CredentialInfo.init(reader:))
     }
 
     public func write(to writer: ProtoWriter) {
-        if !name.isEmpty { writer.set(1, name) }
-        if !secret.isEmpty { writer.set(2, secret) }
+        if !secret.isEmpty { writer.set(1, secret) }
+        if let credential { credential.write(to: writer.setMessage(2)) }
+    }
+}
+
+public struct ListCredentialsRequest: ProtoMessage {
+    public static let protoName = "apikeys.v1.ListCredentialsRequest"
+
+    public init() {}
+
+    public init(reader: ProtoReader) {
+        _ = reader
+    }
+
+    public func write(to writer: ProtoWriter) {
+        _ = writer
+    }
+}
+
+public struct ListCredentialsResponse: ProtoMessage {
+    public static let protoName = "apikeys.v1.ListCredentialsResponse"
+    public var credentials: [CredentialInfo]
+
+    public init(credentials: [CredentialInfo] = []) {
+        self.credentials = credentials
+    }
+
+    public init(reader: ProtoReader) {
+        self.credentials = reader.messages(1).map(CredentialInfo.init(reader:))
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !credentials.isEmpty { for element in credentials { element.write(to: writer.addMessage(1)) } }
+    }
+}
+
+public struct RotateCredentialRequest: ProtoMessage {
+    public static let protoName = "apikeys.v1.RotateCredentialRequest"
+    public var credentialID: String
+
+    public init(credentialID: String = "") {
+        self.credentialID = credentialID
+    }
+
+    public init(reader: ProtoReader) {
+        self.credentialID = reader.string(1)
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !credentialID.isEmpty { writer.set(1, credentialID) }
+    }
+}
+
+public struct RotateCredentialResponse: ProtoMessage {
+    public static let protoName = "apikeys.v1.RotateCredentialResponse"
+    public var secret: String
+    public var credential: CredentialInfo?
+    public var replacesID: String
+
+    public init(secret: String = "", credential: CredentialInfo? = nil, replacesID: String = "") {
+        self.secret = secret
+        self.credential = credential
+        self.replacesID = replacesID
+    }
+
+    public init(reader: ProtoReader) {
+        self.secret = reader.string(1)
+        self.credential = reader.message(2).map(CredentialInfo.init(reader:))
+        self.replacesID = reader.string(3)
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !secret.isEmpty { writer.set(1, secret) }
+        if let credential { credential.write(to: writer.setMessage(2)) }
+        if !replacesID.isEmpty { writer.set(3, replacesID) }
+    }
+}
+
+public struct RevokeCredentialRequest: ProtoMessage {
+    public static let protoName = "apikeys.v1.RevokeCredentialRequest"
+    public var credentialID: String
+
+    public init(credentialID: String = "") {
+        self.credentialID = credentialID
+    }
+
+    public init(reader: ProtoReader) {
+        self.credentialID = reader.string(1)
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if !credentialID.isEmpty { writer.set(1, credentialID) }
+    }
+}
+
+public struct RevokeCredentialResponse: ProtoMessage {
+    public static let protoName = "apikeys.v1.RevokeCredentialResponse"
+    public var credential: CredentialInfo?
+
+    public init(credential: CredentialInfo? = nil) {
+        self.credential = credential
+    }
+
+    public init(reader: ProtoReader) {
+        self.credential = reader.message(1).map(CredentialInfo.init(reader:))
+    }
+
+    public func write(to writer: ProtoWriter) {
+        if let credential { credential.write(to: writer.setMessage(1)) }
     }
 }
 

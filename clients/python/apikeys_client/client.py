@@ -182,6 +182,15 @@ class Directory(_Service):
     remove_user = _unary("/apikeys.v1.Directory/RemoveUser", _d.RemoveUserRequest, _d.RemoveUserResponse)
     create_service_credential = _unary("/apikeys.v1.Directory/CreateServiceCredential",
                                        _d.CreateServiceCredentialRequest, _d.CreateServiceCredentialResponse)
+    # X18, operator only.
+    create_operator_credential = _unary("/apikeys.v1.Directory/CreateOperatorCredential",
+                                        _d.CreateOperatorCredentialRequest, _d.CreateOperatorCredentialResponse)
+    list_credentials = _unary("/apikeys.v1.Directory/ListCredentials",
+                              _d.ListCredentialsRequest, _d.ListCredentialsResponse)
+    rotate_credential = _unary("/apikeys.v1.Directory/RotateCredential",
+                               _d.RotateCredentialRequest, _d.RotateCredentialResponse)
+    revoke_credential = _unary("/apikeys.v1.Directory/RevokeCredential",
+                               _d.RevokeCredentialRequest, _d.RevokeCredentialResponse)
     assign_role = _unary("/apikeys.v1.Directory/AssignRole", _d.AssignRoleRequest, _d.UserResponse)
     remove_role = _unary("/apikeys.v1.Directory/RemoveRole", _d.RemoveRoleRequest, _d.UserResponse)
     set_license = _unary("/apikeys.v1.Directory/SetLicense", _d.SetLicenseRequest, _d.UserResponse)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
+import tempfile
 
 from apikeys_client import Client, framing, pb
 from apikeys_client.proto.apikeys.v1 import frame_pb2
@@ -15,6 +18,16 @@ MAX_CONCURRENT_CALLS = 100
 ECHO = "/apikeys.v1.Conformance/Echo"
 EMPTY = "/apikeys.v1.Conformance/Empty"
 HEALTH = "/apikeys.v1.Health/Check"
+
+
+def secret_file(content: str) -> str:
+    """A new file, mode 0600, holding ``content``: apikeysd takes secrets from files or the
+    environment, never from argv, where ``ps`` shows them (X18). Removed at exit."""
+    fd, path = tempfile.mkstemp(prefix="apikeys-secret-")
+    with os.fdopen(fd, "w") as f:
+        f.write(content)
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    return path
 
 
 def run(coro, timeout: float = 30.0):

@@ -16,12 +16,13 @@ import sys
 from dataclasses import dataclass
 
 from apikeys_client import Client, operator, pb, service
+from helpers import secret_file
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 #: The service credential the reliability servers are started with (X13: 32+ characters).
 SERVICE_SECRET = "reliability-service-credential-0123456789abcdef"
-SERVICE_ARGS = ("--service-credential", f"reliability={SERVICE_SECRET}")
+SERVICE_ARGS = ("--service-credentials-file", secret_file(f"reliability act {SERVICE_SECRET}\n"))
 
 MIB = 1024 * 1024
 

@@ -367,6 +367,51 @@ void   apikeys__v1__remove_user_response__free_unpacked
   assert(message->base.descriptor == &apikeys__v1__remove_user_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   apikeys__v1__credential_info__init
+                     (Apikeys__V1__CredentialInfo         *message)
+{
+  static const Apikeys__V1__CredentialInfo init_value = APIKEYS__V1__CREDENTIAL_INFO__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__credential_info__get_packed_size
+                     (const Apikeys__V1__CredentialInfo *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__credential_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__credential_info__pack
+                     (const Apikeys__V1__CredentialInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__credential_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__credential_info__pack_to_buffer
+                     (const Apikeys__V1__CredentialInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__credential_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__CredentialInfo *
+       apikeys__v1__credential_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__CredentialInfo *)
+     protobuf_c_message_unpack (&apikeys__v1__credential_info__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__credential_info__free_unpacked
+                     (Apikeys__V1__CredentialInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__credential_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   apikeys__v1__create_service_credential_request__init
                      (Apikeys__V1__CreateServiceCredentialRequest         *message)
 {
@@ -455,6 +500,366 @@ void   apikeys__v1__create_service_credential_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &apikeys__v1__create_service_credential_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__create_operator_credential_request__init
+                     (Apikeys__V1__CreateOperatorCredentialRequest         *message)
+{
+  static const Apikeys__V1__CreateOperatorCredentialRequest init_value = APIKEYS__V1__CREATE_OPERATOR_CREDENTIAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__create_operator_credential_request__get_packed_size
+                     (const Apikeys__V1__CreateOperatorCredentialRequest *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__create_operator_credential_request__pack
+                     (const Apikeys__V1__CreateOperatorCredentialRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__create_operator_credential_request__pack_to_buffer
+                     (const Apikeys__V1__CreateOperatorCredentialRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__CreateOperatorCredentialRequest *
+       apikeys__v1__create_operator_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__CreateOperatorCredentialRequest *)
+     protobuf_c_message_unpack (&apikeys__v1__create_operator_credential_request__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__create_operator_credential_request__free_unpacked
+                     (Apikeys__V1__CreateOperatorCredentialRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__create_operator_credential_response__init
+                     (Apikeys__V1__CreateOperatorCredentialResponse         *message)
+{
+  static const Apikeys__V1__CreateOperatorCredentialResponse init_value = APIKEYS__V1__CREATE_OPERATOR_CREDENTIAL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__create_operator_credential_response__get_packed_size
+                     (const Apikeys__V1__CreateOperatorCredentialResponse *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__create_operator_credential_response__pack
+                     (const Apikeys__V1__CreateOperatorCredentialResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__create_operator_credential_response__pack_to_buffer
+                     (const Apikeys__V1__CreateOperatorCredentialResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__CreateOperatorCredentialResponse *
+       apikeys__v1__create_operator_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__CreateOperatorCredentialResponse *)
+     protobuf_c_message_unpack (&apikeys__v1__create_operator_credential_response__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__create_operator_credential_response__free_unpacked
+                     (Apikeys__V1__CreateOperatorCredentialResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__create_operator_credential_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__list_credentials_request__init
+                     (Apikeys__V1__ListCredentialsRequest         *message)
+{
+  static const Apikeys__V1__ListCredentialsRequest init_value = APIKEYS__V1__LIST_CREDENTIALS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__list_credentials_request__get_packed_size
+                     (const Apikeys__V1__ListCredentialsRequest *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__list_credentials_request__pack
+                     (const Apikeys__V1__ListCredentialsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__list_credentials_request__pack_to_buffer
+                     (const Apikeys__V1__ListCredentialsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__ListCredentialsRequest *
+       apikeys__v1__list_credentials_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__ListCredentialsRequest *)
+     protobuf_c_message_unpack (&apikeys__v1__list_credentials_request__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__list_credentials_request__free_unpacked
+                     (Apikeys__V1__ListCredentialsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__list_credentials_response__init
+                     (Apikeys__V1__ListCredentialsResponse         *message)
+{
+  static const Apikeys__V1__ListCredentialsResponse init_value = APIKEYS__V1__LIST_CREDENTIALS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__list_credentials_response__get_packed_size
+                     (const Apikeys__V1__ListCredentialsResponse *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__list_credentials_response__pack
+                     (const Apikeys__V1__ListCredentialsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__list_credentials_response__pack_to_buffer
+                     (const Apikeys__V1__ListCredentialsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__ListCredentialsResponse *
+       apikeys__v1__list_credentials_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__ListCredentialsResponse *)
+     protobuf_c_message_unpack (&apikeys__v1__list_credentials_response__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__list_credentials_response__free_unpacked
+                     (Apikeys__V1__ListCredentialsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__list_credentials_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__rotate_credential_request__init
+                     (Apikeys__V1__RotateCredentialRequest         *message)
+{
+  static const Apikeys__V1__RotateCredentialRequest init_value = APIKEYS__V1__ROTATE_CREDENTIAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__rotate_credential_request__get_packed_size
+                     (const Apikeys__V1__RotateCredentialRequest *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__rotate_credential_request__pack
+                     (const Apikeys__V1__RotateCredentialRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__rotate_credential_request__pack_to_buffer
+                     (const Apikeys__V1__RotateCredentialRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__RotateCredentialRequest *
+       apikeys__v1__rotate_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__RotateCredentialRequest *)
+     protobuf_c_message_unpack (&apikeys__v1__rotate_credential_request__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__rotate_credential_request__free_unpacked
+                     (Apikeys__V1__RotateCredentialRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__rotate_credential_response__init
+                     (Apikeys__V1__RotateCredentialResponse         *message)
+{
+  static const Apikeys__V1__RotateCredentialResponse init_value = APIKEYS__V1__ROTATE_CREDENTIAL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__rotate_credential_response__get_packed_size
+                     (const Apikeys__V1__RotateCredentialResponse *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__rotate_credential_response__pack
+                     (const Apikeys__V1__RotateCredentialResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__rotate_credential_response__pack_to_buffer
+                     (const Apikeys__V1__RotateCredentialResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__RotateCredentialResponse *
+       apikeys__v1__rotate_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__RotateCredentialResponse *)
+     protobuf_c_message_unpack (&apikeys__v1__rotate_credential_response__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__rotate_credential_response__free_unpacked
+                     (Apikeys__V1__RotateCredentialResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__rotate_credential_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__revoke_credential_request__init
+                     (Apikeys__V1__RevokeCredentialRequest         *message)
+{
+  static const Apikeys__V1__RevokeCredentialRequest init_value = APIKEYS__V1__REVOKE_CREDENTIAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__revoke_credential_request__get_packed_size
+                     (const Apikeys__V1__RevokeCredentialRequest *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__revoke_credential_request__pack
+                     (const Apikeys__V1__RevokeCredentialRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__revoke_credential_request__pack_to_buffer
+                     (const Apikeys__V1__RevokeCredentialRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__RevokeCredentialRequest *
+       apikeys__v1__revoke_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__RevokeCredentialRequest *)
+     protobuf_c_message_unpack (&apikeys__v1__revoke_credential_request__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__revoke_credential_request__free_unpacked
+                     (Apikeys__V1__RevokeCredentialRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   apikeys__v1__revoke_credential_response__init
+                     (Apikeys__V1__RevokeCredentialResponse         *message)
+{
+  static const Apikeys__V1__RevokeCredentialResponse init_value = APIKEYS__V1__REVOKE_CREDENTIAL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t apikeys__v1__revoke_credential_response__get_packed_size
+                     (const Apikeys__V1__RevokeCredentialResponse *message)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t apikeys__v1__revoke_credential_response__pack
+                     (const Apikeys__V1__RevokeCredentialResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t apikeys__v1__revoke_credential_response__pack_to_buffer
+                     (const Apikeys__V1__RevokeCredentialResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Apikeys__V1__RevokeCredentialResponse *
+       apikeys__v1__revoke_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Apikeys__V1__RevokeCredentialResponse *)
+     protobuf_c_message_unpack (&apikeys__v1__revoke_credential_response__descriptor,
+                                allocator, len, data);
+}
+void   apikeys__v1__revoke_credential_response__free_unpacked
+                     (Apikeys__V1__RevokeCredentialResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &apikeys__v1__revoke_credential_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   apikeys__v1__assign_role_request__init
@@ -1245,7 +1650,136 @@ const ProtobufCMessageDescriptor apikeys__v1__remove_user_response__descriptor =
   (ProtobufCMessageInit) apikeys__v1__remove_user_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor apikeys__v1__credential_info__field_descriptors[8] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, kind),
+    &apikeys__v1__credential_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, scope),
+    &apikeys__v1__credential_scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenants",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Apikeys__V1__CredentialInfo, n_tenants),
+    offsetof(Apikeys__V1__CredentialInfo, tenants),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, revoked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "configured",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CredentialInfo, configured),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__credential_info__field_indices_by_name[] = {
+  7,   /* field[7] = configured */
+  5,   /* field[5] = created_at_ms */
+  0,   /* field[0] = id */
+  1,   /* field[1] = kind */
+  2,   /* field[2] = name */
+  6,   /* field[6] = revoked_at_ms */
+  3,   /* field[3] = scope */
+  4,   /* field[4] = tenants */
+};
+static const ProtobufCIntRange apikeys__v1__credential_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__credential_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.CredentialInfo",
+  "CredentialInfo",
+  "Apikeys__V1__CredentialInfo",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__CredentialInfo),
+  8,
+  apikeys__v1__credential_info__field_descriptors,
+  apikeys__v1__credential_info__field_indices_by_name,
+  1,  apikeys__v1__credential_info__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__credential_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_request__field_descriptors[3] =
 {
   {
     "name",
@@ -1259,14 +1793,40 @@ static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "scope",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CreateServiceCredentialRequest, scope),
+    &apikeys__v1__credential_scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenants",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Apikeys__V1__CreateServiceCredentialRequest, n_tenants),
+    offsetof(Apikeys__V1__CreateServiceCredentialRequest, tenants),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned apikeys__v1__create_service_credential_request__field_indices_by_name[] = {
   0,   /* field[0] = name */
+  1,   /* field[1] = scope */
+  2,   /* field[2] = tenants */
 };
 static const ProtobufCIntRange apikeys__v1__create_service_credential_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_request__descriptor =
 {
@@ -1276,14 +1836,14 @@ const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_request_
   "Apikeys__V1__CreateServiceCredentialRequest",
   "apikeys.v1",
   sizeof(Apikeys__V1__CreateServiceCredentialRequest),
-  1,
+  3,
   apikeys__v1__create_service_credential_request__field_descriptors,
   apikeys__v1__create_service_credential_request__field_indices_by_name,
   1,  apikeys__v1__create_service_credential_request__number_ranges,
   (ProtobufCMessageInit) apikeys__v1__create_service_credential_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_response__field_descriptors[3] =
 {
   {
     "name",
@@ -1309,15 +1869,28 @@ static const ProtobufCFieldDescriptor apikeys__v1__create_service_credential_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "credential",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CreateServiceCredentialResponse, credential),
+    &apikeys__v1__credential_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned apikeys__v1__create_service_credential_response__field_indices_by_name[] = {
+  2,   /* field[2] = credential */
   0,   /* field[0] = name */
   1,   /* field[1] = secret */
 };
 static const ProtobufCIntRange apikeys__v1__create_service_credential_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_response__descriptor =
 {
@@ -1327,11 +1900,334 @@ const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_response
   "Apikeys__V1__CreateServiceCredentialResponse",
   "apikeys.v1",
   sizeof(Apikeys__V1__CreateServiceCredentialResponse),
-  2,
+  3,
   apikeys__v1__create_service_credential_response__field_descriptors,
   apikeys__v1__create_service_credential_response__field_indices_by_name,
   1,  apikeys__v1__create_service_credential_response__number_ranges,
   (ProtobufCMessageInit) apikeys__v1__create_service_credential_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__create_operator_credential_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CreateOperatorCredentialRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__create_operator_credential_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange apikeys__v1__create_operator_credential_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__create_operator_credential_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.CreateOperatorCredentialRequest",
+  "CreateOperatorCredentialRequest",
+  "Apikeys__V1__CreateOperatorCredentialRequest",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__CreateOperatorCredentialRequest),
+  1,
+  apikeys__v1__create_operator_credential_request__field_descriptors,
+  apikeys__v1__create_operator_credential_request__field_indices_by_name,
+  1,  apikeys__v1__create_operator_credential_request__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__create_operator_credential_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__create_operator_credential_response__field_descriptors[2] =
+{
+  {
+    "secret",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CreateOperatorCredentialResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credential",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__CreateOperatorCredentialResponse, credential),
+    &apikeys__v1__credential_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__create_operator_credential_response__field_indices_by_name[] = {
+  1,   /* field[1] = credential */
+  0,   /* field[0] = secret */
+};
+static const ProtobufCIntRange apikeys__v1__create_operator_credential_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__create_operator_credential_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.CreateOperatorCredentialResponse",
+  "CreateOperatorCredentialResponse",
+  "Apikeys__V1__CreateOperatorCredentialResponse",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__CreateOperatorCredentialResponse),
+  2,
+  apikeys__v1__create_operator_credential_response__field_descriptors,
+  apikeys__v1__create_operator_credential_response__field_indices_by_name,
+  1,  apikeys__v1__create_operator_credential_response__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__create_operator_credential_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define apikeys__v1__list_credentials_request__field_descriptors NULL
+#define apikeys__v1__list_credentials_request__field_indices_by_name NULL
+#define apikeys__v1__list_credentials_request__number_ranges NULL
+const ProtobufCMessageDescriptor apikeys__v1__list_credentials_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.ListCredentialsRequest",
+  "ListCredentialsRequest",
+  "Apikeys__V1__ListCredentialsRequest",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__ListCredentialsRequest),
+  0,
+  apikeys__v1__list_credentials_request__field_descriptors,
+  apikeys__v1__list_credentials_request__field_indices_by_name,
+  0,  apikeys__v1__list_credentials_request__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__list_credentials_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__list_credentials_response__field_descriptors[1] =
+{
+  {
+    "credentials",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Apikeys__V1__ListCredentialsResponse, n_credentials),
+    offsetof(Apikeys__V1__ListCredentialsResponse, credentials),
+    &apikeys__v1__credential_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__list_credentials_response__field_indices_by_name[] = {
+  0,   /* field[0] = credentials */
+};
+static const ProtobufCIntRange apikeys__v1__list_credentials_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__list_credentials_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.ListCredentialsResponse",
+  "ListCredentialsResponse",
+  "Apikeys__V1__ListCredentialsResponse",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__ListCredentialsResponse),
+  1,
+  apikeys__v1__list_credentials_response__field_descriptors,
+  apikeys__v1__list_credentials_response__field_indices_by_name,
+  1,  apikeys__v1__list_credentials_response__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__list_credentials_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__rotate_credential_request__field_descriptors[1] =
+{
+  {
+    "credential_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RotateCredentialRequest, credential_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__rotate_credential_request__field_indices_by_name[] = {
+  0,   /* field[0] = credential_id */
+};
+static const ProtobufCIntRange apikeys__v1__rotate_credential_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__rotate_credential_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.RotateCredentialRequest",
+  "RotateCredentialRequest",
+  "Apikeys__V1__RotateCredentialRequest",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__RotateCredentialRequest),
+  1,
+  apikeys__v1__rotate_credential_request__field_descriptors,
+  apikeys__v1__rotate_credential_request__field_indices_by_name,
+  1,  apikeys__v1__rotate_credential_request__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__rotate_credential_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__rotate_credential_response__field_descriptors[3] =
+{
+  {
+    "secret",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RotateCredentialResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credential",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RotateCredentialResponse, credential),
+    &apikeys__v1__credential_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replaces_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RotateCredentialResponse, replaces_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__rotate_credential_response__field_indices_by_name[] = {
+  1,   /* field[1] = credential */
+  2,   /* field[2] = replaces_id */
+  0,   /* field[0] = secret */
+};
+static const ProtobufCIntRange apikeys__v1__rotate_credential_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__rotate_credential_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.RotateCredentialResponse",
+  "RotateCredentialResponse",
+  "Apikeys__V1__RotateCredentialResponse",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__RotateCredentialResponse),
+  3,
+  apikeys__v1__rotate_credential_response__field_descriptors,
+  apikeys__v1__rotate_credential_response__field_indices_by_name,
+  1,  apikeys__v1__rotate_credential_response__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__rotate_credential_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__revoke_credential_request__field_descriptors[1] =
+{
+  {
+    "credential_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RevokeCredentialRequest, credential_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__revoke_credential_request__field_indices_by_name[] = {
+  0,   /* field[0] = credential_id */
+};
+static const ProtobufCIntRange apikeys__v1__revoke_credential_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__revoke_credential_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.RevokeCredentialRequest",
+  "RevokeCredentialRequest",
+  "Apikeys__V1__RevokeCredentialRequest",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__RevokeCredentialRequest),
+  1,
+  apikeys__v1__revoke_credential_request__field_descriptors,
+  apikeys__v1__revoke_credential_request__field_indices_by_name,
+  1,  apikeys__v1__revoke_credential_request__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__revoke_credential_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor apikeys__v1__revoke_credential_response__field_descriptors[1] =
+{
+  {
+    "credential",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__RevokeCredentialResponse, credential),
+    &apikeys__v1__credential_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned apikeys__v1__revoke_credential_response__field_indices_by_name[] = {
+  0,   /* field[0] = credential */
+};
+static const ProtobufCIntRange apikeys__v1__revoke_credential_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor apikeys__v1__revoke_credential_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "apikeys.v1.RevokeCredentialResponse",
+  "RevokeCredentialResponse",
+  "Apikeys__V1__RevokeCredentialResponse",
+  "apikeys.v1",
+  sizeof(Apikeys__V1__RevokeCredentialResponse),
+  1,
+  apikeys__v1__revoke_credential_response__field_descriptors,
+  apikeys__v1__revoke_credential_response__field_indices_by_name,
+  1,  apikeys__v1__revoke_credential_response__number_ranges,
+  (ProtobufCMessageInit) apikeys__v1__revoke_credential_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor apikeys__v1__assign_role_request__field_descriptors[2] =
@@ -1649,12 +2545,76 @@ const ProtobufCEnumDescriptor apikeys__v1__role__descriptor =
   apikeys__v1__role__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor apikeys__v1__directory__method_descriptors[9] =
+static const ProtobufCEnumValue apikeys__v1__credential_scope__enum_values_by_number[3] =
+{
+  { "CREDENTIAL_SCOPE_UNSPECIFIED", "APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_UNSPECIFIED", 0 },
+  { "CREDENTIAL_SCOPE_VERIFY", "APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_VERIFY", 1 },
+  { "CREDENTIAL_SCOPE_ACT", "APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_ACT", 2 },
+};
+static const ProtobufCIntRange apikeys__v1__credential_scope__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex apikeys__v1__credential_scope__enum_values_by_name[3] =
+{
+  { "CREDENTIAL_SCOPE_ACT", 2 },
+  { "CREDENTIAL_SCOPE_UNSPECIFIED", 0 },
+  { "CREDENTIAL_SCOPE_VERIFY", 1 },
+};
+const ProtobufCEnumDescriptor apikeys__v1__credential_scope__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "apikeys.v1.CredentialScope",
+  "CredentialScope",
+  "Apikeys__V1__CredentialScope",
+  "apikeys.v1",
+  3,
+  apikeys__v1__credential_scope__enum_values_by_number,
+  3,
+  apikeys__v1__credential_scope__enum_values_by_name,
+  1,
+  apikeys__v1__credential_scope__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue apikeys__v1__credential_kind__enum_values_by_number[3] =
+{
+  { "CREDENTIAL_KIND_UNSPECIFIED", "APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_UNSPECIFIED", 0 },
+  { "CREDENTIAL_KIND_OPERATOR", "APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_OPERATOR", 1 },
+  { "CREDENTIAL_KIND_SERVICE", "APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_SERVICE", 2 },
+};
+static const ProtobufCIntRange apikeys__v1__credential_kind__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex apikeys__v1__credential_kind__enum_values_by_name[3] =
+{
+  { "CREDENTIAL_KIND_OPERATOR", 1 },
+  { "CREDENTIAL_KIND_SERVICE", 2 },
+  { "CREDENTIAL_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor apikeys__v1__credential_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "apikeys.v1.CredentialKind",
+  "CredentialKind",
+  "Apikeys__V1__CredentialKind",
+  "apikeys.v1",
+  3,
+  apikeys__v1__credential_kind__enum_values_by_number,
+  3,
+  apikeys__v1__credential_kind__enum_values_by_name,
+  1,
+  apikeys__v1__credential_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor apikeys__v1__directory__method_descriptors[13] =
 {
   { "CreateTenant", &apikeys__v1__create_tenant_request__descriptor, &apikeys__v1__create_tenant_response__descriptor },
   { "CreateUser", &apikeys__v1__create_user_request__descriptor, &apikeys__v1__create_user_response__descriptor },
   { "RemoveUser", &apikeys__v1__remove_user_request__descriptor, &apikeys__v1__remove_user_response__descriptor },
   { "CreateServiceCredential", &apikeys__v1__create_service_credential_request__descriptor, &apikeys__v1__create_service_credential_response__descriptor },
+  { "CreateOperatorCredential", &apikeys__v1__create_operator_credential_request__descriptor, &apikeys__v1__create_operator_credential_response__descriptor },
+  { "ListCredentials", &apikeys__v1__list_credentials_request__descriptor, &apikeys__v1__list_credentials_response__descriptor },
+  { "RotateCredential", &apikeys__v1__rotate_credential_request__descriptor, &apikeys__v1__rotate_credential_response__descriptor },
+  { "RevokeCredential", &apikeys__v1__revoke_credential_request__descriptor, &apikeys__v1__revoke_credential_response__descriptor },
   { "AssignRole", &apikeys__v1__assign_role_request__descriptor, &apikeys__v1__user_response__descriptor },
   { "RemoveRole", &apikeys__v1__remove_role_request__descriptor, &apikeys__v1__user_response__descriptor },
   { "SetLicense", &apikeys__v1__set_license_request__descriptor, &apikeys__v1__user_response__descriptor },
@@ -1662,15 +2622,19 @@ static const ProtobufCMethodDescriptor apikeys__v1__directory__method_descriptor
   { "ListUsers", &apikeys__v1__list_users_request__descriptor, &apikeys__v1__list_users_response__descriptor },
 };
 const unsigned apikeys__v1__directory__method_indices_by_name[] = {
-  4,        /* AssignRole */
+  8,        /* AssignRole */
+  4,        /* CreateOperatorCredential */
   3,        /* CreateServiceCredential */
   0,        /* CreateTenant */
   1,        /* CreateUser */
-  7,        /* GetUser */
-  8,        /* ListUsers */
-  5,        /* RemoveRole */
+  11,        /* GetUser */
+  5,        /* ListCredentials */
+  12,        /* ListUsers */
+  9,        /* RemoveRole */
   2,        /* RemoveUser */
-  6         /* SetLicense */
+  7,        /* RevokeCredential */
+  6,        /* RotateCredential */
+  10         /* SetLicense */
 };
 const ProtobufCServiceDescriptor apikeys__v1__directory__descriptor =
 {
@@ -1679,7 +2643,7 @@ const ProtobufCServiceDescriptor apikeys__v1__directory__descriptor =
   "Directory",
   "Apikeys__V1__Directory",
   "apikeys.v1",
-  9,
+  13,
   apikeys__v1__directory__method_descriptors,
   apikeys__v1__directory__method_indices_by_name
 };
@@ -1715,13 +2679,45 @@ void apikeys__v1__directory__create_service_credential(ProtobufCService *service
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void apikeys__v1__directory__create_operator_credential(ProtobufCService *service,
+                                                        const Apikeys__V1__CreateOperatorCredentialRequest *input,
+                                                        Apikeys__V1__CreateOperatorCredentialResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &apikeys__v1__directory__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void apikeys__v1__directory__list_credentials(ProtobufCService *service,
+                                              const Apikeys__V1__ListCredentialsRequest *input,
+                                              Apikeys__V1__ListCredentialsResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &apikeys__v1__directory__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void apikeys__v1__directory__rotate_credential(ProtobufCService *service,
+                                               const Apikeys__V1__RotateCredentialRequest *input,
+                                               Apikeys__V1__RotateCredentialResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &apikeys__v1__directory__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void apikeys__v1__directory__revoke_credential(ProtobufCService *service,
+                                               const Apikeys__V1__RevokeCredentialRequest *input,
+                                               Apikeys__V1__RevokeCredentialResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &apikeys__v1__directory__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void apikeys__v1__directory__assign_role(ProtobufCService *service,
                                          const Apikeys__V1__AssignRoleRequest *input,
                                          Apikeys__V1__UserResponse_Closure closure,
                                          void *closure_data)
 {
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void apikeys__v1__directory__remove_role(ProtobufCService *service,
                                          const Apikeys__V1__RemoveRoleRequest *input,
@@ -1729,7 +2725,7 @@ void apikeys__v1__directory__remove_role(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void apikeys__v1__directory__set_license(ProtobufCService *service,
                                          const Apikeys__V1__SetLicenseRequest *input,
@@ -1737,7 +2733,7 @@ void apikeys__v1__directory__set_license(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void apikeys__v1__directory__get_user(ProtobufCService *service,
                                       const Apikeys__V1__GetUserRequest *input,
@@ -1745,7 +2741,7 @@ void apikeys__v1__directory__get_user(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void apikeys__v1__directory__list_users(ProtobufCService *service,
                                         const Apikeys__V1__ListUsersRequest *input,
@@ -1753,7 +2749,7 @@ void apikeys__v1__directory__list_users(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &apikeys__v1__directory__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void apikeys__v1__directory__init (Apikeys__V1__Directory_Service *service,
                                    Apikeys__V1__Directory_ServiceDestroy destroy)

@@ -23,8 +23,17 @@ typedef struct Apikeys__V1__CreateUserRequest Apikeys__V1__CreateUserRequest;
 typedef struct Apikeys__V1__CreateUserResponse Apikeys__V1__CreateUserResponse;
 typedef struct Apikeys__V1__RemoveUserRequest Apikeys__V1__RemoveUserRequest;
 typedef struct Apikeys__V1__RemoveUserResponse Apikeys__V1__RemoveUserResponse;
+typedef struct Apikeys__V1__CredentialInfo Apikeys__V1__CredentialInfo;
 typedef struct Apikeys__V1__CreateServiceCredentialRequest Apikeys__V1__CreateServiceCredentialRequest;
 typedef struct Apikeys__V1__CreateServiceCredentialResponse Apikeys__V1__CreateServiceCredentialResponse;
+typedef struct Apikeys__V1__CreateOperatorCredentialRequest Apikeys__V1__CreateOperatorCredentialRequest;
+typedef struct Apikeys__V1__CreateOperatorCredentialResponse Apikeys__V1__CreateOperatorCredentialResponse;
+typedef struct Apikeys__V1__ListCredentialsRequest Apikeys__V1__ListCredentialsRequest;
+typedef struct Apikeys__V1__ListCredentialsResponse Apikeys__V1__ListCredentialsResponse;
+typedef struct Apikeys__V1__RotateCredentialRequest Apikeys__V1__RotateCredentialRequest;
+typedef struct Apikeys__V1__RotateCredentialResponse Apikeys__V1__RotateCredentialResponse;
+typedef struct Apikeys__V1__RevokeCredentialRequest Apikeys__V1__RevokeCredentialRequest;
+typedef struct Apikeys__V1__RevokeCredentialResponse Apikeys__V1__RevokeCredentialResponse;
 typedef struct Apikeys__V1__AssignRoleRequest Apikeys__V1__AssignRoleRequest;
 typedef struct Apikeys__V1__RemoveRoleRequest Apikeys__V1__RemoveRoleRequest;
 typedef struct Apikeys__V1__SetLicenseRequest Apikeys__V1__SetLicenseRequest;
@@ -48,6 +57,30 @@ typedef enum _Apikeys__V1__Role {
   APIKEYS__V1__ROLE__ROLE_TENANT_ADMIN = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(APIKEYS__V1__ROLE)
 } Apikeys__V1__Role;
+/*
+ * X18: what a service credential may do.
+ */
+typedef enum _Apikeys__V1__CredentialScope {
+  /*
+   * In CreateServiceCredentialRequest: ACT, for clients written before scopes existed.
+   */
+  APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_UNSPECIFIED = 0,
+  /*
+   * Verification/Verify only (X8); may not act for users.
+   */
+  APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_VERIFY = 1,
+  /*
+   * Acts for users (x-tenant-id, x-user-id), only in `tenants` when any are listed; also verifies.
+   */
+  APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_ACT = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(APIKEYS__V1__CREDENTIAL_SCOPE)
+} Apikeys__V1__CredentialScope;
+typedef enum _Apikeys__V1__CredentialKind {
+  APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_UNSPECIFIED = 0,
+  APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_OPERATOR = 1,
+  APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_SERVICE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(APIKEYS__V1__CREDENTIAL_KIND)
+} Apikeys__V1__CredentialKind;
 
 /* --- messages --- */
 
@@ -158,6 +191,43 @@ struct  Apikeys__V1__RemoveUserResponse
     , 0 }
 
 
+/*
+ * A credential as the operator sees it (X18): never its secret nor its hash.
+ */
+struct  Apikeys__V1__CredentialInfo
+{
+  ProtobufCMessage base;
+  /*
+   * "svc_...", "opr_...", or "configured:<name>" for one from the server's configuration.
+   */
+  char *id;
+  Apikeys__V1__CredentialKind kind;
+  /*
+   * The actor name in events ("operator" for operator credentials unless named).
+   */
+  char *name;
+  Apikeys__V1__CredentialScope scope;
+  /*
+   * Scope ACT: the tenants it may act in; empty means every tenant.
+   */
+  size_t n_tenants;
+  char **tenants;
+  int64_t created_at_ms;
+  /*
+   * 0 while active.
+   */
+  int64_t revoked_at_ms;
+  /*
+   * From the server's configuration (a file or the environment): listed, not rotated or
+   * revoked over the protocol.
+   */
+  protobuf_c_boolean configured;
+};
+#define APIKEYS__V1__CREDENTIAL_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__credential_info__descriptor) \
+    , (char *)protobuf_c_empty_string, APIKEYS__V1__CREDENTIAL_KIND__CREDENTIAL_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_UNSPECIFIED, 0,NULL, 0, 0, 0 }
+
+
 struct  Apikeys__V1__CreateServiceCredentialRequest
 {
   ProtobufCMessage base;
@@ -165,10 +235,16 @@ struct  Apikeys__V1__CreateServiceCredentialRequest
    * 1 to 64 of [a-z0-9-_]: the actor name in events.
    */
   char *name;
+  Apikeys__V1__CredentialScope scope;
+  /*
+   * Scope ACT only: the tenants it may act in; empty means every tenant.
+   */
+  size_t n_tenants;
+  char **tenants;
 };
 #define APIKEYS__V1__CREATE_SERVICE_CREDENTIAL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__create_service_credential_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, APIKEYS__V1__CREDENTIAL_SCOPE__CREDENTIAL_SCOPE_UNSPECIFIED, 0,NULL }
 
 
 struct  Apikeys__V1__CreateServiceCredentialResponse
@@ -179,10 +255,120 @@ struct  Apikeys__V1__CreateServiceCredentialResponse
    * Returned once. Present it as "authorization: Service <secret>".
    */
   char *secret;
+  Apikeys__V1__CredentialInfo *credential;
 };
 #define APIKEYS__V1__CREATE_SERVICE_CREDENTIAL_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__create_service_credential_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * Operator only (X18): a further operator credential, e.g. one per person.
+ */
+struct  Apikeys__V1__CreateOperatorCredentialRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 1 to 64 of [a-z0-9-_]; empty means "operator".
+   */
+  char *name;
+};
+#define APIKEYS__V1__CREATE_OPERATOR_CREDENTIAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__create_operator_credential_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Apikeys__V1__CreateOperatorCredentialResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Returned once. Present it as "authorization: Operator <secret>".
+   */
+  char *secret;
+  Apikeys__V1__CredentialInfo *credential;
+};
+#define APIKEYS__V1__CREATE_OPERATOR_CREDENTIAL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__create_operator_credential_response__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * Operator only: every stored and configured credential, revoked ones included.
+ */
+struct  Apikeys__V1__ListCredentialsRequest
+{
+  ProtobufCMessage base;
+};
+#define APIKEYS__V1__LIST_CREDENTIALS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__list_credentials_request__descriptor) \
+     }
+
+
+struct  Apikeys__V1__ListCredentialsResponse
+{
+  ProtobufCMessage base;
+  size_t n_credentials;
+  Apikeys__V1__CredentialInfo **credentials;
+};
+#define APIKEYS__V1__LIST_CREDENTIALS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__list_credentials_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Operator only: a new credential with the same kind, name, scope and tenants. The old one
+ * keeps working until it is revoked: rotate, deploy the new secret, revoke the old.
+ */
+struct  Apikeys__V1__RotateCredentialRequest
+{
+  ProtobufCMessage base;
+  char *credential_id;
+};
+#define APIKEYS__V1__ROTATE_CREDENTIAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__rotate_credential_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Apikeys__V1__RotateCredentialResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Returned once.
+   */
+  char *secret;
+  Apikeys__V1__CredentialInfo *credential;
+  /*
+   * The credential rotated, still active.
+   */
+  char *replaces_id;
+};
+#define APIKEYS__V1__ROTATE_CREDENTIAL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__rotate_credential_response__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Operator only: the credential never authenticates again, from the next call on. The last
+ * active operator credential cannot be revoked (FAILED_PRECONDITION).
+ */
+struct  Apikeys__V1__RevokeCredentialRequest
+{
+  ProtobufCMessage base;
+  char *credential_id;
+};
+#define APIKEYS__V1__REVOKE_CREDENTIAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__revoke_credential_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Apikeys__V1__RevokeCredentialResponse
+{
+  ProtobufCMessage base;
+  Apikeys__V1__CredentialInfo *credential;
+};
+#define APIKEYS__V1__REVOKE_CREDENTIAL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__revoke_credential_response__descriptor) \
+    , NULL }
 
 
 /*
@@ -413,6 +599,25 @@ Apikeys__V1__RemoveUserResponse *
 void   apikeys__v1__remove_user_response__free_unpacked
                      (Apikeys__V1__RemoveUserResponse *message,
                       ProtobufCAllocator *allocator);
+/* Apikeys__V1__CredentialInfo methods */
+void   apikeys__v1__credential_info__init
+                     (Apikeys__V1__CredentialInfo         *message);
+size_t apikeys__v1__credential_info__get_packed_size
+                     (const Apikeys__V1__CredentialInfo   *message);
+size_t apikeys__v1__credential_info__pack
+                     (const Apikeys__V1__CredentialInfo   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__credential_info__pack_to_buffer
+                     (const Apikeys__V1__CredentialInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__CredentialInfo *
+       apikeys__v1__credential_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__credential_info__free_unpacked
+                     (Apikeys__V1__CredentialInfo *message,
+                      ProtobufCAllocator *allocator);
 /* Apikeys__V1__CreateServiceCredentialRequest methods */
 void   apikeys__v1__create_service_credential_request__init
                      (Apikeys__V1__CreateServiceCredentialRequest         *message);
@@ -450,6 +655,158 @@ Apikeys__V1__CreateServiceCredentialResponse *
                       const uint8_t       *data);
 void   apikeys__v1__create_service_credential_response__free_unpacked
                      (Apikeys__V1__CreateServiceCredentialResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__CreateOperatorCredentialRequest methods */
+void   apikeys__v1__create_operator_credential_request__init
+                     (Apikeys__V1__CreateOperatorCredentialRequest         *message);
+size_t apikeys__v1__create_operator_credential_request__get_packed_size
+                     (const Apikeys__V1__CreateOperatorCredentialRequest   *message);
+size_t apikeys__v1__create_operator_credential_request__pack
+                     (const Apikeys__V1__CreateOperatorCredentialRequest   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__create_operator_credential_request__pack_to_buffer
+                     (const Apikeys__V1__CreateOperatorCredentialRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__CreateOperatorCredentialRequest *
+       apikeys__v1__create_operator_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__create_operator_credential_request__free_unpacked
+                     (Apikeys__V1__CreateOperatorCredentialRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__CreateOperatorCredentialResponse methods */
+void   apikeys__v1__create_operator_credential_response__init
+                     (Apikeys__V1__CreateOperatorCredentialResponse         *message);
+size_t apikeys__v1__create_operator_credential_response__get_packed_size
+                     (const Apikeys__V1__CreateOperatorCredentialResponse   *message);
+size_t apikeys__v1__create_operator_credential_response__pack
+                     (const Apikeys__V1__CreateOperatorCredentialResponse   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__create_operator_credential_response__pack_to_buffer
+                     (const Apikeys__V1__CreateOperatorCredentialResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__CreateOperatorCredentialResponse *
+       apikeys__v1__create_operator_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__create_operator_credential_response__free_unpacked
+                     (Apikeys__V1__CreateOperatorCredentialResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__ListCredentialsRequest methods */
+void   apikeys__v1__list_credentials_request__init
+                     (Apikeys__V1__ListCredentialsRequest         *message);
+size_t apikeys__v1__list_credentials_request__get_packed_size
+                     (const Apikeys__V1__ListCredentialsRequest   *message);
+size_t apikeys__v1__list_credentials_request__pack
+                     (const Apikeys__V1__ListCredentialsRequest   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__list_credentials_request__pack_to_buffer
+                     (const Apikeys__V1__ListCredentialsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__ListCredentialsRequest *
+       apikeys__v1__list_credentials_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__list_credentials_request__free_unpacked
+                     (Apikeys__V1__ListCredentialsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__ListCredentialsResponse methods */
+void   apikeys__v1__list_credentials_response__init
+                     (Apikeys__V1__ListCredentialsResponse         *message);
+size_t apikeys__v1__list_credentials_response__get_packed_size
+                     (const Apikeys__V1__ListCredentialsResponse   *message);
+size_t apikeys__v1__list_credentials_response__pack
+                     (const Apikeys__V1__ListCredentialsResponse   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__list_credentials_response__pack_to_buffer
+                     (const Apikeys__V1__ListCredentialsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__ListCredentialsResponse *
+       apikeys__v1__list_credentials_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__list_credentials_response__free_unpacked
+                     (Apikeys__V1__ListCredentialsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__RotateCredentialRequest methods */
+void   apikeys__v1__rotate_credential_request__init
+                     (Apikeys__V1__RotateCredentialRequest         *message);
+size_t apikeys__v1__rotate_credential_request__get_packed_size
+                     (const Apikeys__V1__RotateCredentialRequest   *message);
+size_t apikeys__v1__rotate_credential_request__pack
+                     (const Apikeys__V1__RotateCredentialRequest   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__rotate_credential_request__pack_to_buffer
+                     (const Apikeys__V1__RotateCredentialRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__RotateCredentialRequest *
+       apikeys__v1__rotate_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__rotate_credential_request__free_unpacked
+                     (Apikeys__V1__RotateCredentialRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__RotateCredentialResponse methods */
+void   apikeys__v1__rotate_credential_response__init
+                     (Apikeys__V1__RotateCredentialResponse         *message);
+size_t apikeys__v1__rotate_credential_response__get_packed_size
+                     (const Apikeys__V1__RotateCredentialResponse   *message);
+size_t apikeys__v1__rotate_credential_response__pack
+                     (const Apikeys__V1__RotateCredentialResponse   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__rotate_credential_response__pack_to_buffer
+                     (const Apikeys__V1__RotateCredentialResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__RotateCredentialResponse *
+       apikeys__v1__rotate_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__rotate_credential_response__free_unpacked
+                     (Apikeys__V1__RotateCredentialResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__RevokeCredentialRequest methods */
+void   apikeys__v1__revoke_credential_request__init
+                     (Apikeys__V1__RevokeCredentialRequest         *message);
+size_t apikeys__v1__revoke_credential_request__get_packed_size
+                     (const Apikeys__V1__RevokeCredentialRequest   *message);
+size_t apikeys__v1__revoke_credential_request__pack
+                     (const Apikeys__V1__RevokeCredentialRequest   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__revoke_credential_request__pack_to_buffer
+                     (const Apikeys__V1__RevokeCredentialRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__RevokeCredentialRequest *
+       apikeys__v1__revoke_credential_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__revoke_credential_request__free_unpacked
+                     (Apikeys__V1__RevokeCredentialRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Apikeys__V1__RevokeCredentialResponse methods */
+void   apikeys__v1__revoke_credential_response__init
+                     (Apikeys__V1__RevokeCredentialResponse         *message);
+size_t apikeys__v1__revoke_credential_response__get_packed_size
+                     (const Apikeys__V1__RevokeCredentialResponse   *message);
+size_t apikeys__v1__revoke_credential_response__pack
+                     (const Apikeys__V1__RevokeCredentialResponse   *message,
+                      uint8_t             *out);
+size_t apikeys__v1__revoke_credential_response__pack_to_buffer
+                     (const Apikeys__V1__RevokeCredentialResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Apikeys__V1__RevokeCredentialResponse *
+       apikeys__v1__revoke_credential_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   apikeys__v1__revoke_credential_response__free_unpacked
+                     (Apikeys__V1__RevokeCredentialResponse *message,
                       ProtobufCAllocator *allocator);
 /* Apikeys__V1__AssignRoleRequest methods */
 void   apikeys__v1__assign_role_request__init
@@ -610,11 +967,38 @@ typedef void (*Apikeys__V1__RemoveUserRequest_Closure)
 typedef void (*Apikeys__V1__RemoveUserResponse_Closure)
                  (const Apikeys__V1__RemoveUserResponse *message,
                   void *closure_data);
+typedef void (*Apikeys__V1__CredentialInfo_Closure)
+                 (const Apikeys__V1__CredentialInfo *message,
+                  void *closure_data);
 typedef void (*Apikeys__V1__CreateServiceCredentialRequest_Closure)
                  (const Apikeys__V1__CreateServiceCredentialRequest *message,
                   void *closure_data);
 typedef void (*Apikeys__V1__CreateServiceCredentialResponse_Closure)
                  (const Apikeys__V1__CreateServiceCredentialResponse *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__CreateOperatorCredentialRequest_Closure)
+                 (const Apikeys__V1__CreateOperatorCredentialRequest *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__CreateOperatorCredentialResponse_Closure)
+                 (const Apikeys__V1__CreateOperatorCredentialResponse *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__ListCredentialsRequest_Closure)
+                 (const Apikeys__V1__ListCredentialsRequest *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__ListCredentialsResponse_Closure)
+                 (const Apikeys__V1__ListCredentialsResponse *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__RotateCredentialRequest_Closure)
+                 (const Apikeys__V1__RotateCredentialRequest *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__RotateCredentialResponse_Closure)
+                 (const Apikeys__V1__RotateCredentialResponse *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__RevokeCredentialRequest_Closure)
+                 (const Apikeys__V1__RevokeCredentialRequest *message,
+                  void *closure_data);
+typedef void (*Apikeys__V1__RevokeCredentialResponse_Closure)
+                 (const Apikeys__V1__RevokeCredentialResponse *message,
                   void *closure_data);
 typedef void (*Apikeys__V1__AssignRoleRequest_Closure)
                  (const Apikeys__V1__AssignRoleRequest *message,
@@ -660,6 +1044,22 @@ struct Apikeys__V1__Directory_Service
                                     const Apikeys__V1__CreateServiceCredentialRequest *input,
                                     Apikeys__V1__CreateServiceCredentialResponse_Closure closure,
                                     void *closure_data);
+  void (*create_operator_credential)(Apikeys__V1__Directory_Service *service,
+                                     const Apikeys__V1__CreateOperatorCredentialRequest *input,
+                                     Apikeys__V1__CreateOperatorCredentialResponse_Closure closure,
+                                     void *closure_data);
+  void (*list_credentials)(Apikeys__V1__Directory_Service *service,
+                           const Apikeys__V1__ListCredentialsRequest *input,
+                           Apikeys__V1__ListCredentialsResponse_Closure closure,
+                           void *closure_data);
+  void (*rotate_credential)(Apikeys__V1__Directory_Service *service,
+                            const Apikeys__V1__RotateCredentialRequest *input,
+                            Apikeys__V1__RotateCredentialResponse_Closure closure,
+                            void *closure_data);
+  void (*revoke_credential)(Apikeys__V1__Directory_Service *service,
+                            const Apikeys__V1__RevokeCredentialRequest *input,
+                            Apikeys__V1__RevokeCredentialResponse_Closure closure,
+                            void *closure_data);
   void (*assign_role)(Apikeys__V1__Directory_Service *service,
                       const Apikeys__V1__AssignRoleRequest *input,
                       Apikeys__V1__UserResponse_Closure closure,
@@ -692,6 +1092,10 @@ void apikeys__v1__directory__init (Apikeys__V1__Directory_Service *service,
       function_prefix__ ## create_user,\
       function_prefix__ ## remove_user,\
       function_prefix__ ## create_service_credential,\
+      function_prefix__ ## create_operator_credential,\
+      function_prefix__ ## list_credentials,\
+      function_prefix__ ## rotate_credential,\
+      function_prefix__ ## revoke_credential,\
       function_prefix__ ## assign_role,\
       function_prefix__ ## remove_role,\
       function_prefix__ ## set_license,\
@@ -713,6 +1117,22 @@ void apikeys__v1__directory__create_service_credential(ProtobufCService *service
                                                        const Apikeys__V1__CreateServiceCredentialRequest *input,
                                                        Apikeys__V1__CreateServiceCredentialResponse_Closure closure,
                                                        void *closure_data);
+void apikeys__v1__directory__create_operator_credential(ProtobufCService *service,
+                                                        const Apikeys__V1__CreateOperatorCredentialRequest *input,
+                                                        Apikeys__V1__CreateOperatorCredentialResponse_Closure closure,
+                                                        void *closure_data);
+void apikeys__v1__directory__list_credentials(ProtobufCService *service,
+                                              const Apikeys__V1__ListCredentialsRequest *input,
+                                              Apikeys__V1__ListCredentialsResponse_Closure closure,
+                                              void *closure_data);
+void apikeys__v1__directory__rotate_credential(ProtobufCService *service,
+                                               const Apikeys__V1__RotateCredentialRequest *input,
+                                               Apikeys__V1__RotateCredentialResponse_Closure closure,
+                                               void *closure_data);
+void apikeys__v1__directory__revoke_credential(ProtobufCService *service,
+                                               const Apikeys__V1__RevokeCredentialRequest *input,
+                                               Apikeys__V1__RevokeCredentialResponse_Closure closure,
+                                               void *closure_data);
 void apikeys__v1__directory__assign_role(ProtobufCService *service,
                                          const Apikeys__V1__AssignRoleRequest *input,
                                          Apikeys__V1__UserResponse_Closure closure,
@@ -737,6 +1157,8 @@ void apikeys__v1__directory__list_users(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    apikeys__v1__role__descriptor;
+extern const ProtobufCEnumDescriptor    apikeys__v1__credential_scope__descriptor;
+extern const ProtobufCEnumDescriptor    apikeys__v1__credential_kind__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__tenant__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__user__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__create_tenant_request__descriptor;
@@ -745,8 +1167,17 @@ extern const ProtobufCMessageDescriptor apikeys__v1__create_user_request__descri
 extern const ProtobufCMessageDescriptor apikeys__v1__create_user_response__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__remove_user_request__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__remove_user_response__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__credential_info__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_request__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__create_service_credential_response__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__create_operator_credential_request__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__create_operator_credential_response__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__list_credentials_request__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__list_credentials_response__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__rotate_credential_request__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__rotate_credential_response__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__revoke_credential_request__descriptor;
+extern const ProtobufCMessageDescriptor apikeys__v1__revoke_credential_response__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__assign_role_request__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__remove_role_request__descriptor;
 extern const ProtobufCMessageDescriptor apikeys__v1__set_license_request__descriptor;

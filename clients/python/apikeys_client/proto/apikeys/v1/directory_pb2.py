@@ -13,15 +13,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61pikeys/v1/directory.proto\x12\napikeys.v1\"9\n\x06Tenant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x03 \x01(\x03\"\x8a\x01\n\x04User\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1f\n\x05roles\x18\x04 \x03(\x0e\x32\x10.apikeys.v1.Role\x12\x10\n\x08licensed\x18\x05 \x01(\x08\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\"6\n\x13\x43reateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\":\n\x14\x43reateTenantResponse\x12\"\n\x06tenant\x18\x01 \x01(\x0b\x32\x12.apikeys.v1.Tenant\"\x80\x01\n\x11\x43reateUserRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1f\n\x05roles\x18\x04 \x03(\x0e\x32\x10.apikeys.v1.Role\x12\x10\n\x08licensed\x18\x05 \x01(\x08\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.apikeys.v1.User\"7\n\x11RemoveUserRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"*\n\x12RemoveUserResponse\x12\x14\n\x0ckeys_revoked\x18\x01 \x01(\r\".\n\x1e\x43reateServiceCredentialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"?\n\x1f\x43reateServiceCredentialResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\"D\n\x11\x41ssignRoleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.apikeys.v1.Role\"D\n\x11RemoveRoleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.apikeys.v1.Role\"6\n\x11SetLicenseRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08licensed\x18\x02 \x01(\x08\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\".\n\x0cUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.apikeys.v1.User\"\x12\n\x10ListUsersRequest\"4\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.apikeys.v1.User*G\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_DEVELOPER\x10\x01\x12\x15\n\x11ROLE_TENANT_ADMIN\x10\x02\x32\xcc\x05\n\tDirectory\x12Q\n\x0c\x43reateTenant\x12\x1f.apikeys.v1.CreateTenantRequest\x1a .apikeys.v1.CreateTenantResponse\x12K\n\nCreateUser\x12\x1d.apikeys.v1.CreateUserRequest\x1a\x1e.apikeys.v1.CreateUserResponse\x12K\n\nRemoveUser\x12\x1d.apikeys.v1.RemoveUserRequest\x1a\x1e.apikeys.v1.RemoveUserResponse\x12r\n\x17\x43reateServiceCredential\x12*.apikeys.v1.CreateServiceCredentialRequest\x1a+.apikeys.v1.CreateServiceCredentialResponse\x12\x45\n\nAssignRole\x12\x1d.apikeys.v1.AssignRoleRequest\x1a\x18.apikeys.v1.UserResponse\x12\x45\n\nRemoveRole\x12\x1d.apikeys.v1.RemoveRoleRequest\x1a\x18.apikeys.v1.UserResponse\x12\x45\n\nSetLicense\x12\x1d.apikeys.v1.SetLicenseRequest\x1a\x18.apikeys.v1.UserResponse\x12?\n\x07GetUser\x12\x1a.apikeys.v1.GetUserRequest\x1a\x18.apikeys.v1.UserResponse\x12H\n\tListUsers\x12\x1c.apikeys.v1.ListUsersRequest\x1a\x1d.apikeys.v1.ListUsersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61pikeys/v1/directory.proto\x12\napikeys.v1\"9\n\x06Tenant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x03 \x01(\x03\"\x8a\x01\n\x04User\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1f\n\x05roles\x18\x04 \x03(\x0e\x32\x10.apikeys.v1.Role\x12\x10\n\x08licensed\x18\x05 \x01(\x08\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\"6\n\x13\x43reateTenantRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\":\n\x14\x43reateTenantResponse\x12\"\n\x06tenant\x18\x01 \x01(\x0b\x32\x12.apikeys.v1.Tenant\"\x80\x01\n\x11\x43reateUserRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x1f\n\x05roles\x18\x04 \x03(\x0e\x32\x10.apikeys.v1.Role\x12\x10\n\x08licensed\x18\x05 \x01(\x08\"4\n\x12\x43reateUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.apikeys.v1.User\"7\n\x11RemoveUserRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"*\n\x12RemoveUserResponse\x12\x14\n\x0ckeys_revoked\x18\x01 \x01(\r\"\xd3\x01\n\x0e\x43redentialInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.apikeys.v1.CredentialKind\x12\x0c\n\x04name\x18\x03 \x01(\t\x12*\n\x05scope\x18\x04 \x01(\x0e\x32\x1b.apikeys.v1.CredentialScope\x12\x0f\n\x07tenants\x18\x05 \x03(\t\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x15\n\rrevoked_at_ms\x18\x07 \x01(\x03\x12\x12\n\nconfigured\x18\x08 \x01(\x08\"k\n\x1e\x43reateServiceCredentialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x05scope\x18\x02 \x01(\x0e\x32\x1b.apikeys.v1.CredentialScope\x12\x0f\n\x07tenants\x18\x03 \x03(\t\"o\n\x1f\x43reateServiceCredentialResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\ncredential\x18\x03 \x01(\x0b\x32\x1a.apikeys.v1.CredentialInfo\"/\n\x1f\x43reateOperatorCredentialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"b\n CreateOperatorCredentialResponse\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12.\n\ncredential\x18\x02 \x01(\x0b\x32\x1a.apikeys.v1.CredentialInfo\"\x18\n\x16ListCredentialsRequest\"J\n\x17ListCredentialsResponse\x12/\n\x0b\x63redentials\x18\x01 \x03(\x0b\x32\x1a.apikeys.v1.CredentialInfo\"0\n\x17RotateCredentialRequest\x12\x15\n\rcredential_id\x18\x01 \x01(\t\"o\n\x18RotateCredentialResponse\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12.\n\ncredential\x18\x02 \x01(\x0b\x32\x1a.apikeys.v1.CredentialInfo\x12\x13\n\x0breplaces_id\x18\x03 \x01(\t\"0\n\x17RevokeCredentialRequest\x12\x15\n\rcredential_id\x18\x01 \x01(\t\"J\n\x18RevokeCredentialResponse\x12.\n\ncredential\x18\x01 \x01(\x0b\x32\x1a.apikeys.v1.CredentialInfo\"D\n\x11\x41ssignRoleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.apikeys.v1.Role\"D\n\x11RemoveRoleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1e\n\x04role\x18\x02 \x01(\x0e\x32\x10.apikeys.v1.Role\"6\n\x11SetLicenseRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08licensed\x18\x02 \x01(\x08\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\".\n\x0cUserResponse\x12\x1e\n\x04user\x18\x01 \x01(\x0b\x32\x10.apikeys.v1.User\"\x12\n\x10ListUsersRequest\"4\n\x11ListUsersResponse\x12\x1f\n\x05users\x18\x01 \x03(\x0b\x32\x10.apikeys.v1.User*G\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_DEVELOPER\x10\x01\x12\x15\n\x11ROLE_TENANT_ADMIN\x10\x02*j\n\x0f\x43redentialScope\x12 \n\x1c\x43REDENTIAL_SCOPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43REDENTIAL_SCOPE_VERIFY\x10\x01\x12\x18\n\x14\x43REDENTIAL_SCOPE_ACT\x10\x02*l\n\x0e\x43redentialKind\x12\x1f\n\x1b\x43REDENTIAL_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43REDENTIAL_KIND_OPERATOR\x10\x01\x12\x1b\n\x17\x43REDENTIAL_KIND_SERVICE\x10\x02\x32\xdd\x08\n\tDirectory\x12Q\n\x0c\x43reateTenant\x12\x1f.apikeys.v1.CreateTenantRequest\x1a .apikeys.v1.CreateTenantResponse\x12K\n\nCreateUser\x12\x1d.apikeys.v1.CreateUserRequest\x1a\x1e.apikeys.v1.CreateUserResponse\x12K\n\nRemoveUser\x12\x1d.apikeys.v1.RemoveUserRequest\x1a\x1e.apikeys.v1.RemoveUserResponse\x12r\n\x17\x43reateServiceCredential\x12*.apikeys.v1.CreateServiceCredentialRequest\x1a+.apikeys.v1.CreateServiceCredentialResponse\x12u\n\x18\x43reateOperatorCredential\x12+.apikeys.v1.CreateOperatorCredentialRequest\x1a,.apikeys.v1.CreateOperatorCredentialResponse\x12Z\n\x0fListCredentials\x12\".apikeys.v1.ListCredentialsRequest\x1a#.apikeys.v1.ListCredentialsResponse\x12]\n\x10RotateCredential\x12#.apikeys.v1.RotateCredentialRequest\x1a$.apikeys.v1.RotateCredentialResponse\x12]\n\x10RevokeCredential\x12#.apikeys.v1.RevokeCredentialRequest\x1a$.apikeys.v1.RevokeCredentialResponse\x12\x45\n\nAssignRole\x12\x1d.apikeys.v1.AssignRoleRequest\x1a\x18.apikeys.v1.UserResponse\x12\x45\n\nRemoveRole\x12\x1d.apikeys.v1.RemoveRoleRequest\x1a\x18.apikeys.v1.UserResponse\x12\x45\n\nSetLicense\x12\x1d.apikeys.v1.SetLicenseRequest\x1a\x18.apikeys.v1.UserResponse\x12?\n\x07GetUser\x12\x1a.apikeys.v1.GetUserRequest\x1a\x18.apikeys.v1.UserResponse\x12H\n\tListUsers\x12\x1c.apikeys.v1.ListUsersRequest\x1a\x1d.apikeys.v1.ListUsersResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.directory_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _ROLE._serialized_start=1110
-  _ROLE._serialized_end=1181
+  _ROLE._serialized_start=1973
+  _ROLE._serialized_end=2044
+  _CREDENTIALSCOPE._serialized_start=2046
+  _CREDENTIALSCOPE._serialized_end=2152
+  _CREDENTIALKIND._serialized_start=2154
+  _CREDENTIALKIND._serialized_end=2262
   _TENANT._serialized_start=42
   _TENANT._serialized_end=99
   _USER._serialized_start=102
@@ -38,24 +42,42 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _REMOVEUSERREQUEST._serialized_end=598
   _REMOVEUSERRESPONSE._serialized_start=600
   _REMOVEUSERRESPONSE._serialized_end=642
-  _CREATESERVICECREDENTIALREQUEST._serialized_start=644
-  _CREATESERVICECREDENTIALREQUEST._serialized_end=690
-  _CREATESERVICECREDENTIALRESPONSE._serialized_start=692
-  _CREATESERVICECREDENTIALRESPONSE._serialized_end=755
-  _ASSIGNROLEREQUEST._serialized_start=757
-  _ASSIGNROLEREQUEST._serialized_end=825
-  _REMOVEROLEREQUEST._serialized_start=827
-  _REMOVEROLEREQUEST._serialized_end=895
-  _SETLICENSEREQUEST._serialized_start=897
-  _SETLICENSEREQUEST._serialized_end=951
-  _GETUSERREQUEST._serialized_start=953
-  _GETUSERREQUEST._serialized_end=986
-  _USERRESPONSE._serialized_start=988
-  _USERRESPONSE._serialized_end=1034
-  _LISTUSERSREQUEST._serialized_start=1036
-  _LISTUSERSREQUEST._serialized_end=1054
-  _LISTUSERSRESPONSE._serialized_start=1056
-  _LISTUSERSRESPONSE._serialized_end=1108
-  _DIRECTORY._serialized_start=1184
-  _DIRECTORY._serialized_end=1900
+  _CREDENTIALINFO._serialized_start=645
+  _CREDENTIALINFO._serialized_end=856
+  _CREATESERVICECREDENTIALREQUEST._serialized_start=858
+  _CREATESERVICECREDENTIALREQUEST._serialized_end=965
+  _CREATESERVICECREDENTIALRESPONSE._serialized_start=967
+  _CREATESERVICECREDENTIALRESPONSE._serialized_end=1078
+  _CREATEOPERATORCREDENTIALREQUEST._serialized_start=1080
+  _CREATEOPERATORCREDENTIALREQUEST._serialized_end=1127
+  _CREATEOPERATORCREDENTIALRESPONSE._serialized_start=1129
+  _CREATEOPERATORCREDENTIALRESPONSE._serialized_end=1227
+  _LISTCREDENTIALSREQUEST._serialized_start=1229
+  _LISTCREDENTIALSREQUEST._serialized_end=1253
+  _LISTCREDENTIALSRESPONSE._serialized_start=1255
+  _LISTCREDENTIALSRESPONSE._serialized_end=1329
+  _ROTATECREDENTIALREQUEST._serialized_start=1331
+  _ROTATECREDENTIALREQUEST._serialized_end=1379
+  _ROTATECREDENTIALRESPONSE._serialized_start=1381
+  _ROTATECREDENTIALRESPONSE._serialized_end=1492
+  _REVOKECREDENTIALREQUEST._serialized_start=1494
+  _REVOKECREDENTIALREQUEST._serialized_end=1542
+  _REVOKECREDENTIALRESPONSE._serialized_start=1544
+  _REVOKECREDENTIALRESPONSE._serialized_end=1618
+  _ASSIGNROLEREQUEST._serialized_start=1620
+  _ASSIGNROLEREQUEST._serialized_end=1688
+  _REMOVEROLEREQUEST._serialized_start=1690
+  _REMOVEROLEREQUEST._serialized_end=1758
+  _SETLICENSEREQUEST._serialized_start=1760
+  _SETLICENSEREQUEST._serialized_end=1814
+  _GETUSERREQUEST._serialized_start=1816
+  _GETUSERREQUEST._serialized_end=1849
+  _USERRESPONSE._serialized_start=1851
+  _USERRESPONSE._serialized_end=1897
+  _LISTUSERSREQUEST._serialized_start=1899
+  _LISTUSERSREQUEST._serialized_end=1917
+  _LISTUSERSRESPONSE._serialized_start=1919
+  _LISTUSERSRESPONSE._serialized_end=1971
+  _DIRECTORY._serialized_start=2265
+  _DIRECTORY._serialized_end=3382
 # @@protoc_insertion_point(module_scope)
