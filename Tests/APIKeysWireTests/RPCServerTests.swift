@@ -315,14 +315,15 @@ struct RPCServerTests {
         // With the defaults (keepalive 60 s < idle 300 s) a client that answers pings must still
         // be closed when it has had no call for the idle timeout (PROTOCOL.md §5).
         let server = try await TestServer.start { configuration in
-            // Long enough that a loaded machine (the suites run in parallel) answers each ping
-            // and sends its first call in time; still six pings before the idle timeout.
+            // Long enough that a loaded machine (the suites run in parallel, and the first run
+            // after a build starts cold) answers each ping and sends its first call in time;
+            // still twelve pings before the idle timeout.
             configuration.connection.keepaliveInterval = .milliseconds(250)
-            configuration.connection.idleTimeout = .milliseconds(1_500)
+            configuration.connection.idleTimeout = .seconds(3)
         }
         let connection = try await server.connect()
         _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
-        await eventually(timeout: .seconds(6), "the idle connection to be closed") { !connection.isActive }
+        await eventually(timeout: .seconds(10), "the idle connection to be closed") { !connection.isActive }
         await connection.close()
         await server.server.shutdown()
     }
@@ -332,8 +333,8 @@ struct RPCServerTests {
         let server = try await TestServer.start { configuration in
             configuration.connection.keepaliveInterval = .seconds(60)
             // Long enough for a loaded machine to send the preface first (without it, the idle
-            // timeout is a handshake timeout).
-            configuration.connection.idleTimeout = .seconds(1)
+            // timeout is a handshake timeout), also on the cold first run after a build.
+            configuration.connection.idleTimeout = .seconds(2)
         }
         let client = try await RawClient.connect(port: server.port)
         try await client.send(Preface.bytes)
