@@ -42,6 +42,9 @@ public final class APIKeysServer: Sendable {
         dataDirectory.tightenSideFiles()
         let service = try APIKeyService(store: store)
         self.service = service
+        for problem in service.identifierProblems {
+            logger.warning("stored identifiers break X15 (NFC only)", metadata: ["problem": "\(problem)"])
+        }
         let created = try Self.bootstrap(service, store: store, output: configuration.operatorCredentialOutput)
         newOperatorCredential = configuration.operatorCredentialOutput == nil ? created : nil
         operatorCredentialWrittenTo = created == nil ? nil : configuration.operatorCredentialOutput
@@ -56,13 +59,15 @@ public final class APIKeysServer: Sendable {
         // Domain calls block on SQLite: they run here, never on an event loop.
         pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
+        let retention = EventRetention(retention: configuration.eventRetention)
         flusher = UsageFlushThread(interval: configuration.usageFlushInterval) { [logger] in
             Self.flush(service, logger: logger)
+            retention.runIfDue(service, logger: logger)
         }
         var router = RPCRouter()
         HealthService.register(in: &router)
         let certificateServices = CertificateServices(entries: configuration.certificateServices)
-        APIRoutes(service: service, pool: pool, certificateServices: certificateServices).register(in: &router)
+        APIRoutes(service: service, pool: pool, certificateServices: certificateServices, logger: logger).register(in: &router)
         if configuration.conformance {
             ConformanceService.register(in: &router)
         }
@@ -122,7 +127,9 @@ public final class APIKeysServer: Sendable {
         do {
             try service.flushPending()
         } catch {
-            logger.error("could not store usage counters and verification events", metadata: ["error": "\(error)"])
+            logger.error("could not store usage counters and verification events", metadata: [
+                "error": "\(error)", "error_id": "\(error.errorID ?? "-")",
+            ])
         }
     }
 }

@@ -1,5 +1,6 @@
 import APIKeysDomain
 import APIKeysWire
+import Logging
 import NIOPosix
 import Synchronization
 
@@ -10,6 +11,8 @@ struct APIRoutes {
     let pool: NIOThreadPool
     /// Client certificate URI to service (`ServerConfiguration.certificateServices`).
     let certificateServices: CertificateServices
+    /// Where an INTERNAL answer's cause goes, under its error ID (the client sees only the ID).
+    let logger: Logger
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -27,16 +30,29 @@ struct APIRoutes {
         _ = MethodTable.operation(for: method)
         let service = self.service
         let certificateServices = self.certificateServices
+        let logger = self.logger
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
                     let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
                     return try body(input, caller)
                 } catch {
-                    throw RPCError(error)
+                    throw Self.answer(error, method: method, logger: logger)
                 }
             }
         }
+    }
+
+    /// The status a refusal or failure is answered with. An INTERNAL error's cause (e.g.
+    /// SQLite's text) is logged here with its error ID and never sent: the client's message
+    /// is generic and carries only the ID.
+    static func answer(_ error: DomainError, method: String, logger: Logger) -> RPCError {
+        if error.code == .internal {
+            logger.error("internal error", metadata: [
+                "error_id": "\(error.errorID ?? "-")", "method": "\(method)", "cause": "\(error.cause ?? "-")",
+            ])
+        }
+        return RPCError(error)
     }
 
     /// The caller from the metadata and, under mutual TLS, the service the connection's
@@ -174,6 +190,7 @@ struct APIRoutes {
         let refusals = RefusalRecorder()
         let services = ServiceCallerCache()
         let certificateServices = self.certificateServices
+        let logger = self.logger
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
                 let caller = try services.caller(of: call, service: service) { () throws(DomainError) in
@@ -188,7 +205,7 @@ struct APIRoutes {
                 }
                 return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
             } catch {
-                throw RPCError(error)
+                throw Self.answer(error, method: method, logger: logger)
             }
         }
     }
@@ -198,7 +215,8 @@ struct APIRoutes {
 /// does not parse and hash the same service credential on every call. Entries are dropped
 /// whenever a credential changes, so a revoked credential (X18) stops working at once.
 final class ServiceCallerCache: Sendable {
-    private let known = Mutex<(version: Int, callers: [String: Caller])>((-1, [:]))
+    /// Keyed by bytes (X15): `String` keys would match a canonically equivalent spelling.
+    private let known = Mutex<(version: Int, callers: [ExactString: Caller])>((-1, [:]))
     private static let capacity = 64
 
     func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
@@ -206,12 +224,12 @@ final class ServiceCallerCache: Sendable {
         guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
         // X18: any credential change (a revocation) empties the cache before the next lookup.
         let version = service.credentialsVersion
-        if let caller = known.withLock({ $0.version == version ? $0.callers[authorization] : nil }) { return caller }
+        if let caller = known.withLock({ $0.version == version ? $0.callers[ExactString(authorization)] : nil }) { return caller }
         let caller = try resolve()
         if case .service = caller {
             known.withLock { known in
                 if known.version != version || known.callers.count >= Self.capacity { known = (version, [:]) }
-                known.callers[authorization] = caller
+                known.callers[ExactString(authorization)] = caller
             }
         }
         return caller

@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// How often verification usage counters and events are written (X9); a crash loses
     /// at most this much of them.
     public var usageFlushInterval: Duration = .seconds(1)
+    /// X20: events older than this are deleted, a batch at a time, by the usage-flush thread.
+    public var eventRetention: Duration = .seconds(400 * 86_400)
 
     public init() {}
 
@@ -67,5 +69,30 @@ public struct ServerConfiguration: Sendable {
         var identity: ServiceIdentity {
             ServiceIdentity(name: name, credentialID: "certificate:\(uri)", scope: scope, tenants: tenants)
         }
+    }
+}
+
+extension ServerConfiguration {
+    /// A duration written `400d`, `12h`, `90m`, `30s` or combined (`1d12h`); nil otherwise.
+    /// A bare number is refused: days and seconds would both be plausible readings.
+    public static func duration(parsing text: String) -> Duration? {
+        let units: [Character: Int64] = ["d": 86_400, "h": 3600, "m": 60, "s": 1]
+        var total: Int64 = 0
+        var number = ""
+        for c in text.lowercased() {
+            if c.isASCII, c.isNumber {
+                number.append(c)
+            } else if let unit = units[c], let value = Int64(number) {
+                let (scaled, o1) = value.multipliedReportingOverflow(by: unit)
+                let (sum, o2) = total.addingReportingOverflow(scaled)
+                guard !o1, !o2 else { return nil }
+                total = sum
+                number = ""
+            } else {
+                return nil
+            }
+        }
+        guard number.isEmpty, total > 0 else { return nil }
+        return .seconds(total)
     }
 }

@@ -17,6 +17,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Flag(help: "Register the Conformance test service (for apikeys-conformance and tests).") var conformance = false
     @Option(help: "Largest frame in bytes.") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 100
+    @Option(help: "Bytes of output a client has not read at which the server stops reading its connection.")
+    var maxUnwrittenBytes = 8 * 1024 * 1024
     @Option(help: "Connections at once.") var maxConnections = 1024
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 10.0
     @Option(help: "Seconds after which a connection with nothing to do is closed.") var idleTimeout = 300.0
@@ -42,6 +44,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(name: .customLong("operator-credential"), help: .hidden) var argvOperatorCredential: String?
     @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
     var usageFlushInterval = 1.0
+    @Option(help: "How long events are kept (X20): 400d, 90d, 12h, 1d12h...; older ones are deleted in small batches.")
+    var eventRetention = "400d"
     @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-private-key).", valueName: "path"))
     var tlsCertificate: String?
     @Option(help: ArgumentHelp("The PEM private key of --tls-certificate.", valueName: "path"))
@@ -53,6 +57,9 @@ struct Apikeysd: AsyncParsableCommand {
     var tlsClientServices: [String] = []
 
     func validate() throws {
+        if ServerConfiguration.duration(parsing: eventRetention) == nil {
+            throw ValidationError("--event-retention must be a duration such as 400d, 12h or 1d12h")
+        }
         if !argvServiceCredentials.isEmpty {
             throw ValidationError("--service-credential is no longer accepted: a secret on the command line is visible to every user (ps). Put the credentials in a file for --service-credentials-file (NAME SCOPE SECRET a line), or in APIKEYS_SERVICE_CREDENTIALS.")
         }
@@ -86,6 +93,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.rpc.shutdownGracePeriod = .seconds(shutdownGracePeriod)
         configuration.rpc.connection.maxFrameSize = maxFrameSize
         configuration.rpc.connection.maxConcurrentCalls = maxConcurrentCalls
+        configuration.rpc.connection.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.rpc.connection.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.rpc.connection.idleTimeout = .seconds(idleTimeout)
         configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)
@@ -97,6 +105,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.operatorCredential = credentials.operator
         configuration.operatorCredentialOutput = operatorCredentialOut
         for warning in credentials.warnings { logger.warning("\(warning)") }
+        configuration.eventRetention = ServerConfiguration.duration(parsing: eventRetention) ?? configuration.eventRetention
         if let tlsCertificate, let tlsPrivateKey {
             configuration.rpc.tls = if let tlsClientCA {
                 .mutual(certificateChain: tlsCertificate, privateKey: tlsPrivateKey, trustRoots: tlsClientCA)
