@@ -41,7 +41,7 @@ enum ConnectionErrorText {
     /// BoringSSL's reason codes, as NIOSSL prints them, mapped to what to change.
     static func tlsHint(_ text: String, tls: Bool, expectedName: String) -> String? {
         let upper = text.uppercased()
-        guard tls || upper.contains("SSL") else { return nil }
+        guard tls else { return nil }
         if upper.contains("WRONG_VERSION_NUMBER") || upper.contains("PACKET_LENGTH_TOO_LONG")
             || upper.contains("HTTP_REQUEST") || upper.contains("RECORD_LENGTH_MISMATCH") {
             return "TLS handshake failed: the server does not use TLS (drop --tls, --tls-ca and APIKEYS_TLS*), or this is not the apikeys port"
@@ -57,7 +57,8 @@ enum ConnectionErrorText {
             || upper.contains("ALERT_BAD_CERTIFICATE") || upper.contains("CERTIFICATE_UNKNOWN") {
             return "TLS: the server refused the handshake: it may require a client certificate (--tls-certificate and --tls-private-key) it trusts"
         }
-        if upper.contains("EOF DURING HANDSHAKE") || upper.contains("UNCLEANSHUTDOWN") {
+        // A server that is not TLS may reset the connection rather than close it.
+        if upper.contains("EOF DURING HANDSHAKE") || upper.contains("UNCLEANSHUTDOWN") || upper.contains("CONNECTION RESET") {
             return "TLS handshake failed: the server closed the connection: it does not use TLS (drop --tls and --tls-ca), or wants a client certificate (--tls-certificate and --tls-private-key)"
         }
         if upper.contains("HANDSHAKEFAILED") || upper.contains("SSL") {

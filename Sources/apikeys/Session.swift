@@ -30,7 +30,7 @@ extension GlobalOptions {
             await client.close()
             // Say where and how long, the two things a person checks first.
             if error.code == .unavailable {
-                error.message = "\(address): \(ConnectionErrorText.describe(error, tls: tls, address: address))"
+                error.message = "\(address): \(error.message)"
             }
             if error.code == .deadlineExceeded { error.message += " (--timeout \(Self.seconds(timeout)) s)" }
             throw CLIFailure(error)

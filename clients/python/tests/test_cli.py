@@ -282,6 +282,10 @@ class InstantHTTPServer:
                     conn.settimeout(10)
                     conn.recv(1024)
                     conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    # Close as an HTTP server does: after the reply, without resetting it away.
+                    conn.shutdown(socket.SHUT_WR)
+                    while conn.recv(4096):
+                        pass
                 except OSError:
                     pass
 
