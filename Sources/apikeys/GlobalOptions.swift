@@ -23,14 +23,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("File holding an API key: act as its owner (env APIKEYS_API_KEY).", valueName: "path"))
     var apiKeyFile: String?
 
-    @Option(help: ArgumentHelp("Operator credential itself; prefer --operator-credential-file (ps shows arguments).", valueName: "secret"))
-    var operatorCredential: String?
-
-    @Option(help: ArgumentHelp("Service credential itself; prefer --service-credential-file.", valueName: "secret"))
-    var serviceCredential: String?
-
-    @Option(help: ArgumentHelp("API key itself; prefer --api-key-file.", valueName: "secret"))
-    var apiKey: String?
+    // X18: never a secret on the command line (ps shows arguments to every user). These are
+    // kept, hidden, only to refuse them with a pointer to the file and environment forms.
+    @Option(help: .hidden) var operatorCredential: String?
+    @Option(help: .hidden) var serviceCredential: String?
+    @Option(help: .hidden) var apiKey: String?
 
     @Option(help: "Tenant the service acts in, or the operator's users create|remove work in (env APIKEYS_TENANT).")
     var tenant: String?
@@ -68,8 +65,10 @@ struct GlobalOptions: ParsableArguments {
         for (value, file, name) in [(apiKey, apiKeyFile, "api-key"),
                                     (serviceCredential, serviceCredentialFile, "service-credential"),
                                     (operatorCredential, operatorCredentialFile, "operator-credential")]
-        where value != nil && file != nil {
-            throw ValidationError("give --\(name) or --\(name)-file, not both")
+        where value != nil {
+            _ = file
+            let variable = "APIKEYS_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            throw ValidationError("--\(name) would put a secret on the command line, where ps shows it to every user (X18): use --\(name)-file PATH or \(variable)")
         }
         let context = try context()
         _ = try address(context)

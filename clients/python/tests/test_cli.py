@@ -490,8 +490,10 @@ def test_secrets_from_files_and_stdin(acme):
     assert r.rc == EXIT["usage"] and two in r.err and "found 2 lines" in r.err and secret not in r.err + r.out, r
     r = cli("--server", acme.address, "--api-key-file", "/nonexistent/key", "keys", "list")
     assert r.rc == EXIT["usage"] and "/nonexistent/key: no such file" in r.err, r
-    r = cli("--server", acme.address, "--api-key-file", key_file, "--api-key", secret, "keys", "list")
-    assert r.rc == EXIT["usage"] and "not both" in r.err, r
+    # X18: a secret on the command line is refused, and not echoed.
+    for flag in ("--api-key", "--service-credential", "--operator-credential"):
+        r = cli("--server", acme.address, flag, secret, "keys", "list")
+        assert r.rc == EXIT["usage"] and f"{flag}-file" in r.err and secret not in r.err + r.out, r
 
 
 # --- contexts -----------------------------------------------------------------------------------
