@@ -162,6 +162,8 @@ let package = Package(
             name: "APIKeysIntegrationTests",
             dependencies: [
                 "APIKeysServer", "APIKeysClient", "APIKeysConformance", "APIKeysWire", "APIKeysDomain",
+                // Seeding and inspecting the server's SQLite file (an old database, a failing disk).
+                "APIKeysStorage", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -13,6 +13,9 @@ extension APIKeyService {
     /// an `authorization` value, when sent, wins.
     public func resolveCaller(authorization: String?, tenantID: String?, userID: String?,
                               certificateService: ServiceIdentity? = nil) throws(DomainError) -> Caller {
+        // X15, X16, X19: identifiers from metadata are checked before anything looks them up
+        // or quotes them in a refusal.
+        try Validation.actingIdentity(tenantID: tenantID, userID: userID)
         let tenantID = tenantID.flatMap { $0.isEmpty ? nil : $0 }
         let userID = userID.flatMap { $0.isEmpty ? nil : $0 }
         guard let authorization, !authorization.isEmpty else {

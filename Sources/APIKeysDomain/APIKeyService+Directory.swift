@@ -6,13 +6,10 @@ extension APIKeyService {
     public func createTenant(_ caller: Caller, id: String, name: String) throws(DomainError) -> Tenant {
         try authorize(caller, .createTenant)
         try Validation.tenantID(id)
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...256).contains(name.count) else {
-            throw .invalidArgument("the tenant name must be 1 to 256 characters", reason: "invalid_tenant_name")
-        }
+        let name = try Validation.tenantName(name)
         return try perform(caller, operation: EventAction.tenantCreated) { tx, changes in
             guard try tx.tenant(id: id) == nil else {
-                throw DomainError(.alreadyExists, "tenant \"\(id)\" already exists", reason: "tenant_exists")
+                throw DomainError(.alreadyExists, "tenant \(Validation.quoted(id)) already exists", reason: "tenant_exists")
             }
             let time = now
             let tenant = Tenant(id: id, name: name, createdAt: time, settings: .defaults(at: time))
@@ -29,13 +26,15 @@ extension APIKeyService {
         roles: Set<Role> = [], licensed: Bool = false
     ) throws(DomainError) -> User {
         try authorize(caller, .createUser)
+        try Validation.tenantID(tenantID)
         try Validation.userID(userID)
+        try Validation.displayName(displayName)
         return try perform(caller, operation: EventAction.userCreated) { tx, changes in
             guard try tx.tenant(id: tenantID) != nil else {
-                throw DomainError.notFound("tenant \"\(tenantID)\" does not exist", rule: "", reason: "tenant_not_found")
+                throw DomainError.notFound("tenant \(Validation.quoted(tenantID)) does not exist", rule: "", reason: "tenant_not_found")
             }
             guard try tx.user(tenantID: tenantID, userID: userID) == nil else {
-                throw DomainError(.alreadyExists, "user \"\(userID)\" already exists in tenant \"\(tenantID)\"", reason: "user_exists")
+                throw DomainError(.alreadyExists, "user \(Validation.quoted(userID)) already exists in tenant \(Validation.quoted(tenantID))", reason: "user_exists")
             }
             let time = now
             let user = User(
@@ -53,9 +52,12 @@ extension APIKeyService {
     /// `key.revoked` event naming the reason. Returns how many keys were revoked.
     public func removeUser(_ caller: Caller, tenantID: String, userID: String) throws(DomainError) -> Int {
         try authorize(caller, .removeUser)
+        // Checked before anything is recorded in that tenant's name.
+        try Validation.tenantID(tenantID)
         return try perform(caller, operation: EventAction.userRemoved, tenantID: tenantID) { tx, changes in
+            try Validation.userID(userID)
             guard try tx.user(tenantID: tenantID, userID: userID) != nil else {
-                throw DomainError.notFound("user \"\(userID)\" does not exist in tenant \"\(tenantID)\"", reason: "user_not_found")
+                throw DomainError.notFound("user \(Validation.quoted(userID)) does not exist in tenant \(Validation.quoted(tenantID))", reason: "user_not_found")
             }
             let time = now
             var revoked = 0
@@ -111,11 +113,12 @@ extension APIKeyService {
     public func getUser(_ caller: Caller, userID: String) throws(DomainError) -> User {
         let me = try authorize(caller, .getUser)!
         return try reading(caller, operation: "user.get") {
+            try Validation.userID(userID)
             if let refusal = AccessPolicy.decide(.userReader(userID: userID), caller: caller, user: me, apiKeysEnabled: nil) {
                 throw refusal
             }
             guard let user = try store.user(tenantID: me.tenantID, userID: userID) else {
-                throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
+                throw DomainError.notFound("user \(Validation.quoted(userID)) does not exist in this tenant", reason: "user_not_found")
             }
             return user
         }
@@ -137,14 +140,15 @@ extension APIKeyService {
         return try perform(caller, operation: action) { tx, changes in
             // The admin's role is read again by this transaction (two admins demoting each other).
             _ = try check(caller, operation.requirement, in: tx)
+            try Validation.userID(userID)
             guard var user = try tx.user(tenantID: admin.tenantID, userID: userID) else {
-                throw DomainError.notFound("user \"\(userID)\" does not exist in this tenant", reason: "user_not_found")
+                throw DomainError.notFound("user \(Validation.quoted(userID)) does not exist in this tenant", reason: "user_not_found")
             }
             let wasAdmin = user.isTenantAdmin
             guard var details = change(&user) else { return user }
             if wasAdmin, !user.isTenantAdmin,
-               try !tx.users(tenantID: admin.tenantID).contains(where: { $0.userID != userID && $0.isTenantAdmin }) {
-                throw DomainError(.failedPrecondition, "user \"\(userID)\" is the tenant's last TenantAdmin; assign the role to someone else first", rule: "R3", reason: "last_tenant_admin")
+               try !tx.users(tenantID: admin.tenantID).contains(where: { !$0.userID.isByteEqual(to: userID) && $0.isTenantAdmin }) {
+                throw DomainError(.failedPrecondition, "user \(Validation.quoted(userID)) is the tenant's last TenantAdmin; assign the role to someone else first", rule: "R3", reason: "last_tenant_admin")
             }
             try tx.updateUser(user)
             details["user"] = userID

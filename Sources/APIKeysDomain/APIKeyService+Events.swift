@@ -31,4 +31,25 @@ extension APIKeyService {
             return EventPage(events: events, nextPageToken: next)
         }
     }
+
+    /// X20 retention: deletes events older than `retention` before now, in transactions of at
+    /// most `batchSize` rows (each holds the write lock for a moment only), at most
+    /// `maxBatches` of them per call. Returns how many went: call again while it returns
+    /// `batchSize * maxBatches`, from a background thread.
+    public func pruneEvents(
+        olderThan retention: Duration, batchSize: Int = 1_000, maxBatches: Int = 10
+    ) throws(DomainError) -> Int {
+        let parts = retention.components
+        let retentionMs = parts.seconds.multipliedReportingOverflow(by: 1000)
+        guard !retentionMs.overflow, retentionMs.partialValue < now else { return 0 }
+        let cutoff = now - retentionMs.partialValue - parts.attoseconds / 1_000_000_000_000_000
+        var deleted = 0
+        for _ in 0..<maxBatches {
+            let n: Int
+            do { n = try store.deleteEvents(before: cutoff, limit: batchSize) } catch { throw .internal(error) }
+            deleted += n
+            if n < batchSize { break }
+        }
+        return deleted
+    }
 }

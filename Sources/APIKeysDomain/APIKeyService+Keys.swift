@@ -32,7 +32,7 @@ extension APIKeyService {
             }
             let active = try tx.countActiveKeys(tenantID: member.tenantID, ownerID: member.userID, asOf: time)
             guard active < Int(tenant.settings.maxKeysPerUser) else {
-                throw DomainError(.resourceExhausted, "user \"\(user.userID)\" has \(active) active keys; the tenant allows at most \(tenant.settings.maxKeysPerUser)", rule: "R16", reason: "key_limit")
+                throw DomainError(.resourceExhausted, "user \(Validation.quoted(user.userID)) has \(active) active keys; the tenant allows at most \(tenant.settings.maxKeysPerUser)", rule: "R16", reason: "key_limit")
             }
             let generated = SecretCodec.generate(.apiKey)
             let key = APIKey(
@@ -53,10 +53,7 @@ extension APIKeyService {
         let me = try authorize(caller, .listKeys)!
         return try reading(caller, operation: "key.list") {
             let size = try Validation.pageSize(request.pageSize)
-            let search = request.search.trimmingCharacters(in: .whitespaces).lowercased()
-            guard search.count <= 256 else {
-                throw DomainError.invalidArgument("the search text is longer than 256 characters", rule: "R7", reason: "search_too_long")
-            }
+            let search = try Validation.search(request.search)
             let owner = me.isTenantAdmin ? nil : me.userID
             let fingerprint = PageToken.fingerprint([
                 me.tenantID, owner ?? "*", search, request.status?.rawValue ?? "", request.sortBy.rawValue,
@@ -124,10 +121,11 @@ extension APIKeyService {
     }
 
     /// R10, X5: the owner or a tenant admin revokes an Active key; R12: for good.
-    public func revoke(_ caller: Caller, keyID: String, reason: String = "") throws(DomainError) -> APIKey {
+    public func revoke(_ caller: Caller, keyID: String, reason rawReason: String = "") throws(DomainError) -> APIKey {
         try authorize(caller, .revokeKey)
         let member = try member(caller)
         return try perform(caller, operation: EventAction.keyRevoked, keyID: Self.plausibleKeyID(keyID)) { tx, changes in
+            let reason = try Validation.revokeReason(rawReason)
             let user = try tx.user(tenantID: member.tenantID, userID: member.userID)
             let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
             let revoked = try revokeChecked(key, by: caller, user: user, reason: reason, tx, &changes)
@@ -136,8 +134,10 @@ extension APIKeyService {
     }
 
     /// R11, X6: revokes several keys in one transaction with an outcome per key; keys that
-    /// can be revoked are revoked even when others cannot. Each refusal is an event too.
-    public func revokeMany(_ caller: Caller, keyIDs: [String], reason: String = "") throws(DomainError) -> [RevokeResult] {
+    /// can be revoked are revoked even when others cannot. Each refusal is an event too,
+    /// merged per action and reason (X20). The reason is bounded (X16), so a request writes
+    /// at most 1,000 × 512 bytes of it however large it was.
+    public func revokeMany(_ caller: Caller, keyIDs: [String], reason rawReason: String = "") throws(DomainError) -> [RevokeResult] {
         try authorize(caller, .revokeKeys)
         let member = try member(caller)
         guard (1...1000).contains(keyIDs.count) else {
@@ -147,9 +147,12 @@ extension APIKeyService {
         guard keyIDs.allSatisfy({ $0.utf8.count <= 128 }) else {
             throw .invalidArgument("a key ID has at most 128 characters", rule: "R11", reason: "invalid_key_id")
         }
-        return try perform(caller, operation: EventAction.keyRevoked) { tx, changes in
+        var refused: [(event: Event, count: UInt64)] = []
+        let results = try perform(caller, operation: EventAction.keyRevoked) { tx, changes in
+            let reason = try Validation.revokeReason(rawReason)
             let user = try tx.user(tenantID: member.tenantID, userID: member.userID)
             var results: [RevokeResult] = []
+            refused = []  // a store that retries the transaction re-runs the body
             for keyID in keyIDs {
                 do {
                     let key = try visibleKey(keyID, tenantID: member.tenantID, tx)
@@ -166,15 +169,23 @@ extension APIKeyService {
                     var details = ["reason": error.reason, "rule": error.rule, "message": error.message]
                     if error.code == .permissionDenied { details["operation"] = EventAction.keyRevoked }
                     let shown = Self.plausibleKeyID(keyID)
-                    try tx.insertEvent(event(
+                    let record = event(
                         caller, tenantID: member.tenantID, action: refusal, keyID: shown,
-                        outcome: error.code == .notFound ? .failure : .denied, details: details, at: now))
+                        outcome: error.code == .notFound ? .failure : .denied, details: details, at: now)
+                    // X20: one event per action and reason, counting the keys it stands for.
+                    if let i = refused.firstIndex(where: { $0.event.action == refusal && $0.event.details["reason"] == error.reason }) {
+                        refused[i].count += 1
+                    } else {
+                        refused.append((record, 1))
+                    }
                     // The caller's own input goes back to the caller; only events are kept.
                     results.append(RevokeResult(keyID: keyID, outcome: outcome, message: error.message))
                 }
             }
             return results
         }
+        for (event, count) in refused { storeRefusal(event, count: count) }
+        return results
     }
 
     /// R13, R19, R4: the owner, holding the Developer role, deletes their key. A tenant admin
@@ -202,7 +213,7 @@ extension APIKeyService {
             // looked up nowhere, and never repeated back or kept in an event.
             throw DomainError.notFound("no such key in this tenant (key IDs look like key_…)", reason: "key_not_found")
         }
-        guard let key = try reader.key(id: shown), key.tenantID == tenantID else {
+        guard let key = try reader.key(id: shown), key.tenantID.isByteEqual(to: tenantID) else {
             throw DomainError.notFound("no key \(shown) in this tenant", reason: "key_not_found")
         }
         return key
@@ -223,7 +234,8 @@ extension APIKeyService {
         try visibleKey(keyID, tenantID: user.tenantID, reader)
     }
 
-    /// X5, R10, R12: the checks and the write of one revocation.
+    /// X5, R10, R12: the checks and the write of one revocation; `reason` is checked already
+    /// (``Validation/revokeReason(_:)``).
     func revokeChecked(
         _ key: APIKey, by caller: Caller, user: User?, reason: String,
         _ tx: any StoreTransaction, _ changes: inout [VerificationIndex.Change]
@@ -236,7 +248,6 @@ extension APIKeyService {
         guard status == .active else {
             throw DomainError(.failedPrecondition, "key \(key.id) is \(status.rawValue); only Active keys can be revoked", rule: "R10", reason: "not_active")
         }
-        let reason = String(reason.trimmingCharacters(in: .whitespacesAndNewlines).prefix(512))
         var key = key
         key.revokedAt = time
         key.updatedAt = time

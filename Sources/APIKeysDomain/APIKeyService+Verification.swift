@@ -13,7 +13,8 @@ extension APIKeyService {
         }
     }
 
-    /// Stores the usage counters and verify-side events gathered in memory, in transactions
+    /// Stores the usage counters and verify-side events gathered in memory, and the counts of
+    /// merged refusals (X20), in transactions
     /// of at most ``usageRowsPerTransaction`` keys, so that a flush after a busy second never
     /// holds the store's write lock for long. Call every second and at shutdown: a crash loses
     /// at most that much usage, never a key, revocation, setting or role. On failure what was
@@ -21,6 +22,12 @@ extension APIKeyService {
     /// Returns how many usage rows and events it wrote (the flush batch size metric).
     @discardableResult
     public func flushPending() throws(DomainError) -> Int {
+        let written = try flushUsage()
+        try flushRefusalCounts()
+        return written
+    }
+
+    private func flushUsage() throws(DomainError) -> Int {
         var batch = index.takeBatch()
         guard !batch.isEmpty else { return 0 }
         // X17: verify-side events come from the verifying service (or the caller that
@@ -48,6 +55,20 @@ extension APIKeyService {
     }
 
     static let usageRowsPerTransaction = 4_096
+
+    /// X20: adds the refusals merged since the last flush to their stored events' counts.
+    private func flushRefusalCounts() throws(DomainError) {
+        let counts = refusals.takeCounts(window: now / VerificationIndex.windowMilliseconds)
+        guard !counts.isEmpty else { return }
+        do {
+            try store.write { tx in
+                for count in counts { try tx.addToEventCount(id: count.eventID, count.count) }
+            }
+        } catch {
+            refusals.restore(counts)
+            throw .internal(error)
+        }
+    }
 
     /// Reloads the verification index from the store, e.g. after another server changed it.
     /// Flushes pending usage first, and holds the write lock so no commit of this server

@@ -22,12 +22,16 @@ public final class APIKeyService: Sendable {
     private let writeLock = Mutex(())
     /// Credentials from the server's configuration (X13): never stored, matched by hash.
     let configuredCredentials = Mutex<[Credential]>([])
+    /// X20: refusals merged per actor, action, reason and minute.
+    let refusals = RefusalLog()
+    /// X15: stored user IDs that are not NFC, found by the start-up load (log them).
+    public let identifierProblems: [IdentifierProblem]
 
     /// Loads the verification index from `store`.
     public init(store: any KeyStore, clock: any DomainClock = SystemClock()) throws(DomainError) {
         self.store = store
         self.clock = clock
-        do { try index.load(from: store) } catch { throw .internal(error) }
+        do { identifierProblems = try index.load(from: store) } catch { throw .internal(error) }
     }
 
     var now: Int64 { clock.nowMilliseconds }
@@ -88,8 +92,16 @@ public final class APIKeyService: Sendable {
 
     /// X10: a refusal is an event in the caller's tenant (or the tenant an operator acted on).
     /// PERMISSION_DENIED is `permission.denied`; anything else carries the operation's action.
+    /// X20: merged with the same actor's refusals of that action and reason in this minute.
     func recordRefusal(_ error: DomainError, caller: Caller, operation: String, tenantID: String?, keyID: String?) {
         guard error.code != .internal, let tenantID = tenantID ?? caller.tenantID else { return }
+        storeRefusal(refusalEvent(error, caller: caller, operation: operation, tenantID: tenantID, keyID: keyID, at: now))
+    }
+
+    /// The event that records a refusal (X10).
+    func refusalEvent(
+        _ error: DomainError, caller: Caller, operation: String, tenantID: String, keyID: String?, at time: Int64
+    ) -> Event {
         var details = caller.eventDetails
         details["reason"] = error.reason
         details["rule"] = error.rule
@@ -105,11 +117,22 @@ public final class APIKeyService: Sendable {
             let ruleRefused: Set<DomainError.Code> = [.failedPrecondition, .resourceExhausted, .alreadyExists]
             outcome = ruleRefused.contains(error.code) ? .denied : .failure
         }
-        let event = Event(
-            time: now, tenantID: tenantID, actor: caller.actor, action: action,
-            keyID: keyID, outcome: outcome, details: details)
-        // Best effort: the refusal itself is what the caller must get.
-        _ = try? store.write { tx in try tx.insertEvent(event) }
+        return Event(time: time, tenantID: tenantID, actor: caller.actor, action: action, keyID: keyID, outcome: outcome, details: details)
+    }
+
+    /// X20: stores `event` (a refusal standing for `count` of them) unless this minute already
+    /// has one of the same tenant, actor, action and reason; then only its count grows (stored
+    /// by the next ``flushPending()``). Best effort: the refusal itself is what the caller must get.
+    func storeRefusal(_ event: Event, count: UInt64 = 1) {
+        let key = RefusalLog.Key(
+            tenantID: ExactString(event.tenantID), actor: ExactString(event.actor), action: event.action,
+            operation: event.details["operation"] ?? "", reason: event.details["reason"] ?? "")
+        let window = event.time / VerificationIndex.windowMilliseconds
+        guard refusals.note(key, window: window, count: count) else { return }
+        var event = event
+        event.count = count
+        let id = try? store.write { tx in try tx.insertEvent(event) }
+        refusals.stored(key, window: window, eventID: id)
     }
 
     /// An event of `caller` at `time`, carrying the caller's details (the service a member came through).

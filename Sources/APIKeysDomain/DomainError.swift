@@ -3,6 +3,9 @@
 /// `code` maps 1:1 to a gRPC status code, `rule` names the spec rule that refused the call
 /// (e.g. "R17") and `reason` is a stable machine-readable string (e.g. "no_license"); together
 /// they fill the wire's `ErrorDetails`. `message` says exactly what is wrong or missing.
+///
+/// An INTERNAL error's message is generic, with an error ID; the lower layer's error is kept
+/// in ``cause`` for the server's log, never sent. Equality ignores the cause.
 public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A gRPC status code. Wraps a private enum so that codes can be added without breaking callers.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -56,6 +59,11 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     public var rule: String
     /// Stable machine-readable reason ("no_license", "api_keys_disabled", "not_active", ...).
     public var reason: String
+    /// For INTERNAL: what went wrong below (e.g. SQLite's text), to log with ``errorID``.
+    /// Never put on the wire: it may describe files, queries or data.
+    public var cause: String?
+    /// For INTERNAL: the ID the message shows, so the client's report finds the log line.
+    public var errorID: String?
 
     public init(_ code: Code, _ message: String, rule: String = "", reason: String) {
         self.code = code
@@ -64,8 +72,20 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    public static func == (a: DomainError, b: DomainError) -> Bool {
+        a.code == b.code && a.message == b.message && a.rule == b.rule && a.reason == b.reason
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(rule)
+        hasher.combine(reason)
+    }
+
+    /// For logs: includes the cause, which the wire never carries.
     public var description: String {
-        "\(code): \(message) [\(rule.isEmpty ? "-" : rule) \(reason)]"
+        "\(code): \(message) [\(rule.isEmpty ? "-" : rule) \(reason)]" + (cause.map { " cause: \($0)" } ?? "")
     }
 }
 
@@ -86,9 +106,20 @@ extension DomainError {
         DomainError(.unauthenticated, message, rule: rule, reason: reason)
     }
 
-    /// Wraps an unexpected error from a lower layer (the store). The cause's text is kept
-    /// in the message for the operator's logs; it never contains a secret.
+    /// Wraps an unexpected error from a lower layer (the store): the client gets a generic
+    /// message with a fresh error ID; the cause stays out of band for the log (finding 9).
     static func `internal`(_ cause: any Error) -> DomainError {
-        DomainError(.internal, "internal error: \(cause)", reason: "internal")
+        if let error = cause as? DomainError, error.code == .internal { return error }
+        let id = String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16)
+        var error = DomainError(.internal, "internal error; error ID \(id)", reason: "internal")
+        error.cause = String(describing: cause)
+        error.errorID = id
+        return error
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

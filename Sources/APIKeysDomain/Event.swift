@@ -18,11 +18,15 @@ public struct Event: Sendable, Hashable {
     public var action: String
     public var keyID: String?
     public var outcome: Outcome
+    /// At most ``maxDetailsBytes`` in all (X16): see ``bounded(_:)``.
     public var details: [String: String]
+    /// X20: how many occurrences this event stands for: refusals of one actor with one action
+    /// and reason are stored once per minute, with their count. 1 for everything else.
+    public var count: UInt64
 
     public init(
         id: UInt64 = 0, time: Int64, tenantID: String, actor: String, action: String,
-        keyID: String? = nil, outcome: Outcome = .success, details: [String: String] = [:]
+        keyID: String? = nil, outcome: Outcome = .success, details: [String: String] = [:], count: UInt64 = 1
     ) {
         self.id = id
         self.time = time
@@ -31,7 +35,41 @@ public struct Event: Sendable, Hashable {
         self.action = action
         self.keyID = keyID
         self.outcome = outcome
-        self.details = details
+        self.details = Self.bounded(details)
+        self.count = count
+    }
+
+    /// X16: the most bytes an event's details take, keys and values together.
+    public static let maxDetailsBytes = 4096
+
+    /// `details` within ``maxDetailsBytes``: the longest values are cut (at a character
+    /// boundary, ending in "…") until the whole fits. The inputs are bounded already; this
+    /// keeps any path that forgot from writing megabytes per event.
+    static func bounded(_ details: [String: String]) -> [String: String] {
+        func size(_ d: [String: String]) -> Int { d.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
+        var total = size(details)
+        guard total > maxDetailsBytes else { return details }
+        var details = details
+        let marker = "…"
+        for key in details.keys.sorted(by: { details[$0]!.utf8.count > details[$1]!.utf8.count }) {
+            guard total > maxDetailsBytes else { break }
+            let value = details[key]!
+            let keep = max(0, value.utf8.count - (total - maxDetailsBytes) - marker.utf8.count)
+            let cut = Validation.prefix(value, bytes: keep) + marker
+            total += cut.utf8.count - value.utf8.count
+            details[key] = cut
+        }
+        if total > maxDetailsBytes {
+            // Only the keys are left to blame: keep what fits.
+            var kept: [String: String] = [:]
+            var used = 0
+            for (key, value) in details.sorted(by: { $0.key < $1.key }) where used + key.utf8.count + value.utf8.count <= maxDetailsBytes {
+                kept[key] = value
+                used += key.utf8.count + value.utf8.count
+            }
+            details = kept
+        }
+        return details
     }
 }
 

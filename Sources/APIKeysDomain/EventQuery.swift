@@ -27,10 +27,10 @@ public struct EventQuery: Sendable, Hashable {
 
     /// Whether `event` passes the filters and the cursor: the one definition both stores share.
     public func matches(_ event: Event) -> Bool {
-        guard event.tenantID == tenantID else { return false }
-        if let keyID, event.keyID != keyID { return false }
-        if let action, event.action != action { return false }
-        if let actor, event.actor != actor { return false }
+        guard event.tenantID.isByteEqual(to: tenantID) else { return false }
+        if let keyID, !(event.keyID?.isByteEqual(to: keyID) ?? false) { return false }
+        if let action, !event.action.isByteEqual(to: action) { return false }
+        if let actor, !event.actor.isByteEqual(to: actor) { return false }
         if let since, event.time < since { return false }
         if let until, event.time > until { return false }
         if let before {

@@ -7,8 +7,9 @@ import Synchronization
 /// throwing body rolls back, as in a database.
 public final class InMemoryKeyStore: KeyStore {
     struct State: Sendable {
-        var tenants: [String: Tenant] = [:]
-        var users: [String: [String: User]] = [:]
+        // X15: identifiers key by their bytes, as the SQLite store compares them.
+        var tenants: [ExactString: Tenant] = [:]
+        var users: [ExactString: [ExactString: User]] = [:]
         var keys: [String: APIKey] = [:]
         var events: [Event] = []
         var nextEventID: UInt64 = 1
@@ -77,6 +78,15 @@ public final class InMemoryKeyStore: KeyStore {
         }
     }
 
+    public func deleteEvents(before time: Int64, limit: Int) throws -> Int {
+        state.withLock { state in
+            let old = state.events.enumerated().filter { $0.element.time < time }
+                .sorted { $0.element.time < $1.element.time }.prefix(limit).map(\.offset)
+            for offset in old.sorted(by: >) { state.events.remove(at: offset) }
+            return old.count
+        }
+    }
+
     /// Every stored event of every tenant, oldest first; for tests.
     public var allEvents: [Event] { state.withLock { $0.events } }
 
@@ -107,21 +117,21 @@ public final class InMemoryKeyStore: KeyStore {
 
         init(_ state: State) { self.state = state }
 
-        func tenant(id: String) throws -> Tenant? { state.tenants[id] }
-        func user(tenantID: String, userID: String) throws -> User? { state.users[tenantID]?[userID] }
+        func tenant(id: String) throws -> Tenant? { state.tenants[ExactString(id)] }
+        func user(tenantID: String, userID: String) throws -> User? { state.users[ExactString(tenantID)]?[ExactString(userID)] }
         func users(tenantID: String) throws -> [User] {
-            (state.users[tenantID].map { Array($0.values) } ?? []).sorted {
+            (state.users[ExactString(tenantID)].map { Array($0.values) } ?? []).sorted {
                 $0.userID.utf8.lexicographicallyPrecedes($1.userID.utf8)
             }
         }
         func key(id: String) throws -> APIKey? { state.keys[id] }
         func keys(tenantID: String, ownerID: String) throws -> [APIKey] {
-            state.keys.values.filter { $0.tenantID == tenantID && $0.ownerID == ownerID }
+            state.keys.values.filter { $0.tenantID.isByteEqual(to: tenantID) && $0.ownerID.isByteEqual(to: ownerID) }
                 .sorted { $0.createdAt == $1.createdAt ? $0.id < $1.id : $0.createdAt < $1.createdAt }
         }
         func countActiveKeys(tenantID: String, ownerID: String, asOf: Int64) throws -> Int {
             state.keys.values.count {
-                $0.tenantID == tenantID && $0.ownerID == ownerID && $0.status(at: asOf) == .active
+                $0.tenantID.isByteEqual(to: tenantID) && $0.ownerID.isByteEqual(to: ownerID) && $0.status(at: asOf) == .active
             }
         }
         func hasOperatorCredential() throws -> Bool {
@@ -132,20 +142,20 @@ public final class InMemoryKeyStore: KeyStore {
         }
 
         func insertTenant(_ tenant: Tenant) throws {
-            guard state.tenants[tenant.id] == nil else { throw InMemoryStoreError.duplicate("tenant \(tenant.id)") }
-            state.tenants[tenant.id] = tenant
+            guard state.tenants[ExactString(tenant.id)] == nil else { throw InMemoryStoreError.duplicate("tenant \(tenant.id)") }
+            state.tenants[ExactString(tenant.id)] = tenant
         }
         func updateSettings(tenantID: String, _ settings: TenantSettings) throws {
-            state.tenants[tenantID]?.settings = settings
+            state.tenants[ExactString(tenantID)]?.settings = settings
         }
         func insertUser(_ user: User) throws {
-            guard state.users[user.tenantID]?[user.userID] == nil else {
+            guard state.users[ExactString(user.tenantID)]?[ExactString(user.userID)] == nil else {
                 throw InMemoryStoreError.duplicate("user \(user.userID)")
             }
-            state.users[user.tenantID, default: [:]][user.userID] = user
+            state.users[ExactString(user.tenantID), default: [:]][ExactString(user.userID)] = user
         }
-        func updateUser(_ user: User) throws { state.users[user.tenantID]?[user.userID] = user }
-        func deleteUser(tenantID: String, userID: String) throws { state.users[tenantID]?[userID] = nil }
+        func updateUser(_ user: User) throws { state.users[ExactString(user.tenantID)]?[ExactString(user.userID)] = user }
+        func deleteUser(tenantID: String, userID: String) throws { state.users[ExactString(tenantID)]?[ExactString(userID)] = nil }
         func insertKey(_ key: APIKey) throws {
             guard state.keys[key.id] == nil else { throw InMemoryStoreError.duplicate("key \(key.id)") }
             state.keys[key.id] = key
@@ -165,6 +175,9 @@ public final class InMemoryKeyStore: KeyStore {
             state.nextEventID += 1
             state.events.append(event)
             return event.id
+        }
+        func addToEventCount(id: UInt64, _ count: UInt64) throws {
+            if let i = state.events.firstIndex(where: { $0.id == id }) { state.events[i].count += count }
         }
         func insertCredential(_ credential: Credential) throws { state.credentials[credential.id] = credential }
         func revokeCredential(id: String, at time: Int64) throws { state.credentials[id]?.revokedAt = time }

@@ -79,8 +79,8 @@ public struct KeyQuery: Sendable, Hashable {
 
     /// Whether `key` passes the filters (tenant, owner, search, status), ignoring the cursor.
     public func matches(_ key: APIKey) -> Bool {
-        guard key.tenantID == tenantID else { return false }
-        if let ownerID, key.ownerID != ownerID { return false }
+        guard key.tenantID.isByteEqual(to: tenantID) else { return false }
+        if let ownerID, !key.ownerID.isByteEqual(to: ownerID) { return false }
         if let status, key.status(at: asOf) != status { return false }
         if let search, !search.isEmpty {
             guard key.name.lowercased().contains(search) || key.id.contains(search)

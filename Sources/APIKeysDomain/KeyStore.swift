@@ -22,6 +22,10 @@ public protocol KeyStore: StoreReader, Sendable {
 
     /// Applies usage counters and the verify-side events in one transaction (X9, X10).
     func recordUsage(_ batch: UsageBatch) throws
+
+    /// X20 retention: deletes at most `limit` events older than `time` (oldest first) in one
+    /// short transaction; returns how many went. Call again while it returns `limit`.
+    func deleteEvents(before time: Int64, limit: Int) throws -> Int
 }
 
 /// Reads, outside a transaction (on the store) or inside one (on a ``StoreTransaction``).
@@ -58,6 +62,8 @@ public protocol StoreTransaction: StoreReader {
     /// Stores an event and returns its new ID.
     @discardableResult
     func insertEvent(_ event: Event) throws -> UInt64
+    /// X20: adds `count` to a stored event's count (merged refusals); no-op if it is gone.
+    func addToEventCount(id: UInt64, _ count: UInt64) throws
     func insertCredential(_ credential: Credential) throws
     /// X18: sets the credential's `revokedAt`.
     func revokeCredential(id: String, at time: Int64) throws

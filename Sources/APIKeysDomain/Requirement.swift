@@ -198,16 +198,8 @@ public enum AccessPolicy {
         a.utf8.elementsEqual(b.utf8)
     }
 
-    /// A caller-supplied identifier inside a message: at most 128 bytes (X16).
+    /// A caller-supplied identifier inside a message: at most 128 bytes, secrets redacted (X16, X19).
     static func quoted(_ text: String) -> String {
-        var bytes = 0
-        var cut = text.startIndex
-        for scalar in text.unicodeScalars {
-            let width = UTF8.width(scalar)
-            guard bytes + width <= 125 else { return "\"\(text[..<cut])…\"" }
-            bytes += width
-            cut = text.unicodeScalars.index(after: cut)
-        }
-        return "\"\(text)\""
+        Validation.quoted(text)
     }
 }

@@ -44,14 +44,20 @@ final class VerificationIndex: Sendable {
         }
     }
 
+    /// X15: byte for byte, so two canonically equivalent user IDs are never one entry.
     struct UserKey: Hashable {
-        var tenantID: String
-        var userID: String
+        var tenantID: ExactString
+        var userID: ExactString
+
+        init(tenantID: String, userID: String) {
+            self.tenantID = ExactString(tenantID)
+            self.userID = ExactString(userID)
+        }
     }
 
     struct State {
         var keys: [CompactID: KeyEntry] = [:]
-        var tenants: [String: TenantEntry] = [:]
+        var tenants: [ExactString: TenantEntry] = [:]
         var users: [UserKey: User] = [:]
         var credentials: [CompactID: Credential] = [:]
         /// Usage since the last flush: swapped out whole by ``takeBatch()``, so the flush holds
@@ -90,16 +96,21 @@ final class VerificationIndex: Sendable {
 
     // MARK: Loading and changes
 
-    /// Replaces the index with the store's snapshot.
-    func load(from store: any KeyStore) throws {
+    /// Replaces the index with the store's snapshot. Returns the stored identifiers that break
+    /// X15: users whose ID is not NFC are left out (their keys no longer authenticate, and
+    /// no call can name them), so only the NFC spelling of an equivalent pair is reachable.
+    @discardableResult
+    func load(from store: any KeyStore) throws -> [IdentifierProblem] {
         var fresh = State()
+        var check = IdentifierCheck()
         try store.loadSnapshot { record in
             switch record {
             case .keyCount(let count):
                 fresh.keys.reserveCapacity(count)
             case .tenant(let id, let settings):
-                fresh.tenants[id] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
+                fresh.tenants[ExactString(id)] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
             case .user(let user):
+                guard check.admit(tenantID: user.tenantID, userID: user.userID) else { return }
                 fresh.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
             case .key(let key):
                 guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { return }
@@ -113,6 +124,7 @@ final class VerificationIndex: Sendable {
         }
         state.withLock { $0 = fresh }
         credentialsVersion.add(1, ordering: .releasing)
+        return check.problems
     }
 
     func apply(_ changes: [Change]) {
@@ -121,7 +133,7 @@ final class VerificationIndex: Sendable {
             for change in changes {
                 switch change {
                 case .tenant(let id, let settings):
-                    state.tenants[id] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
+                    state.tenants[ExactString(id)] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
                 case .user(let user):
                     state.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
                 case .userRemoved(let tenantID, let userID):
@@ -161,7 +173,7 @@ final class VerificationIndex: Sendable {
 
     /// R14: whether API keys are enabled in the tenant; nil for an unknown tenant.
     func apiKeysEnabled(tenantID: String) -> Bool? {
-        state.withLock { $0.tenants[tenantID]?.enabled }
+        state.withLock { $0.tenants[ExactString(tenantID)]?.enabled }
     }
 
     /// The credential a well-formed credential secret opens, compared in constant time (X7).
@@ -195,7 +207,7 @@ final class VerificationIndex: Sendable {
             // One hash lookup per call: the entry is read and written back through its index.
             guard let slot = state.keys.index(forKey: parsed.id) else { return .failure(.unknown) }
             var entry = state.keys.values[slot]
-            let tenant = state.tenants[entry.tenantID]
+            let tenant = state.tenants[ExactString(entry.tenantID)]
             let window = now / Self.windowMilliseconds
             var failure: VerifyFailure?
             if !entry.hash.constantTimeEquals(parsed.hash) {

@@ -48,6 +48,9 @@ public final class APIKeysServer: Sendable {
         dataDirectory.tightenSideFiles()
         let service = try APIKeyService(store: store)
         self.service = service
+        for problem in service.identifierProblems {
+            logger.warning("stored identifiers break X15 (NFC only)", metadata: ["problem": "\(problem)"])
+        }
         let created = try Self.bootstrap(service, store: store, output: configuration.operatorCredentialOutput)
         newOperatorCredential = configuration.operatorCredentialOutput == nil ? created : nil
         operatorCredentialWrittenTo = created == nil ? nil : configuration.operatorCredentialOutput
@@ -66,14 +69,17 @@ public final class APIKeysServer: Sendable {
         self.metrics = metrics
         metrics?.indexSize.record(service.indexedKeyCount)
         let lastFlush = LastFlush()
+        let retention = EventRetention(retention: configuration.eventRetention)
         flusher = UsageFlushThread(interval: configuration.usageFlushInterval) { [logger] in
             Self.flush(service, logger: logger, metrics: metrics, lastFlush: lastFlush)
+            retention.runIfDue(service, logger: logger)
         }
         readiness = Readiness(service: service, databasePath: path)
         var router = RPCRouter()
         HealthService.register(in: &router, readiness: readiness, pool: pool)
         let certificateServices = CertificateServices(entries: configuration.certificateServices)
-        APIRoutes(service: service, pool: pool, certificateServices: certificateServices, metrics: metrics).register(in: &router)
+        APIRoutes(service: service, pool: pool, certificateServices: certificateServices, logger: logger, metrics: metrics)
+            .register(in: &router)
         if configuration.conformance {
             ConformanceService.register(in: &router)
         }
@@ -160,7 +166,9 @@ public final class APIKeysServer: Sendable {
             }
         } catch {
             metrics?.storeErrors.increment()
-            logger.error("could not store usage counters and verification events", metadata: ["error": "\(error)"])
+            logger.error("could not store usage counters and verification events", metadata: [
+                "error": "\(error)", "error_id": "\(error.errorID ?? "-")",
+            ])
         }
     }
 
@@ -182,14 +190,9 @@ public final class APIKeysServer: Sendable {
         observer.callFinished = { call in
             metrics?.callFinished(call)
             let fields = call.annotations?.snapshot
-            if call.code == .internal {
-                metrics?.storeErrors.increment()
-                // The client was told only the status message; the cause stays here.
-                logger.error("internal error", metadata: [
-                    "method": "\(call.method)", "call_id": "\(call.callID)", "peer": "\(call.peer)",
-                    "error": "\(call.message)", "cause": "\(fields?.cause ?? call.message)",
-                ])
-            }
+            // A domain INTERNAL's cause is logged where it is answered (APIRoutes.answer), under
+            // its error ID; here it is counted.
+            if call.code == .internal { metrics?.storeErrors.increment() }
             guard accessLog else { return }
             var metadata: Logger.Metadata = [
                 "method": "\(call.method)", "status": "\(call.code)",
@@ -201,6 +204,7 @@ public final class APIKeysServer: Sendable {
             if let tenant = fields?.tenant { metadata["tenant"] = "\(tenant)" }
             if let user = fields?.user { metadata["user"] = "\(user)" }
             if let keyID = fields?.keyID { metadata["key_id"] = "\(keyID)" }
+            if let errorID = fields?.errorID { metadata["error_id"] = "\(errorID)" }
             logger.info("call", metadata: metadata)
         }
         return observer

@@ -1,5 +1,6 @@
 import APIKeysDomain
 import APIKeysWire
+import Logging
 import NIOPosix
 import Synchronization
 
@@ -10,6 +11,8 @@ struct APIRoutes {
     let pool: NIOThreadPool
     /// Client certificate URI to service (`ServerConfiguration.certificateServices`).
     let certificateServices: CertificateServices
+    /// Where an INTERNAL answer's cause goes, under its error ID (the client sees only the ID).
+    let logger: Logger
     let metrics: ServerMetrics?
 
     func register(in router: inout RPCRouter) {
@@ -28,6 +31,7 @@ struct APIRoutes {
         _ = MethodTable.operation(for: method)
         let service = self.service
         let certificateServices = self.certificateServices
+        let logger = self.logger
         router.register(method) { (input: Input, call) in
             try await pool.runIfActive {
                 do throws(DomainError) {
@@ -36,10 +40,22 @@ struct APIRoutes {
                     return try body(input, caller)
                 } catch {
                     call.annotations?.record(error)
-                    throw RPCError(error)
+                    throw Self.answer(error, method: method, logger: logger)
                 }
             }
         }
+    }
+
+    /// The status a refusal or failure is answered with. An INTERNAL error's cause (e.g.
+    /// SQLite's text) is logged here with its error ID and never sent: the client's message
+    /// is generic and carries only the ID.
+    static func answer(_ error: DomainError, method: String, logger: Logger) -> RPCError {
+        if error.code == .internal {
+            logger.error("internal error", metadata: [
+                "error_id": "\(error.errorID ?? "-")", "method": "\(method)", "cause": "\(error.cause ?? "-")",
+            ])
+        }
+        return RPCError(error)
     }
 
     /// The caller from the metadata and, under mutual TLS, the service the connection's
@@ -177,6 +193,7 @@ struct APIRoutes {
         let refusals = RefusalRecorder()
         let services = ServiceCallerCache()
         let certificateServices = self.certificateServices
+        let logger = self.logger
         let metrics = self.metrics
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
@@ -198,7 +215,7 @@ struct APIRoutes {
             } catch {
                 call.annotations?.record(error)
                 metrics?.verifyOutcome(error.reason)
-                throw RPCError(error)
+                throw Self.answer(error, method: method, logger: logger)
             }
         }
     }
@@ -208,7 +225,8 @@ struct APIRoutes {
 /// does not parse and hash the same service credential on every call. Entries are dropped
 /// whenever a credential changes, so a revoked credential (X18) stops working at once.
 final class ServiceCallerCache: Sendable {
-    private let known = Mutex<(version: Int, callers: [String: Caller])>((-1, [:]))
+    /// Keyed by bytes (X15): `String` keys would match a canonically equivalent spelling.
+    private let known = Mutex<(version: Int, callers: [ExactString: Caller])>((-1, [:]))
     private static let capacity = 64
 
     func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
@@ -216,12 +234,12 @@ final class ServiceCallerCache: Sendable {
         guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
         // X18: any credential change (a revocation) empties the cache before the next lookup.
         let version = service.credentialsVersion
-        if let caller = known.withLock({ $0.version == version ? $0.callers[authorization] : nil }) { return caller }
+        if let caller = known.withLock({ $0.version == version ? $0.callers[ExactString(authorization)] : nil }) { return caller }
         let caller = try resolve()
         if case .service = caller {
             known.withLock { known in
                 if known.version != version || known.callers.count >= Self.capacity { known = (version, [:]) }
-                known.callers[authorization] = caller
+                known.callers[ExactString(authorization)] = caller
             }
         }
         return caller
@@ -286,9 +304,9 @@ extension CallAnnotations {
         }
     }
 
-    /// The cause of an INTERNAL stays in the log; refusals are told by their status alone.
+    /// An INTERNAL's error ID goes on the access line too, to find its cause's line.
     func record(_ error: DomainError) {
         guard error.code == .internal else { return }
-        update { $0.cause = error.message }
+        update { $0.errorID = error.errorID }
     }
 }

@@ -116,7 +116,7 @@ extension APIKeysWire.Event {
     init(_ event: APIKeysDomain.Event) {
         self.init(id: event.id, timeMs: event.time, tenantID: event.tenantID, actor: event.actor,
                   action: event.action, keyID: event.keyID ?? "", outcome: event.outcome.rawValue,
-                  details: event.details)
+                  details: event.details, count: event.count)
     }
 }
 

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     /// Records the metrics of ``ServerMetrics`` into whatever swift-metrics backend is
     /// bootstrapped; off, no call pays for them.
     public var metrics = false
+    /// X20: events older than this are deleted, a batch at a time, by the usage-flush thread.
+    public var eventRetention: Duration = .seconds(400 * 86_400)
 
     public init() {}
 
@@ -72,5 +74,30 @@ public struct ServerConfiguration: Sendable {
         var identity: ServiceIdentity {
             ServiceIdentity(name: name, credentialID: "certificate:\(uri)", scope: scope, tenants: tenants)
         }
+    }
+}
+
+extension ServerConfiguration {
+    /// A duration written `400d`, `12h`, `90m`, `30s` or combined (`1d12h`); nil otherwise.
+    /// A bare number is refused: days and seconds would both be plausible readings.
+    public static func duration(parsing text: String) -> Duration? {
+        let units: [Character: Int64] = ["d": 86_400, "h": 3600, "m": 60, "s": 1]
+        var total: Int64 = 0
+        var number = ""
+        for c in text.lowercased() {
+            if c.isASCII, c.isNumber {
+                number.append(c)
+            } else if let unit = units[c], let value = Int64(number) {
+                let (scaled, o1) = value.multipliedReportingOverflow(by: unit)
+                let (sum, o2) = total.addingReportingOverflow(scaled)
+                guard !o1, !o2 else { return nil }
+                total = sum
+                number = ""
+            } else {
+                return nil
+            }
+        }
+        guard number.isEmpty, total > 0 else { return nil }
+        return .seconds(total)
     }
 }

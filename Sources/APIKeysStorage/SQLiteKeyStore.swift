@@ -105,10 +105,11 @@ public final class SQLiteKeyStore: KeyStore {
             let credentials = try Row.fetchCursor(db, sql: "SELECT \(SQLiteQueries.credentialColumns) FROM credential")
             while let row = try credentials.next() { try consume(.credential(SQLiteQueries.credential(row))) }
             try consume(.keyCount(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_key") ?? 0))
-            var interned: [String: String] = [:]
+            // Keyed by bytes (X15): a String key would hand an NFD owner the NFC spelling's string.
+            var interned: [ExactString: String] = [:]
             func intern(_ s: String) -> String {
-                if let existing = interned[s] { return existing }
-                interned[s] = s
+                if let existing = interned[ExactString(s)] { return existing }
+                interned[ExactString(s)] = s
                 return s
             }
             let keys = try Row.fetchCursor(db, sql: """
@@ -139,6 +140,16 @@ public final class SQLiteKeyStore: KeyStore {
             let expired = try db.cachedStatement(sql: "UPDATE api_key SET expiry_recorded = 1 WHERE id = ?")
             for id in batch.expiryRecorded { try expired.execute(arguments: [id]) }
             for event in batch.events { try tx.insertEvent(event) }
+        }
+    }
+
+    public func deleteEvents(before time: Int64, limit: Int) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: """
+                DELETE FROM event WHERE id IN (
+                    SELECT id FROM event INDEXED BY event_time WHERE time < ? ORDER BY time LIMIT ?)
+                """, arguments: [time, limit])
+            return db.changesCount
         }
     }
 

@@ -143,7 +143,7 @@ enum SQLiteListing {
         }
         arguments += [query.limit]
         let sql = """
-            SELECT id, time, tenant_id, actor, action, key_id, outcome, details FROM event
+            SELECT id, time, tenant_id, actor, action, key_id, outcome, details, count FROM event
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY time DESC, id DESC
             LIMIT ?

@@ -82,7 +82,8 @@ enum SQLiteQueries {
         let details = (try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8))) ?? [:]
         return Event(
             id: UInt64(row[0] as Int64), time: row[1], tenantID: row[2], actor: row[3], action: row[4],
-            keyID: row[5], outcome: Event.Outcome(rawValue: row[6]) ?? .failure, details: details)
+            keyID: row[5], outcome: Event.Outcome(rawValue: row[6]) ?? .failure, details: details,
+            count: UInt64(max(1, row[8] as Int64)))
     }
 
     static func encodeDetails(_ details: [String: String]) throws -> String {

@@ -162,6 +162,14 @@ enum SQLiteSchema {
                 ALTER TABLE credential ADD COLUMN revoked_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v4: event counts and retention") { db in
+            // X20: a merged refusal stands for `count` occurrences; retention deletes the
+            // oldest events first, by time across tenants, through event_time.
+            try db.execute(sql: """
+                ALTER TABLE event ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+                CREATE INDEX event_time ON event(time);
+                """)
+        }
         return migrator
     }
 }

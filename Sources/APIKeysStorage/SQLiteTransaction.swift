@@ -117,13 +117,18 @@ final class SQLiteTransaction: StoreTransaction {
 
     func insertEvent(_ event: Event) throws -> UInt64 {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO event (time, tenant_id, actor, action, key_id, outcome, details) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO event (time, tenant_id, actor, action, key_id, outcome, details, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: [
             event.time, event.tenantID, event.actor, event.action, event.keyID, event.outcome.rawValue,
-            try SQLiteQueries.encodeDetails(event.details),
+            try SQLiteQueries.encodeDetails(event.details), Int64(clamping: event.count),
         ])
         return UInt64(db.lastInsertedRowID)
+    }
+
+    func addToEventCount(id: UInt64, _ count: UInt64) throws {
+        let statement = try db.cachedStatement(sql: "UPDATE event SET count = count + ? WHERE id = ?")
+        try statement.execute(arguments: [Int64(clamping: count), Int64(clamping: id)])
     }
 
     func insertCredential(_ credential: Credential) throws {

@@ -45,9 +45,8 @@ public final class CallAnnotations: Sendable {
         public var tenant: String?
         public var user: String?
         public var keyID: String?
-        /// For INTERNAL: the error ID the client was told and the cause it was not.
+        /// For INTERNAL: the error ID the client was told (the cause is logged under it).
         public var errorID: String?
-        public var cause: String?
         public init() {}
     }
 

@@ -82,15 +82,18 @@ extension User {
 
 extension Event {
     /// `k=v` pairs in key order, so the column reads the same every time.
+    /// Merged refusals (X20) lead with how many they stand for.
     var detailsText: String {
-        details.isEmpty ? "-" : details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let pairs = details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let all = (count > 1 ? ["count=\(count)"] : []) + pairs
+        return all.isEmpty ? "-" : all.joined(separator: " ")
     }
 
     var json: JSON {
         .object([
             "id": .uint(id), "time": .time(timeMs), "tenantId": .string(tenantID), "actor": .string(actor),
             "action": .string(action), "keyId": keyID.isEmpty ? .null : .string(keyID),
-            "outcome": .string(outcome),
+            "outcome": .string(outcome), "count": .uint(max(count, 1)),
             "details": .object(JSONObject(pairs: details.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })),
         ])
     }

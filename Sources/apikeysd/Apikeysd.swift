@@ -85,6 +85,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(name: .customLong("operator-credential"), help: .hidden) var argvOperatorCredential: String?
     @Option(help: "Seconds between writes of usage counters (a crash loses at most this much of them).")
     var usageFlushInterval = 1.0
+    @Option(help: "How long events are kept (X20): 400d, 90d, 12h, 1d12h...; older ones are deleted in small batches.")
+    var eventRetention = "400d"
     @Option(help: ArgumentHelp("Serve TLS with this PEM certificate chain (needs --tls-private-key).", valueName: "path"))
     var tlsCertificate: String?
     @Option(help: ArgumentHelp("The PEM private key of --tls-certificate.", valueName: "path"))
@@ -132,6 +134,8 @@ struct Apikeysd: AsyncParsableCommand {
         }
         try check(shutdownGracePeriod.isFinite && shutdownGracePeriod >= 0 && shutdownGracePeriod <= 86_400,
                   "shutdown-grace-period", shutdownGracePeriod, "0 to 86400 seconds")
+        try check(ServerConfiguration.duration(parsing: eventRetention) != nil, "event-retention", eventRetention,
+                  "a duration such as 400d, 12h or 1d12h")
         if !argvServiceCredentials.isEmpty {
             throw ValidationError("--service-credential is no longer accepted: a secret on the command line is visible to every user (ps). Put the credentials in a file for --service-credentials-file (NAME SCOPE SECRET a line), or in APIKEYS_SERVICE_CREDENTIALS.")
         }
@@ -194,6 +198,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.operatorCredential = credentials.operator
         configuration.operatorCredentialOutput = operatorCredentialOut
         for warning in credentials.warnings { logger.warning("\(warning)") }
+        configuration.eventRetention = ServerConfiguration.duration(parsing: eventRetention) ?? configuration.eventRetention
         if let tlsCertificate, let tlsPrivateKey {
             configuration.rpc.tls = if let tlsClientCA {
                 .mutual(certificateChain: tlsCertificate, privateKey: tlsPrivateKey, trustRoots: tlsClientCA)

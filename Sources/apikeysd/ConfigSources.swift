@@ -32,7 +32,7 @@ enum ConfigSources {
         "shutdown-grace-period": .value, "threads": .value, "log-level": .value, "log-format": .value,
         "access-log": .value, "http-host": .value, "http-port": .value,
         "service-credentials-file": .value, "operator-credential-file": .value, "operator-credential-out": .value,
-        "usage-flush-interval": .value, "tls-certificate": .value, "tls-private-key": .value,
+        "usage-flush-interval": .value, "event-retention": .value, "tls-certificate": .value, "tls-private-key": .value,
         "tls-client-ca": .value, "tls-client-service": .repeated,
     ]
 

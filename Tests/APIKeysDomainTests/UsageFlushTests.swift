@@ -32,6 +32,7 @@ struct UsageFlushTests {
         func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T { try inner.write(body) }
         func listKeys(_ query: KeyQuery) throws -> [APIKey] { try inner.listKeys(query) }
         func listEvents(_ query: EventQuery) throws -> [Event] { try inner.listEvents(query) }
+        func deleteEvents(before time: Int64, limit: Int) throws -> Int { try inner.deleteEvents(before: time, limit: limit) }
         func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws { try inner.loadSnapshot(consume) }
         func tenant(id: String) throws -> Tenant? { try inner.tenant(id: id) }
         func user(tenantID: String, userID: String) throws -> User? { try inner.user(tenantID: tenantID, userID: userID) }

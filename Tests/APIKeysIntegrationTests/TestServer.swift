@@ -12,7 +12,9 @@ final class TestServer: Sendable {
     /// The operator credential this start created on an empty data directory (nil on a restart).
     var newOperatorCredential: String? { server.newOperatorCredential }
 
-    static func start(dataDirectory: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    static func start(
+        dataDirectory: String? = nil, logger: Logger? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let directory = dataDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("apikeys-test-\(UUID().uuidString)").path
         var configuration = ServerConfiguration()
@@ -27,8 +29,11 @@ final class TestServer: Sendable {
         configuration.dataDirectory = directory
         configuration.conformance = true
         configure(&configuration)
-        var logger = Logger(label: "test-server")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var logger = Logger(label: "test-server")
+            logger.logLevel = .warning
+            return logger
+        }()
         let server = try APIKeysServer(configuration: configuration, logger: logger)
         let address = try await server.start()
         return TestServer(server: server, host: address.host, port: address.port, dataDirectory: directory)

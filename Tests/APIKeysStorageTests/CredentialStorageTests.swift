@@ -22,7 +22,8 @@ struct CredentialStorageTests {
         }
         let store = try db.open()
         let applied = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied.last == "v3: credential scopes and revocation")
+        // v4 (event counts) follows v3.
+        #expect(applied.suffix(2) == ["v3: credential scopes and revocation", "v4: event counts and retention"])
         let credentials = try store.credentials()
         #expect(credentials.map(\.id) == ["svc_abcdefghijklmnopqrst", "opr_abcdefghijklmnopqrst"])
         #expect(credentials.allSatisfy { $0.scope == .act && $0.tenants.isEmpty && $0.revokedAt == nil })

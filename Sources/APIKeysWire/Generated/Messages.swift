@@ -688,8 +688,9 @@ public struct Event: ProtoMessage {
     public var keyID: String
     public var outcome: String
     public var details: [String: String]
+    public var count: UInt64
 
-    public init(id: UInt64 = 0, timeMs: Int64 = 0, tenantID: String = "", actor: String = "", action: String = "", keyID: String = "", outcome: String = "", details: [String: String] = [:]) {
+    public init(id: UInt64 = 0, timeMs: Int64 = 0, tenantID: String = "", actor: String = "", action: String = "", keyID: String = "", outcome: String = "", details: [String: String] = [:], count: UInt64 = 0) {
         self.id = id
         self.timeMs = timeMs
         self.tenantID = tenantID
@@ -698,6 +699,7 @@ public struct Event: ProtoMessage {
         self.keyID = keyID
         self.outcome = outcome
         self.details = details
+        self.count = count
     }
 
     public init(reader: ProtoReader) {
@@ -709,6 +711,7 @@ public struct Event: ProtoMessage {
         self.keyID = reader.string(6)
         self.outcome = reader.string(7)
         self.details = reader.stringMap(8)
+        self.count = reader.uint(9)
     }
 
     public func write(to writer: ProtoWriter) {
@@ -720,6 +723,7 @@ public struct Event: ProtoMessage {
         if !keyID.isEmpty { writer.set(6, keyID) }
         if !outcome.isEmpty { writer.set(7, outcome) }
         if !details.isEmpty { writer.setStringMap(8, details) }
+        if count != 0 { writer.set(9, UInt64(count)) }
     }
 }
 

@@ -137,6 +137,18 @@ async def every_operation(srv, rec: Recorder) -> dict:
     await rec.ok(bob.keys.delete(key_id=b2.key.id))
     await rec.fails(bob.keys.get(key_id=b2.key.id), StatusCode.NOT_FOUND)
 
+    # X19: a secret pasted where text goes: refused in names and identifiers (metadata too),
+    # redacted in a revoke reason; never echoed, stored or logged.
+    pasted = keys["alice0"].secret
+    await rec.fails(bob.keys.generate(name=f"prod {pasted}"), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(bob.keys.rename(key_id=b0.key.id, name=pasted), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(op.directory.create_user(tenant_id="acme", user_id=pasted, display_name="x"), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(op.directory.create_tenant(tenant_id="z", name=pasted), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(alice.directory.get_user(user_id=pasted), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(c.with_auth(service(created.secret), tenant=pasted, user="bob").keys.list(), StatusCode.INVALID_ARGUMENT)
+    await rec.fails(c.with_auth(service(created.secret), tenant="acme", user=pasted).keys.list(), StatusCode.INVALID_ARGUMENT)
+    await rec.ok(alice.keys.revoke(key_id=keys["alice1"].key.id, reason=f"leaked: {pasted}"))
+
     # Verification of every kind of bad secret (X8), and failed authentication (X13).
     await rec.fails(verifier.verification.verify(secret=b1.secret), StatusCode.UNAUTHENTICATED)  # revoked
     await rec.fails(verifier.verification.verify(secret=b2.secret), StatusCode.UNAUTHENTICATED)  # deleted

@@ -199,7 +199,7 @@ const ProtobufCMessageDescriptor apikeys__v1__event__details_entry__descriptor =
   (ProtobufCMessageInit) apikeys__v1__event__details_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor apikeys__v1__event__field_descriptors[8] =
+static const ProtobufCFieldDescriptor apikeys__v1__event__field_descriptors[9] =
 {
   {
     "id",
@@ -297,10 +297,23 @@ static const ProtobufCFieldDescriptor apikeys__v1__event__field_descriptors[8] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "count",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Apikeys__V1__Event, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned apikeys__v1__event__field_indices_by_name[] = {
   4,   /* field[4] = action */
   3,   /* field[3] = actor */
+  8,   /* field[8] = count */
   7,   /* field[7] = details */
   0,   /* field[0] = id */
   5,   /* field[5] = key_id */
@@ -311,7 +324,7 @@ static const unsigned apikeys__v1__event__field_indices_by_name[] = {
 static const ProtobufCIntRange apikeys__v1__event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor apikeys__v1__event__descriptor =
 {
@@ -321,7 +334,7 @@ const ProtobufCMessageDescriptor apikeys__v1__event__descriptor =
   "Apikeys__V1__Event",
   "apikeys.v1",
   sizeof(Apikeys__V1__Event),
-  8,
+  9,
   apikeys__v1__event__field_descriptors,
   apikeys__v1__event__field_indices_by_name,
   1,  apikeys__v1__event__number_ranges,

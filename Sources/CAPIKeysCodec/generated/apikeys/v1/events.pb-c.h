@@ -61,10 +61,15 @@ struct  Apikeys__V1__Event
   char *outcome;
   size_t n_details;
   Apikeys__V1__Event__DetailsEntry **details;
+  /*
+   * X20: how many occurrences this event stands for. Refusals by one actor with one action
+   * and reason are stored once per minute, counted; 1 for every other event.
+   */
+  uint64_t count;
 };
 #define APIKEYS__V1__EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&apikeys__v1__event__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 /*
