@@ -4,7 +4,8 @@ import Foundation
 /// arguments before parsing, so one parser validates them all. Precedence: flags >
 /// `APIKEYS_*` environment variables > the `--config` file > defaults.
 ///
-/// The environment variable of `--max-frame-size` is `APIKEYS_MAX_FRAME_SIZE`; a flag
+/// The environment variable of `--max-frame-size` is `APIKEYS_MAX_FRAME_SIZE`, except where
+/// the CLI already uses the name for something else (``variableNames``); a flag
 /// (`--conformance`) is on with `1`, `true` or `yes`; a repeatable option
 /// (`--tls-client-service`) takes its values separated by spaces.
 ///
@@ -36,6 +37,17 @@ enum ConfigSources {
         "tls-client-ca": .value, "tls-client-service": .repeated,
     ]
 
+    /// `APIKEYS_TLS_CERTIFICATE` and `APIKEYS_TLS_PRIVATE_KEY` are the `apikeys` CLI's client
+    /// certificate: a shell set up for the CLI must not hand it to a server as its own.
+    static let variableNames = [
+        "tls-certificate": "APIKEYSD_TLS_CERTIFICATE",
+        "tls-private-key": "APIKEYSD_TLS_PRIVATE_KEY",
+    ]
+
+    static func variable(for name: String) -> String {
+        variableNames[name] ?? "APIKEYS_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -50,7 +62,7 @@ enum ConfigSources {
         var merged = arguments
         var taken = given
         for name in options.keys.sorted() where !taken.contains(name) {
-            let variable = "APIKEYS_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            let variable = variable(for: name)
             guard let value = environment[variable], !value.isEmpty else { continue }
             merged += try flagArguments(for: name, values: options[name] == .repeated
                                     ? value.split(separator: " ").map(String.init) : [value], from: variable)

@@ -322,8 +322,10 @@ def test_config_file_and_environment_precedence(tmp_path):
                 else:
                     os.environ[k] = v
 
-    # File only: JSON lines, no access log.
-    srv = start({})
+    # File only: JSON lines, no access log. The CLI's client certificate variables are not
+    # the server's: a shell set up for the CLI starts a plain server.
+    srv = start({"APIKEYS_TLS_CERTIFICATE": "/nonexistent/client.pem", "APIKEYS_TLS_PRIVATE_KEY": "/nonexistent/client.key"})
+    assert any("tls: off" in line for line in srv.stdout_lines), srv.stdout_lines
     run(_health(srv))
     assert srv.stop() == 0
     lines = json_lines(srv)
