@@ -187,6 +187,9 @@ public final class APIKeysServer: Sendable {
         observer.protocolError = { peer, error in
             logger.debug("protocol error", metadata: ["peer": "\(peer)", "error": "\(error)"])
         }
+        // Neither access log nor metrics: calls are not timed or reported at all (the Verify
+        // hot path pays nothing for them).
+        guard accessLog || metrics != nil else { return observer }
         observer.callFinished = { call in
             metrics?.callFinished(call)
             let fields = call.annotations?.snapshot
