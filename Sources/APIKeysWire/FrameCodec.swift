@@ -52,6 +52,21 @@ public enum FrameCodec {
         }
     }
 
+    /// The frame, length prefix included, in a buffer of exactly its size: a frame waiting
+    /// to be written then holds no slack (a reused encoder buffer would give a 100-byte frame
+    /// the capacity of the largest frame before it).
+    static func encode(_ frame: Frame, allocator: ByteBufferAllocator) -> ByteBuffer {
+        frame.withCFrame { cFrame in
+            let size = akc_frame_encoded_size(&cFrame)
+            precondition(size > 0, "frame cannot be encoded")
+            var buffer = allocator.buffer(capacity: size)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                akc_frame_encode(&cFrame, out.baseAddress?.assumingMemoryBound(to: UInt8.self), out.count)
+            }
+            return buffer
+        }
+    }
+
     /// The bytes `encode` writes for this frame, length prefix included.
     public static func encodedSize(_ frame: Frame) -> Int {
         frame.withCFrame { akc_frame_encoded_size(&$0) }

@@ -52,6 +52,7 @@ public final class RPCServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.tcpOption(Self.notSentLowWatermark), value: Self.kernelUnsentBytes)
             .childChannelInitializer { [self] channel in
                 let tls = self.state.withLock { $0.tls }
                 guard self.admit(channel) else {
@@ -71,7 +72,6 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration, observer: observer))
                 }
             }
@@ -132,6 +132,17 @@ public final class RPCServer: Sendable {
         }
     }
 
+    /// TCP_NOTSENT_LOWAT: the kernel takes output only while less than `kernelUnsentBytes` of
+    /// it is unsent. Output a client does not read then waits in the connection's own bounded
+    /// queue (`maxUnwrittenBytes`), where the server sees it, instead of in megabytes of socket
+    /// buffer, and a keepalive ping reaches a slow reader after little data.
+    #if canImport(Darwin)
+    private static let notSentLowWatermark = NIOBSDSocket.Option(rawValue: 0x201)
+    #else
+    private static let notSentLowWatermark = NIOBSDSocket.Option(rawValue: 25)
+    #endif
+    private static let kernelUnsentBytes = 128 * 1024
+
     /// Admits a connection under the limit and forgets it when it closes.
     private func admit(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)
@@ -149,6 +160,19 @@ public final class RPCServer: Sendable {
     }
 
     public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// The backpressure state of every served connection, read on its event loop (tests).
+    func backpressure() async -> [ServerConnectionHandler.Backpressure] {
+        let channels = state.withLock { Array($0.connections.values) }
+        var result: [ServerConnectionHandler.Backpressure] = []
+        for channel in channels {
+            let snapshot = try? await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.handler(type: ServerConnectionHandler.self).backpressure
+            }.get()
+            if let snapshot { result.append(snapshot) }
+        }
+        return result
+    }
 
     /// Graceful shutdown: stop accepting, send GOAWAY on every connection, let calls in
     /// flight finish (up to the grace period), then close everything.

@@ -3,11 +3,17 @@ public struct RPCServerConfiguration: Sendable {
     public struct Connection: Sendable {
         /// Largest frame accepted, checked from the length prefix before the body is buffered.
         public var maxFrameSize = 4 * 1024 * 1024
-        /// Calls in flight on one connection; beyond it a call gets RESOURCE_EXHAUSTED.
+        /// Calls in flight on one connection; beyond it a call gets RESOURCE_EXHAUSTED. A call
+        /// counts until its response is written to the socket.
         public var maxConcurrentCalls = 100
+        /// Output a client has not read (frames the socket has not taken, each counting its
+        /// size plus 512 bytes) at which the server stops reading the connection; it reads
+        /// again when half has drained. Two maximum frames by default.
+        public var maxUnwrittenBytes = 8 * 1024 * 1024
         /// Time a new connection has to send its preface.
         public var handshakeTimeout: Duration = .seconds(10)
-        /// A connection with no call in flight and no frame for this long is closed.
+        /// A connection with no call in flight and no frame for this long is closed; so is one
+        /// whose client takes none of the output waiting for it this long.
         public var idleTimeout: Duration = .seconds(300)
         /// Ping a connection that has been silent this long; close it if the ping goes unanswered
         /// for another interval.

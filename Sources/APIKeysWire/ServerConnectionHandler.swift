@@ -1,10 +1,19 @@
 import NIOCore
 
 /// The thin handler around `ServerConnectionStateMachine`: it turns channel events and
-/// timers into state machine events and performs the returned actions.
-final class ServerConnectionHandler: ChannelInboundHandler {
+/// timers into state machine events and performs the returned actions. For backpressure it
+/// tells the machine about every frame it writes and every write that completes, and holds
+/// back `read()` while the machine says reading is paused.
+final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = FrameDecoder.Event
-    typealias OutboundOut = Frame
+    typealias OutboundIn = ByteBuffer
+    /// Frames are encoded here, each into a buffer of its own size, so the bytes counted are
+    /// the bytes held.
+    typealias OutboundOut = ByteBuffer
+
+    /// How long a connection closed with an error GoAway waits for the GoAway to be written:
+    /// a client that reads nothing would otherwise hold the connection open forever.
+    static let closeLinger = TimeAmount.seconds(2)
 
     private var machine: ServerConnectionStateMachine
     private let router: RPCRouter
@@ -25,6 +34,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var tickTimer: RepeatedTask?
     /// Any frame: the peer is alive (keepalive).
     private var lastRead = NIODeadline.now()
+    /// A write completed (the client is taking output), or output began to wait: the reader
+    /// stall counts from here, and keepalive treats it as a sign of life.
+    private var lastWritten = NIODeadline.now()
+    /// `read()` arrived while reading was paused; issued when it resumes.
+    private var readWithheld = false
+    private var closeTimer: Scheduled<Void>?
     /// A frame other than ping or pong, or a call finishing: the connection is in use (idle).
     private var lastUse = NIODeadline.now()
     private var lastPing = NIODeadline.distantPast
@@ -37,7 +52,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.router = router
         self.configuration = configuration
         self.observer = observer
-        self.machine = ServerConnectionStateMachine(limits: .init(maxConcurrentCalls: configuration.connection.maxConcurrentCalls))
+        self.machine = ServerConnectionStateMachine(limits: .init(
+            maxConcurrentCalls: configuration.connection.maxConcurrentCalls,
+            maxUnwrittenBytes: configuration.connection.maxUnwrittenBytes))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -69,6 +86,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             handshakeTimer = nil
             perform(machine.receivedPreface())
         case .frame(let frame):
+            flushIfCallsWaitOnIt()
             perform(machine.received(frame))
             switch frame {
             case .ping, .pong: break
@@ -99,6 +117,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         handshakeTimer?.cancel()
         tickTimer?.cancel()
+        closeTimer?.cancel()
         for timer in deadlineTimers.values { timer.cancel() }
         deadlineTimers.removeAll()
         observer.connectionClosed?(peer)
@@ -117,6 +136,46 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// Sent through the pipeline by `RPCServer` to start a graceful shutdown.
     struct ShutdownEvent {}
+
+    // MARK: - backpressure
+
+    /// A connection's backpressure state at one moment (tests, diagnostics).
+    struct Backpressure: Sendable, Equatable {
+        var unwrittenBytes: Int
+        var readingPaused: Bool
+        var heldFrames: Int
+        var unsentResponses: Int
+    }
+
+    var backpressure: Backpressure {
+        Backpressure(unwrittenBytes: machine.unwrittenBytes, readingPaused: machine.readingPaused,
+                     heldFrames: machine.heldFrames, unsentResponses: machine.unsentResponses.count)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if machine.readingPaused {
+            readWithheld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The output drained below the bound: handle the frames held meanwhile, then read.
+    private func resumeReading() {
+        guard let context else { return }
+        readingBatch = true
+        while true {
+            flushIfCallsWaitOnIt()
+            guard let action = machine.nextHeldFrame() else { break }
+            perform(action)
+        }
+        readingBatch = false
+        flushIfNeeded()
+        if readWithheld, !machine.readingPaused {
+            readWithheld = false
+            context.read()
+        }
+    }
 
     // MARK: - actions
 
@@ -145,6 +204,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             write(.response(ResponseFrame(callID: callID, error: error)))
         case .sendResponse, .dropResponse:
             preconditionFailure("handled in finish(callID:response:)")
+        case .resumeReading:
+            // Not from inside the write callback that reported the drain: that runs within
+            // a flush, and handling frames there would write re-entrantly.
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { loopBound.value.resumeReading() }
         case .sendPong(let data):
             write(.pong(data))
         case .sendPing(let data):
@@ -154,7 +218,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             flushIfNeeded()
         case .sendGoAwayAndClose(let goAway):
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.goAway(goAway))).whenComplete { _ in channel.close(promise: nil) }
+            let bytes = FrameCodec.encode(.goAway(goAway), allocator: channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+            // The GoAway waits behind any unread output: a client that reads nothing never lets it go.
+            closeTimer = context.eventLoop.scheduleTask(in: Self.closeLinger) { channel.close(promise: nil) }
         case .close:
             flushIfNeeded()
             context.close(promise: nil)
@@ -214,11 +281,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         tasks.removeValue(forKey: callID)
         deadlineTimers.removeValue(forKey: callID)?.cancel()
         switch machine.callFinished(callID: callID) {
-        case .sendResponse(let close):
+        case .sendResponse:
             let sent = fitted(response)
             report(callID: callID, code: sent.code, message: sent.statusMessage)
-            write(.response(sent))
-            if close { perform(.close) }
+            write(.response(sent), response: callID)
         case .dropResponse(let close):
             // Answered already (deadline) or cancelled by the client.
             report(callID: callID, code: answered.removeValue(forKey: callID) ?? .cancelled, message: "")
@@ -249,10 +315,27 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             message: "the response would be a frame of \(size) bytes, above the maximum frame size of \(limit)"))
     }
 
-    private func write(_ frame: Frame) {
+    /// Writes `frame`, counted as unwritten output until the socket takes it.
+    private func write(_ frame: Frame, response callID: UInt64? = nil) {
         guard let context else { return }
-        context.write(wrapOutboundOut(frame), promise: nil)
+        let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
+        let bytes = buffer.readableBytes
+        // Waiting starts now, not at the last write, which may be long ago.
+        if machine.unwrittenBytes == 0 { lastWritten = .now() }
+        machine.queued(bytes: bytes)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            lastWritten = .now()
+            perform(machine.written(bytes: bytes, response: callID))
+        }
+        context.write(wrapOutboundOut(buffer), promise: promise)
         needsFlush = true
+    }
+
+    /// Answers written in this read batch hold their calls' slots until the socket takes them;
+    /// at the limit, flush now so a client that reads gets its slots back before the next frame.
+    private func flushIfCallsWaitOnIt() {
+        if needsFlush, machine.atCallLimit { flushIfNeeded() }
     }
 
     private func flushIfNeeded() {
@@ -265,11 +348,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func tick() {
         let now = NIODeadline.now()
-        let silent = now - lastRead
+        // A client taking output is alive even while the server, paused, reads nothing from it.
+        // (While output waits, the machine sends no ping; see `readerStalled`.)
+        let silent = now - max(lastRead, lastWritten)
         let c = configuration.connection
+        let idle = TimeAmount.nanoseconds(c.idleTimeout.nanoseconds)
         // Pings and pongs keep a connection alive but do not make it busy.
-        if now - lastUse >= .nanoseconds(c.idleTimeout.nanoseconds) {
+        if now - lastUse >= idle {
             perform(machine.idleTimeoutPassed())
+        }
+        if now - lastWritten >= idle {
+            perform(machine.readerStalled())
         }
         let interval = TimeAmount.nanoseconds(c.keepaliveInterval.nanoseconds)
         if silent >= interval, now - lastPing >= interval {

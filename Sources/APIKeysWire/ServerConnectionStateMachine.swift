@@ -1,11 +1,28 @@
+import NIOCore
+
 /// The server side of one connection, as a pure state machine: the channel handler
 /// feeds it events and performs the actions it returns. It owns the protocol's rules
 /// (preface first, increasing call IDs, the concurrency limit, cancellation, deadlines,
-/// keepalive, idle and graceful shutdown); it touches no socket and no clock.
+/// keepalive, idle, graceful shutdown and backpressure); it touches no socket and no clock.
+///
+/// Backpressure: the handler reports every frame it queues for the socket (`queued`) and
+/// every frame the socket has taken (`written`). When the unwritten output reaches
+/// `maxUnwrittenBytes` the machine stops reading (`readingPaused`); frames the handler had
+/// already read wait, in order, until half of that output has drained (`resumeReading`).
+/// A call counts toward `maxConcurrentCalls` until its response is written, so a client
+/// that does not read cannot free slots by letting responses pile up.
 struct ServerConnectionStateMachine {
     struct Limits: Sendable {
         var maxConcurrentCalls: Int
+        /// Unwritten output, in bytes (`outputCost`), at which the connection stops reading.
+        var maxUnwrittenBytes: Int = .max
     }
+
+    /// What one queued frame costs toward `maxUnwrittenBytes`: its size plus the server's
+    /// bookkeeping for it (buffer, pending write, promise), so a flood of tiny answers is
+    /// bounded in memory as well as in bytes.
+    static func outputCost(frameBytes: Int) -> Int { frameBytes + perFrameOverhead }
+    static let perFrameOverhead = 512
 
     enum CallState: Equatable {
         /// Running; its response goes out when it finishes.
@@ -32,8 +49,12 @@ struct ServerConnectionStateMachine {
         case cancelCall(callID: UInt64)
         /// Answer now and cancel the work (deadline passed).
         case answerAndCancel(callID: UInt64, RPCError)
-        case sendResponse(close: Bool)
+        /// Write the call's response; the call counts toward the limit until it is written.
+        case sendResponse
         case dropResponse(close: Bool)
+        /// Output has drained below the bound: read again, starting with the frames held
+        /// while paused (`nextHeldFrame`).
+        case resumeReading
         case sendPong(UInt64)
         case sendPing(UInt64)
         case sendGoAway(GoAwayFrame)
@@ -44,6 +65,14 @@ struct ServerConnectionStateMachine {
     private(set) var state: State = .awaitingPreface
     private(set) var calls: [UInt64: CallState] = [:]
     private(set) var lastCallID: UInt64 = 0
+    /// Answered calls whose response the socket has not taken yet.
+    private(set) var unsentResponses: Set<UInt64> = []
+    /// Output queued for the socket and not yet written, as `outputCost`.
+    private(set) var unwrittenBytes = 0
+    /// Unwritten output reached the bound: the handler must not read.
+    private(set) var readingPaused = false
+    /// Frames read before reading stopped, waiting for the output to drain.
+    private var held = CircularBuffer<Frame>()
     private var outstandingPing: UInt64?
     private var nextPingData: UInt64 = 1
     private let limits: Limits
@@ -53,6 +82,15 @@ struct ServerConnectionStateMachine {
     }
 
     var callsInFlight: Int { calls.count }
+
+    /// Frames waiting while reading is paused.
+    var heldFrames: Int { held.count }
+
+    /// A request now would be refused for the limit.
+    var atCallLimit: Bool { calls.count + unsentResponses.count >= limits.maxConcurrentCalls }
+
+    /// No call running and no response waiting for the socket.
+    private var nothingInFlight: Bool { calls.isEmpty && unsentResponses.isEmpty }
 
     mutating func receivedPreface() -> Action {
         guard state == .awaitingPreface else { return .none }
@@ -80,6 +118,22 @@ struct ServerConnectionStateMachine {
         case .active, .draining:
             break
         }
+        // Behind held frames too, so frames are handled in the order they came.
+        if readingPaused || !held.isEmpty {
+            held.append(frame)
+            return .none
+        }
+        return process(frame)
+    }
+
+    /// The next frame held while reading was paused, handled now; nil when none is left
+    /// or reading has paused again. The handler calls it after `resumeReading` until nil.
+    mutating func nextHeldFrame() -> Action? {
+        guard !readingPaused, state != .closed, let frame = held.popFirst() else { return nil }
+        return process(frame)
+    }
+
+    private mutating func process(_ frame: Frame) -> Action {
         switch frame {
         case .request(let request):
             return receivedRequest(request)
@@ -94,7 +148,7 @@ struct ServerConnectionStateMachine {
             return .none
         case .goAway:
             // The client will send no more calls: finish what runs, then close.
-            if calls.isEmpty {
+            if nothingInFlight {
                 state = .closed
                 return .close
             }
@@ -113,10 +167,11 @@ struct ServerConnectionStateMachine {
         if case .draining(let last) = state, request.callID > last {
             return .reject(callID: request.callID, RPCError(code: .unavailable, message: "the server is shutting down; retry on a new connection"))
         }
-        guard calls.count < limits.maxConcurrentCalls else {
+        // Unsent responses count: a call is done for the limit when the client could read it.
+        guard !atCallLimit else {
             return .reject(callID: request.callID, RPCError(
                 code: .resourceExhausted,
-                message: "at most \(limits.maxConcurrentCalls) calls may be in flight on one connection"))
+                message: "at most \(limits.maxConcurrentCalls) calls may be in flight on one connection, answers not yet read included"))
         }
         calls[request.callID] = .running
         return .startCall(request)
@@ -128,17 +183,45 @@ struct ServerConnectionStateMachine {
         return .answerAndCancel(callID: callID, RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished"))
     }
 
-    /// A call's work returned; its slot is free from now on.
+    /// A call's work returned. A dropped result frees its slot now; a response frees it
+    /// when written (`written(bytes:response:)`).
     mutating func callFinished(callID: UInt64) -> Action {
         guard let call = calls.removeValue(forKey: callID) else { return .none }
-        let close: Bool
-        if case .draining = state, calls.isEmpty {
-            state = .closed
-            close = true
-        } else {
-            close = false
+        if call == .running {
+            unsentResponses.insert(callID)
+            return .sendResponse
         }
-        return call == .running ? .sendResponse(close: close) : .dropResponse(close: close)
+        return .dropResponse(close: closeIfDrained())
+    }
+
+    /// The handler queued a frame of `bytes` (encoded) for the socket.
+    mutating func queued(bytes: Int) {
+        unwrittenBytes += Self.outputCost(frameBytes: bytes)
+        if unwrittenBytes >= limits.maxUnwrittenBytes, state != .closed {
+            readingPaused = true
+        }
+    }
+
+    /// The socket took a frame of `bytes` queued earlier, the response to `callID` if it
+    /// was one (or the write failed: the bytes are gone either way).
+    mutating func written(bytes: Int, response callID: UInt64?) -> Action {
+        unwrittenBytes -= Self.outputCost(frameBytes: bytes)
+        if let callID { unsentResponses.remove(callID) }
+        if closeIfDrained() { return .close }
+        // Half the bound of hysteresis, so a reader at the limit does not flip per frame.
+        if readingPaused, unwrittenBytes <= limits.maxUnwrittenBytes / 2, state != .closed {
+            readingPaused = false
+            return .resumeReading
+        }
+        return .none
+    }
+
+    /// While draining, the connection closes once no call runs and every response is written.
+    private mutating func closeIfDrained() -> Bool {
+        guard case .draining = state, nothingInFlight else { return false }
+        state = .closed
+        held.removeAll()
+        return true
     }
 
     /// The connection saw no frame for the idle timeout.
@@ -147,10 +230,18 @@ struct ServerConnectionStateMachine {
         case .awaitingPreface:
             return fail(.handshakeTimeout, "no preface arrived in time")
         case .active, .draining:
-            return calls.isEmpty ? fail(.idleTimeout, "the connection was idle too long") : .none
+            // A paused connection is not idle: its client has output to read (see `readerStalled`).
+            return nothingInFlight && !readingPaused ? fail(.idleTimeout, "the connection was idle too long") : .none
         case .closed:
             return .none
         }
+    }
+
+    /// Output is waiting and the client has taken none of it for the idle timeout: it does
+    /// not read at all. Slow readers that take some output keep their connection.
+    mutating func readerStalled() -> Action {
+        guard unwrittenBytes > 0 else { return .none }
+        return fail(.idleTimeout, "the client read none of the server's output for the idle timeout")
     }
 
     mutating func handshakeTimeoutPassed() -> Action {
@@ -161,6 +252,10 @@ struct ServerConnectionStateMachine {
     mutating func keepaliveTimerFired() -> Action {
         switch state {
         case .active, .draining:
+            // A ping queued behind output the client has not read (and, when paused, a pong
+            // the server is not reading) would judge a slow reader dead; `readerStalled`
+            // judges a client with output waiting instead.
+            if unwrittenBytes > 0 { return .none }
             if outstandingPing != nil {
                 return fail(.keepaliveTimeout, "the client did not answer a ping")
             }
@@ -181,7 +276,7 @@ struct ServerConnectionStateMachine {
             return .close
         case .active:
             let goAway = GoAwayFrame(lastCallID: lastCallID, reason: .noError, message: "the server is shutting down")
-            if calls.isEmpty {
+            if nothingInFlight {
                 state = .closed
                 return .sendGoAwayAndClose(goAway)
             }
@@ -195,6 +290,7 @@ struct ServerConnectionStateMachine {
     /// The socket closed: every running call is cancelled.
     mutating func channelClosed() -> [UInt64] {
         state = .closed
+        held.removeAll()
         let running = calls.filter { $0.value == .running }.map(\.key)
         for id in running { calls[id] = .settled }
         return running
@@ -203,6 +299,7 @@ struct ServerConnectionStateMachine {
     private mutating func fail(_ reason: GoAwayFrame.Reason, _ message: String) -> Action {
         guard state != .closed else { return .none }
         state = .closed
+        held.removeAll()
         return .sendGoAwayAndClose(GoAwayFrame(lastCallID: lastCallID, reason: reason, message: message))
     }
 }

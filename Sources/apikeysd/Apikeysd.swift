@@ -55,6 +55,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Flag(help: "Register the Conformance test service (for apikeys-conformance and tests).") var conformance = false
     @Option(help: "Largest frame in bytes.") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 100
+    @Option(help: "Bytes of output a client has not read at which the server stops reading its connection.")
+    var maxUnwrittenBytes = 8 * 1024 * 1024
     @Option(help: "Connections at once.") var maxConnections = 1024
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 10.0
     @Option(help: "Seconds after which a connection with nothing to do is closed.") var idleTimeout = 300.0
@@ -185,6 +187,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.rpc.shutdownGracePeriod = .seconds(shutdownGracePeriod)
         configuration.rpc.connection.maxFrameSize = maxFrameSize
         configuration.rpc.connection.maxConcurrentCalls = maxConcurrentCalls
+        configuration.rpc.connection.maxUnwrittenBytes = maxUnwrittenBytes
         configuration.rpc.connection.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.rpc.connection.idleTimeout = .seconds(idleTimeout)
         configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)

@@ -173,6 +173,12 @@ struct AuthorizationTableTests {
 
         let secret = t.shared.serviceSecret
         let console = ServiceIdentity(name: "console", credentialID: "")
+        // X18: a verify-scoped gateway, and a console limited to the other tenant.
+        let gatewayName = "gw-" + UUID().uuidString.lowercased().prefix(8)
+        let gatewaySecret = try await t.operator.createServiceCredential(CreateServiceCredentialRequest(name: gatewayName, scope: .verify)).secret
+        let gateway = ServiceIdentity(name: gatewayName, credentialID: "", scope: .verify)
+        let elsewhereSecret = try await t.operator.createServiceCredential(CreateServiceCredentialRequest(
+            name: "only-" + UUID().uuidString.lowercased().prefix(8), scope: .act, tenants: [other.id])).secret
         func viaService(_ tenant: String, _ user: String, _ roles: Set<APIKeysDomain.Role>, licensed: Bool = true, enabled: Bool = true) -> CallerKind {
             CallerKind(
                 description: "service for \(user)@\(tenant == t.id ? "tenant" : tenant == other.id ? "other tenant" : "disabled tenant")",
@@ -197,6 +203,12 @@ struct AuthorizationTableTests {
             bearer(devBearerKey.secret, "dev", [.developer], keyID: devBearerKey.key.id),
             viaService(other.id, other.admin, [.tenantAdmin, .developer]),
             viaService(disabled.id, "ddev", [.developer], enabled: false),
+            CallerKind(description: "verify-scoped service", credential: .service(gatewaySecret), caller: .service(gateway)),
+            CallerKind(description: "verify-scoped service acting for the admin", credential: .service(gatewaySecret, tenant: t.id, user: t.admin),
+                       resolutionRefusal: (.permissionDenied, "scope_verify_only")),
+            CallerKind(description: "service limited to another tenant acting for the admin",
+                       credential: .service(elsewhereSecret, tenant: t.id, user: t.admin),
+                       resolutionRefusal: (.permissionDenied, "tenant_not_in_scope")),
             CallerKind(description: "service for a removed user", credential: .service(secret, tenant: t.id, user: "gone"),
                        resolutionRefusal: (.unauthenticated, "unknown_user")),
             CallerKind(description: "API key in a disabled tenant", credential: .apiKey(disabledKey.secret),

@@ -69,6 +69,19 @@ struct RPCRouterTests {
         #expect(messages.count == 3)
     }
 
+    @Test("X16: each UNIMPLEMENTED message quotes at most 128 bytes of a 1 MiB method path", arguments: [
+        "/apikeys.v1.Keys/" + String(repeating: "m", count: 1 << 20),
+        "/" + String(repeating: "s", count: 1 << 20) + "/M",
+        String(repeating: "x", count: 1 << 20),
+    ])
+    func boundedEcho(path: String) throws {
+        let error = try #require(Self.error(for: path))
+        #expect(error.code == .unimplemented)
+        // The fixed words of the longest message plus 128 quoted bytes and the cut note.
+        #expect(error.message.utf8.count <= 128 + 100, "\(error.message)")
+        #expect(error.message.contains("…(cut, "))
+    }
+
     @Test("method lookup is exact (case-sensitive)")
     func caseSensitive() {
         #expect(Self.error(for: "/apikeys.v1.keys/Get")?.message == "unknown service apikeys.v1.keys")

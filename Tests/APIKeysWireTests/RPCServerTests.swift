@@ -16,6 +16,7 @@ final class CallProbe: Sendable {
 /// A real server on 127.0.0.1, port 0, with test methods:
 /// - `/test.Wire/Echo`: sleeps `sleepMillis` (recording a cancellation), then echoes the payload.
 /// - `/test.Wire/Wait`: waits for the gate, then echoes the payload.
+/// - `/test.Wire/Fill`: non-blocking; answers at once with `responseSize` bytes of payload.
 struct TestServer {
     let server: RPCServer
     let port: Int
@@ -39,6 +40,10 @@ struct TestServer {
             }
             return EchoResponse(payload: request.payload, metadata: request.echoMetadata ? call.metadata : [:],
                                 callsInFlight: UInt32(call.callsInFlight))
+        }
+        router.registerNonBlocking("/test.Wire/Fill") { (request: EchoRequest, call: ServerCall) throws -> EchoResponse in
+            probe.started(call.callID)
+            return EchoResponse(payload: [UInt8](repeating: 0x46, count: Int(request.responseSize)))
         }
         router.register("/test.Wire/Wait") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
             probe.started(call.callID)
@@ -310,14 +315,15 @@ struct RPCServerTests {
         // With the defaults (keepalive 60 s < idle 300 s) a client that answers pings must still
         // be closed when it has had no call for the idle timeout (PROTOCOL.md §5).
         let server = try await TestServer.start { configuration in
-            // Long enough that a loaded machine (the suites run in parallel) answers each ping
-            // and sends its first call in time; still six pings before the idle timeout.
+            // Long enough that a loaded machine (the suites run in parallel, and the first run
+            // after a build starts cold) answers each ping and sends its first call in time;
+            // still twelve pings before the idle timeout.
             configuration.connection.keepaliveInterval = .milliseconds(250)
-            configuration.connection.idleTimeout = .milliseconds(1_500)
+            configuration.connection.idleTimeout = .seconds(3)
         }
         let connection = try await server.connect()
         _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
-        await eventually(timeout: .seconds(6), "the idle connection to be closed") { !connection.isActive }
+        await eventually(timeout: .seconds(10), "the idle connection to be closed") { !connection.isActive }
         await connection.close()
         await server.server.shutdown()
     }
@@ -326,7 +332,9 @@ struct RPCServerTests {
     func idleSilent() async throws {
         let server = try await TestServer.start { configuration in
             configuration.connection.keepaliveInterval = .seconds(60)
-            configuration.connection.idleTimeout = .milliseconds(200)
+            // Long enough for a loaded machine to send the preface first (without it, the idle
+            // timeout is a handshake timeout), also on the cold first run after a build.
+            configuration.connection.idleTimeout = .seconds(2)
         }
         let client = try await RawClient.connect(port: server.port)
         try await client.send(Preface.bytes)

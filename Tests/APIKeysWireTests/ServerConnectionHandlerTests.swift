@@ -38,7 +38,6 @@ struct ServerConnectionHandlerTests {
         try pipeline.addHandler(ByteToMessageHandler(
             FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
             maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-        try pipeline.addHandler(MessageToByteHandler(FrameEncoder()))
         try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
     }
 

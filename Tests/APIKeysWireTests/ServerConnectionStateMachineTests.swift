@@ -42,6 +42,12 @@ struct ServerConnectionStateMachineTests {
         return machine
     }
 
+    /// Finishes call `id` and reports its response written.
+    static func answer(_ id: UInt64, in machine: inout Machine) {
+        #expect(machine.callFinished(callID: id) == .sendResponse)
+        _ = machine.written(bytes: 100, response: id)
+    }
+
     /// An active machine with calls `ids` started.
     static func running(_ ids: [UInt64], limit: Int = 2) -> Machine {
         var machine = active(limit: limit)
@@ -140,12 +146,15 @@ struct ServerConnectionStateMachineTests {
         #expect(machine.state == .active)
     }
 
-    @Test("a finished call answers and frees its slot")
+    @Test("a finished call answers and frees its slot once its response is written")
     func finishFreesSlot() {
         var machine = Self.running([1, 2])
         _ = machine.received(.request(Self.request(3)))
-        #expect(machine.callFinished(callID: 1) == .sendResponse(close: false))
-        #expect(machine.received(.request(Self.request(4))) == .startCall(Self.request(4)))
+        #expect(machine.callFinished(callID: 1) == .sendResponse)
+        #expect(machine.callsInFlight == 1)
+        #expect(machine.received(.request(Self.request(4))).rejection?.code == .resourceExhausted)
+        #expect(machine.written(bytes: 100, response: 1) == .none)
+        #expect(machine.received(.request(Self.request(5))) == .startCall(Self.request(5)))
     }
 
     @Test("finishing an unknown call does nothing")
@@ -262,16 +271,28 @@ struct ServerConnectionStateMachineTests {
     func drainingAnswers() {
         var machine = Self.running([1, 2])
         _ = machine.beginShutdown()
-        #expect(machine.callFinished(callID: 1) == .sendResponse(close: false))
+        #expect(machine.callFinished(callID: 1) == .sendResponse)
     }
 
-    @Test("while draining, the last call to finish closes the connection")
+    @Test("while draining, the connection closes once the last response is written")
     func drainingLastFinishCloses() {
         var machine = Self.running([1, 2])
         _ = machine.beginShutdown()
-        _ = machine.callFinished(callID: 1)
-        #expect(machine.callFinished(callID: 2) == .sendResponse(close: true))
+        Self.answer(1, in: &machine)
+        #expect(machine.callFinished(callID: 2) == .sendResponse)
+        #expect(machine.state == .draining(lastCallID: 2))
+        #expect(machine.written(bytes: 100, response: 2) == .close)
         #expect(machine.state == .closed)
+    }
+
+    @Test("while draining, a response still unwritten keeps the connection open after the last call stops")
+    func drainingWaitsForUnsentResponse() {
+        var machine = Self.running([1, 2])
+        _ = machine.beginShutdown()
+        _ = machine.callFinished(callID: 1)
+        _ = machine.received(.cancel(callID: 2))
+        #expect(machine.callFinished(callID: 2) == .dropResponse(close: false))
+        #expect(machine.written(bytes: 100, response: 1) == .close)
     }
 
     @Test("while draining, a cancelled last call closes the connection without an answer")
@@ -299,8 +320,8 @@ struct ServerConnectionStateMachineTests {
     @Test("shutdown with no call in flight sends GoAway and closes")
     func shutdownIdle() {
         var machine = Self.running([1, 2])
-        _ = machine.callFinished(callID: 1)
-        _ = machine.callFinished(callID: 2)
+        Self.answer(1, in: &machine)
+        Self.answer(2, in: &machine)
         #expect(machine.beginShutdown().goAway == GoAwaySummary(reason: .noError, lastCallID: 2, closes: true))
         #expect(machine.state == .closed)
     }
@@ -316,7 +337,7 @@ struct ServerConnectionStateMachineTests {
     @Test("idle with no call in flight: GoAway idleTimeout and close")
     func idleNoCalls() {
         var machine = Self.running([1])
-        _ = machine.callFinished(callID: 1)
+        Self.answer(1, in: &machine)
         #expect(machine.idleTimeoutPassed().goAway == GoAwaySummary(reason: .idleTimeout, lastCallID: 1, closes: true))
     }
 
@@ -402,7 +423,8 @@ struct ServerConnectionStateMachineTests {
     func clientGoAwayWithCalls() {
         var machine = Self.running([1])
         #expect(machine.received(.goAway(GoAwayFrame(lastCallID: 1, reason: .noError, message: ""))) == .none)
-        #expect(machine.callFinished(callID: 1) == .sendResponse(close: true))
+        #expect(machine.callFinished(callID: 1) == .sendResponse)
+        #expect(machine.written(bytes: 100, response: 1) == .close)
     }
 
     // MARK: - frames a client may not send

@@ -68,13 +68,14 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(data_dir: str, *extra_args: str) -> ServerProcess:
-    """Start apikeysd on an ephemeral port and wait for its "listening on" line."""
+def start_server(data_dir: str, *extra_args: str, conformance: bool = True) -> ServerProcess:
+    """Start apikeysd on an ephemeral port and wait for its "listening on" line; with the
+    Conformance test service unless ``conformance`` is false."""
     binary = apikeysd_path()
     if not binary.exists():
         pytest.fail(f"apikeysd not found at {binary}: build it (swift build) or set APIKEYSD", pytrace=False)
     args = [str(binary), "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir,
-            "--conformance", "--idle-timeout", str(IDLE_TIMEOUT_S),
+            *(["--conformance"] if conformance else []), "--idle-timeout", str(IDLE_TIMEOUT_S),
             "--handshake-timeout", str(HANDSHAKE_TIMEOUT_S),
             "--max-concurrent-calls", str(MAX_CONCURRENT_CALLS), *extra_args]
     stderr_path = os.path.join(data_dir, "..", os.path.basename(data_dir) + ".stderr.log")
@@ -155,13 +156,14 @@ def fresh_server(tmp_path):
 
 @pytest.fixture
 def server_factory(tmp_path):
-    """Start servers of its own with extra flags: ``server_factory("--max-connections", "2")``."""
+    """Start servers of its own with extra flags: ``server_factory("--max-connections", "2")``
+    (``conformance=False`` leaves out the Conformance service)."""
     started: list[ServerProcess] = []
 
-    def start(*extra_args: str) -> ServerProcess:
+    def start(*extra_args: str, conformance: bool = True) -> ServerProcess:
         data_dir = tmp_path / f"data{len(started)}"
         data_dir.mkdir()
-        srv = start_server(str(data_dir), *extra_args)
+        srv = start_server(str(data_dir), *extra_args, conformance=conformance)
         started.append(srv)
         return srv
 

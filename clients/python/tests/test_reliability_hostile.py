@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 
 import pytest
@@ -639,3 +640,130 @@ def test_one_mebibyte_key_name_is_invalid_argument(hostile_server, tenant_setup,
     assert resp.status.code == StatusCode.INVALID_ARGUMENT, resp.status
     assert len(resp.status.message) < 1000, "the error message echoes the huge input"
     assert elapsed < 3
+
+
+# --- clients that do not read (backpressure; issue 9 finding 2) ------------------------------
+
+#: What a client that never reads may cost the server: the unwritten-output bound (8 MiB by
+#: default), a read batch of requests held while reading is paused, and allocator slack.
+NON_READER_RSS_BOUND = 64 * MIB
+#: The server must stop taking a non-reader's bytes long before this.
+NON_READER_ACCEPTED_BOUND = 64 * MIB
+GIB = 1024 * MIB
+
+
+def _flood_without_reading(address, next_chunk, offer: int, stall_s: float, deadline_s: float):
+    """Send chunks from ``next_chunk(call_id) -> (bytes, next_call_id)`` on a socket that is
+    never read, until ``offer`` bytes went out, the socket took nothing for ``stall_s``
+    (the server stopped reading), or ``deadline_s`` passed. Returns the open socket, the bytes
+    the kernel took, whether it stalled, and the seconds it ran."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Small kernel buffers: what the kernel holds on the client's side is not the server's.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    sock.connect(address)
+    sock.settimeout(stall_s)
+    start = time.monotonic()
+    sent, call_id, stalled = 0, 1, False
+    sock.sendall(framing.PREFACE)
+    while not stalled and sent < offer and time.monotonic() - start < deadline_s:
+        chunk, call_id = next_chunk(call_id)
+        view = memoryview(chunk)
+        while view:
+            try:
+                n = sock.send(view)
+            except socket.timeout:
+                stalled = True
+                break
+            sent += n
+            view = view[n:]
+    return sock, sent, stalled, time.monotonic() - start
+
+
+def _echo_chunk(payload: int, response_size: int, per_chunk: int):
+    message = pb.EchoRequest(payload=b"p" * payload, response_size=response_size).SerializeToString()
+
+    def next_chunk(call_id):
+        frames = [request(call_id + i, ECHO, message) for i in range(per_chunk)]
+        return b"".join(frames), call_id + per_chunk
+    return next_chunk
+
+
+@pytest.mark.parametrize("shape", ["1 GiB of requests", "256 KiB answers"])
+def test_a_client_that_never_reads_while_sending_over_a_gibibyte(hostile_server, baseline, shape):
+    """A client sends as fast as the socket takes it and never reads a byte; the server's RSS
+    stays within NON_READER_RSS_BOUND and a well-behaved client in another process keeps its
+    usual latency (PROTOCOL.md §5).
+
+    - "1 GiB of requests": 4,097 requests of 256 KiB, each asking 64 KiB back (1 GiB +
+      256 KiB offered). Beyond the LIMIT calls whose answers wait, each is refused with a
+      small RESOURCE_EXHAUSTED, so the server may read all of it: memory, not input, is
+      what is bounded.
+    - "256 KiB answers": the issue's attack, requests of 25 bytes each asking 256 KiB (every
+      4,096 of them ask 1 GiB), sent until the socket stalls: the answers and refusals
+      waiting reach the bound and the server stops reading, long before 64 MiB.
+    """
+    if shape == "1 GiB of requests":
+        payload, answer, per_chunk, offer = 256 * 1024, 64 * 1024, 4, GIB + 256 * 1024
+    else:
+        payload, answer, per_chunk, offer = 0, 256 * 1024, 4_096, 64 * GIB
+    next_chunk = _echo_chunk(payload, answer, per_chunk)
+    request_size = len(next_chunk(1)[0]) / per_chunk
+    outcome = {}
+
+    async def non_reader():
+        sock, sent, stalled, elapsed = await asyncio.to_thread(
+            _flood_without_reading, hostile_server.address, next_chunk, offer, 5.0, 40.0)
+        outcome.update(sent=sent, stalled=stalled, elapsed=elapsed)
+        sock.close()
+
+    non_reader.__name__ = f"never reads, {shape}"
+    attack(hostile_server, baseline, non_reader, rss_bound=NON_READER_RSS_BOUND)
+    figure(f"never reads, {shape}", taken_mib=round(outcome["sent"] / MIB, 1),
+           requests_taken=int(outcome["sent"] / request_size),
+           answers_asked_mib=round(outcome["sent"] / request_size * answer / MIB),
+           stalled=outcome["stalled"], seconds=round(outcome["elapsed"], 1))
+    if shape == "1 GiB of requests":
+        assert outcome["sent"] >= GIB or outcome["stalled"], outcome
+    else:
+        assert outcome["stalled"], f"the server read {outcome['sent'] / MIB:.0f} MiB from a client that never reads"
+        assert outcome["sent"] < NON_READER_ACCEPTED_BOUND
+
+
+def test_a_non_reader_sending_one_mebibyte_unknown_method_names(server_factory):
+    """X16: an unknown method's UNIMPLEMENTED answer quotes at most 128 bytes of the name, so
+    requests with 1 MiB method names cost the server nothing that grows (the issue, on a
+    server without --conformance, saw RSS 37 → 466 MB in 40 s, each answer 1 MiB). The flood
+    runs for 10 s without reading; then one call of each shape is read and checked."""
+    srv = server_factory("--idle-timeout", "20", "--max-concurrent-calls", str(LIMIT), conformance=False)
+    base = measure_latency(srv.address, 1.0)
+    # A known service, so the answer names the unknown method: the issue's 1 MiB echo.
+    name = "/apikeys.v1.Keys/" + "m" * MIB
+
+    def next_chunk(call_id):
+        return request(call_id, name), call_id + 1
+    outcome = {}
+
+    async def unknown_methods():
+        sock, sent, stalled, elapsed = await asyncio.to_thread(
+            _flood_without_reading, srv.address, next_chunk, GIB, 5.0, 10.0)
+        outcome.update(sent=sent, stalled=stalled, elapsed=elapsed)
+        sock.close()
+        raw = await RawConnection.open(srv.address)
+        await raw.handshake()
+        await raw.send(request(1, "/apikeys.v1.Keys/" + "é" * (MIB // 2)))
+        await raw.send(request(2, name))
+        await raw.send(request(3, "/" + "s" * MIB + "/M"))
+        await raw.send(request(4, "s" * MIB))
+        answers = [await raw.read_response(i, timeout=10) for i in (1, 2, 3, 4)]
+        await raw.close()
+        return answers
+
+    answers = attack(srv, base, unknown_methods, rss_bound=NON_READER_RSS_BOUND)
+    figure("1 MiB unknown method names, never read, no --conformance", taken_mib=round(outcome["sent"] / MIB),
+           requests=int(outcome["sent"] / len(next_chunk(1)[0])), stalled=outcome["stalled"],
+           seconds=round(outcome["elapsed"], 1), answer_bytes=[len(a.status.message.encode()) for a in answers])
+    for answer in answers:
+        assert answer.status.code == StatusCode.UNIMPLEMENTED, answer.status
+        assert len(answer.status.message.encode()) <= 128 + 100, answer.status.message
+        assert "(cut, " in answer.status.message, answer.status.message
