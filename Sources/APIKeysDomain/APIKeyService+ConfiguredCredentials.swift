@@ -65,6 +65,12 @@ extension APIKeyService {
         /// Same name, another secret, scope or tenants.
         public var changed: [String] = []
         public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
+
+        public init(added: [String] = [], removed: [String] = [], changed: [String] = []) {
+            self.added = added
+            self.removed = removed
+            self.changed = changed
+        }
     }
 
     /// SIGHUP: replaces every configured credential at once. All are validated first, so a
