@@ -31,3 +31,8 @@ public struct APIKeysServerService: Service {
         await server.shutdown()
     }
 }
+
+/// ServiceLifecycle's log lines name services by their description: a short name, not a dump.
+extension APIKeysServerService: CustomStringConvertible {
+    public var description: String { "rpc" }
+}

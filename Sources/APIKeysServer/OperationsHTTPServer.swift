@@ -69,3 +69,8 @@ public struct OperationsHTTPServer: Service {
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
+
+/// ServiceLifecycle's log lines name services by their description: a short name, not a dump.
+extension OperationsHTTPServer: CustomStringConvertible {
+    public var description: String { "http" }
+}

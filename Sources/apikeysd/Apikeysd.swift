@@ -360,3 +360,8 @@ struct ReloadOnHangup: Service {
         }
     }
 }
+
+/// ServiceLifecycle's log lines name services by their description: a short name, not a dump.
+extension ReloadOnHangup: CustomStringConvertible {
+    var description: String { "sighup-reload" }
+}
