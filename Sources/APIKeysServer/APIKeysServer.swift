@@ -175,6 +175,9 @@ public final class APIKeysServer: Sendable {
     /// The access log, connection and protocol-error lines, and the call metrics.
     private static func observer(logger: Logger, accessLog: Bool, metrics: ServerMetrics?) -> RPCServerObserver {
         var observer = RPCServerObserver()
+        // Access lines are info: under a quieter level (the benchmark's warning) no call
+        // builds one.
+        let accessLog = accessLog && logger.logLevel <= .info
         observer.annotateCalls = accessLog
         observer.connectionOpened = { peer in
             metrics?.connections.increment()
