@@ -145,9 +145,11 @@ extension APIKeyService {
                 throw DomainError.notFound("user \(Validation.quoted(userID)) does not exist in this tenant", reason: "user_not_found")
             }
             let wasAdmin = user.isTenantAdmin
+            // X15: a stored spelling that is not NFC can never sign in, so it does not count
+            // as another admin who could keep the tenant manageable.
             guard var details = change(&user) else { return user }
             if wasAdmin, !user.isTenantAdmin,
-               try !tx.users(tenantID: admin.tenantID).contains(where: { !$0.userID.isByteEqual(to: userID) && $0.isTenantAdmin }) {
+               try !tx.users(tenantID: admin.tenantID).contains(where: { !$0.userID.isByteEqual(to: userID) && $0.isTenantAdmin && Validation.isNFC($0.userID) }) {
                 throw DomainError(.failedPrecondition, "user \(Validation.quoted(userID)) is the tenant's last TenantAdmin; assign the role to someone else first", rule: "R3", reason: "last_tenant_admin")
             }
             try tx.updateUser(user)

@@ -178,8 +178,8 @@ extension APIKeyService {
                     } else {
                         refused.append((record, 1))
                     }
-                    // The caller's own input goes back to the caller; only events are kept.
-                    results.append(RevokeResult(keyID: keyID, outcome: outcome, message: error.message))
+                    // Only what could be a key ID goes back (X19: a pasted secret is not echoed).
+                    results.append(RevokeResult(keyID: shown ?? "[not a key ID]", outcome: outcome, message: error.message))
                 }
             }
             return results

@@ -8,7 +8,13 @@ extension APIKeyService {
     public func verify(_ secret: String, verifier: Caller) throws(DomainError) -> Principal {
         guard let parsed = SecretCodec.parse(secret, as: .apiKey) else { throw VerifyFailure.unknown.error }
         switch index.verify(parsed, now: now, actor: verifier.actor) {
-        case .success(let principal): return principal
+        case .success(let principal):
+            // X18: a service limited to some tenants learns nothing of other tenants' keys.
+            if let tenants = verifier.service?.tenants, !tenants.isEmpty,
+               !tenants.contains(where: { $0.isByteEqual(to: principal.tenantID) }) {
+                throw VerifyFailure.unknown.error
+            }
+            return principal
         case .failure(let failure): throw failure.error
         }
     }

@@ -64,8 +64,23 @@ public enum Caller: Sendable, Hashable {
         }
     }
 
-    /// The details every event of this caller carries (X17).
-    var eventDetails: [String: String] { ["via": via] }
+    /// The details every event of this caller carries (X17); for a service also the
+    /// credential it used, so an audit tells a rotated-away secret from its replacement.
+    var eventDetails: [String: String] {
+        if let credentialID = service?.credentialID, !credentialID.isEmpty {
+            return ["via": via, "via_credential": credentialID]
+        }
+        return ["via": via]
+    }
+
+    /// The service behind the caller, acting for itself or for a user.
+    public var service: ServiceIdentity? {
+        switch self {
+        case .service(let service): service
+        case .member(let m): if case .service(let service) = m.via { service } else { nil }
+        case .operatorCredential: nil
+        }
+    }
 }
 
 /// X18: an authenticated service credential (stored, configured, or a client certificate).

@@ -123,6 +123,11 @@ public enum Validation {
         guard ok else {
             throw .invalidArgument("user ID must be 1 to 128 printable characters without spaces, at most \(userIDBytes) bytes", rule: "X16", reason: "invalid_user_id")
         }
+        // X15: no invisible characters (zero-width joiner, variation selectors, the combining
+        // grapheme joiner), so "admin" and "admin\u{200D}" cannot be two users who look alike.
+        guard !id.unicodeScalars.contains(where: { $0.properties.isDefaultIgnorableCodePoint }) else {
+            throw .invalidArgument("user ID contains an invisible character; use visible characters only", rule: "X15", reason: "invalid_user_id")
+        }
         guard isNFC(id) else {
             throw .invalidArgument("user ID \(quoted(id)) is not in Unicode NFC; send its composed form", rule: "X15", reason: "identifier_not_nfc")
         }

@@ -4,15 +4,18 @@ import Synchronization
 /// The server's data directory: private to its user whatever the umask (0700, its SQLite
 /// files 0600), and held by one server at a time (X21).
 ///
-/// The lock is `flock` on `apikeysd.lock`, which holds the holder's PID: the kernel
-/// releases it when the process ends, however it ends (SIGKILL included), so a crashed
-/// server never leaves a stale lock behind.
+/// The lock is `flock` on the directory itself (a file in it could be deleted by a tmp
+/// cleaner or a hurried operator, letting a second server in); `apikeysd.lock` only holds
+/// the holder's PID for the message. The kernel releases the lock when the process ends,
+/// however it ends (SIGKILL included), so a crashed server never leaves a stale lock.
+/// Nothing in the directory is followed through a symbolic link (the server may run as root).
 final class DataDirectory: Sendable {
     static let lockFileName = "apikeysd.lock"
     static let databaseFileName = "apikeys.sqlite"
 
     let path: String
     private let lockDescriptor: Mutex<Int32?>
+    private let directoryDescriptor: Mutex<Int32?>
 
     var databasePath: String { (path as NSString).appendingPathComponent(Self.databaseFileName) }
 
@@ -29,23 +32,42 @@ final class DataDirectory: Sendable {
         let ours = !existed || FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.databaseFileName))
         if ours, chmod(path, 0o700) != 0 { throw DataDirectoryError.system("chmod \(path)", errno) }
 
+        var info = stat()
+        // The operator chose this path (a link to it is fine); what is inside is never followed.
+        guard stat(path, &info) == 0 else { throw DataDirectoryError.system("stat \(path)", errno) }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw DataDirectoryError.refused("the data directory \(path) is not a directory")
+        }
+        guard info.st_uid == geteuid() else {
+            throw DataDirectoryError.refused("the data directory \(path) belongs to another user (uid \(info.st_uid)); give one that apikeysd's user owns")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw DataDirectoryError.refused("the data directory \(path) is writable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod go-w on it or choose another --data-dir")
+        }
+        let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw DataDirectoryError.system("open \(path)", errno) }
         let lockPath = (path as NSString).appendingPathComponent(Self.lockFileName)
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DataDirectoryError.system("open \(lockPath)", errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard flock(directory, LOCK_EX | LOCK_NB) == 0 else {
             let error = errno
-            let holder = Self.readPID(fd)
-            close(fd)
-            if error == EWOULDBLOCK { throw DataDirectoryError.inUse(path: path, pid: holder) }
-            throw DataDirectoryError.system("flock \(lockPath)", error)
+            close(directory)
+            if error == EWOULDBLOCK { throw DataDirectoryError.inUse(path: path, pid: Self.readPID(atPath: lockPath)) }
+            throw DataDirectoryError.system("flock \(path)", error)
+        }
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let error = errno
+            close(directory)
+            throw DataDirectoryError.system("open \(lockPath)", error)
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = fchmod(fd, 0o600)
         guard ftruncate(fd, 0) == 0, pwrite(fd, pid, pid.count, 0) == pid.count else {
             let error = errno
             close(fd)
+            close(directory)
             throw DataDirectoryError.system("write \(lockPath)", error)
         }
+        directoryDescriptor = Mutex(directory)
         lockDescriptor = Mutex(fd)
         try prepareDatabaseFiles()
     }
@@ -54,8 +76,8 @@ final class DataDirectory: Sendable {
 
     /// Lets the next server in; called at the end of shutdown (and by deinit).
     func release() {
-        guard let fd = lockDescriptor.withLock({ fd in defer { fd = nil }; return fd }) else { return }
-        close(fd)
+        if let fd = lockDescriptor.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
+        if let fd = directoryDescriptor.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
     }
 
     /// Creates the database file 0600 before SQLite opens it: SQLite gives its -wal and -shm
@@ -63,7 +85,7 @@ final class DataDirectory: Sendable {
     /// Files an older version made under a laxer umask are tightened.
     private func prepareDatabaseFiles() throws {
         let database = databasePath
-        let fd = open(database, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(database, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DataDirectoryError.system("open \(database)", errno) }
         defer { close(fd) }
         guard fchmod(fd, 0o600) == 0 else { throw DataDirectoryError.system("chmod \(database)", errno) }
@@ -78,7 +100,10 @@ final class DataDirectory: Sendable {
         }
     }
 
-    private static func readPID(_ fd: Int32) -> Int32? {
+    private static func readPID(atPath path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = pread(fd, &buffer, buffer.count, 0)
         guard count > 0 else { return nil }

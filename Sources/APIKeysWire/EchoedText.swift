@@ -11,7 +11,11 @@ enum EchoedText {
     }
 
     /// `quote` for a part of the caller's text (a method path's service or method name).
+    /// Anything shaped like one of our secrets (X19: `apk_`, `aks_`, `ako_` and a long token)
+    /// is shown as `[redacted]`: the wire cannot check a checksum, and over-redacting an
+    /// error message costs nothing.
     static func quote(_ text: Substring, limit: Int = limit) -> String {
+        let text = redactingSecretShapes(text)
         let utf8 = text.utf8
         guard utf8.count > limit else { return String(text) }
         var end = utf8.index(utf8.startIndex, offsetBy: limit)
@@ -20,5 +24,35 @@ enum EchoedText {
             end = utf8.index(before: end)
         }
         return String(decoding: utf8[..<end], as: UTF8.self) + "…(cut, \(utf8.count) bytes)"
+    }
+
+    static let secretPrefixes: [[UInt8]] = ["apk_", "aks_", "ako_"].map { Array($0.utf8) }
+
+    /// Replaces each secret prefix followed by 20 or more token characters.
+    static func redactingSecretShapes(_ text: Substring) -> Substring {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 24 else { return text }
+        var out: [UInt8] = []
+        var i = 0
+        var changed = false
+        while i < bytes.count {
+            if i + 4 <= bytes.count, secretPrefixes.contains(where: { $0.elementsEqual(bytes[i..<(i + 4)]) }) {
+                var j = i + 4
+                while j < bytes.count, isTokenByte(bytes[j]) { j += 1 }
+                if j - i - 4 >= 20 {
+                    out += Array("[redacted]".utf8)
+                    i = j
+                    changed = true
+                    continue
+                }
+            }
+            out.append(bytes[i])
+            i += 1
+        }
+        return changed ? Substring(String(decoding: out, as: UTF8.self)) : text
+    }
+
+    private static func isTokenByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
     }
 }

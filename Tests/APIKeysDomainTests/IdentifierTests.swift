@@ -16,6 +16,15 @@ struct IdentifierTests {
         #expect(Validation.isNFC(Self.nfc) && !Validation.isNFC(Self.nfd) && Validation.isNFC("plain-ascii"))
     }
 
+    @Test("X15: a user ID with an invisible character (ZWJ, variation selector, grapheme joiner) is refused")
+    func invisible() throws {
+        for id in ["admin\u{200D}", "ad\u{34F}min", "admin\u{FE0F}", "\u{2060}admin"] {
+            #expect(throws: DomainError.self, "\(id.unicodeScalars.map { String($0.value, radix: 16) })") { try Validation.userID(id) }
+        }
+        try Validation.userID("ren\u{E9}")
+        try Validation.userID("dana.o'neil@example.com")
+    }
+
     @Test("X15: a user ID that is not NFC is refused wherever one enters")
     func nonNFCRefused() throws {
         let f = try Fixture()

@@ -365,7 +365,7 @@ struct AccessRuleTests {
         #expect(try await t.allKeys().map(\.id).sorted() == [danaKey.id, adminKey.id].sorted())
         let events = try await t.events()
         #expect(events.allSatisfy { $0.details["via"] != nil }, "every event names how its actor came in")
-        #expect(events.with(action: "key.generated").allSatisfy { $0.details["via"] == "service:console" })
+        #expect(events.with(action: "key.generated").allSatisfy { $0.details["via"] == "service:console" && $0.details["via_credential"]?.hasPrefix("svc_") == true })
         #expect(events.with(action: "key.revoked", key: danaKey.id).first?.details["via"] == "key:\(danaKey.id)")
         let denied = events.with(action: "permission.denied")
         #expect(!denied.isEmpty && denied.allSatisfy { $0.details["rule"] == "X17" && $0.details["via"]?.hasPrefix("key:") == true })

@@ -53,6 +53,15 @@ struct CredentialRuleTests {
             try await a.operator.acting(as: .service(portal.secret, tenant: b.id, user: b.admin))
                 .updateSettings(UpdateSettingsRequest(apiKeysEnabled: false))
         }
+        // Its tenants bound what it verifies too: another tenant's key is unknown to it.
+        try await b.addUser("bob")
+        let (_, bobSecret) = try await b.generate("bob")
+        try await a.addUser("ann")
+        let (_, annSecret) = try await a.generate("ann")
+        #expect(try await a.operator.acting(as: .service(portal.secret)).verify(VerifyRequest(secret: annSecret)).principal?.userID == "ann")
+        await expectRefused(.unauthenticated, rule: nil, reason: "unknown") {
+            try await a.operator.acting(as: .service(portal.secret)).verify(VerifyRequest(secret: bobSecret))
+        }
         // Tenants narrow the scope act only.
         await expectRefused(.invalidArgument, rule: "X18", reason: "tenants_without_act") {
             try await a.operator.createServiceCredential(CreateServiceCredentialRequest(name: "odd", scope: .verify, tenants: [a.id]))

@@ -42,4 +42,34 @@ struct DataDirectoryTests {
         }
         await server.stop()
     }
+
+    @Test("X21: deleting apikeysd.lock under a running server does not let a second one in (the lock is on the directory)")
+    func lockSurvivesDeletedFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apikeys-unlink-\(UUID().uuidString)").path
+        let first = try await TestServer.start(dataDirectory: directory)
+        try FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent("apikeysd.lock"))
+        await #expect(throws: DataDirectoryError.self) { _ = try await TestServer.start(dataDirectory: directory) }
+        await first.stop()
+    }
+
+    @Test("Finding 11: a lock file planted as a symbolic link is not followed; the file it points at is untouched")
+    func symlinkNotFollowed() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("apikeys-link-\(UUID().uuidString)").path
+        let directory = (base as NSString).appendingPathComponent("data")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let victim = (base as NSString).appendingPathComponent("victim")
+        try Data("important\n".utf8).write(to: URL(fileURLWithPath: victim))
+        try FileManager.default.createSymbolicLink(atPath: (directory as NSString).appendingPathComponent("apikeysd.lock"), withDestinationPath: victim)
+        await #expect(throws: DataDirectoryError.self) { _ = try await TestServer.start(dataDirectory: directory) }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "important\n")
+    }
+
+    @Test("Finding 11: a data directory other users can write to is refused")
+    func worldWritableRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apikeys-open-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        _ = chmod(directory, 0o777)
+        let error = await #expect(throws: DataDirectoryError.self) { _ = try await TestServer.start(dataDirectory: directory) }
+        #expect(error.map { "\($0)" }?.contains("writable by other users") == true, "\(String(describing: error))")
+    }
 }

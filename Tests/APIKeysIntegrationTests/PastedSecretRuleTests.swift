@@ -44,4 +44,22 @@ struct PastedSecretRuleTests {
         #expect(!leaks(secret, in: Array("\(event.details)".utf8)))
         await t.close()
     }
+
+    @Test("X19: a secret sent as a method name or a RevokeMany key ID does not come back in the answer")
+    func notEchoed() async throws {
+        let t = try await RuleTenant.make()
+        try await t.addUser("dana")
+        let (key, secret) = try await t.generate("dana")
+        let results = try await t.adminClient.revokeKeys(RevokeKeysRequest(keyIDs: [secret, key.id])).results
+        #expect(results.map(\.keyID) == ["[not a key ID]", key.id])
+        #expect(!leaks(secret, in: try RevokeKeysResponse(results: results).serializedBytes()))
+        do {
+            let _: EmptyMessage = try await t.operator.connection.call("/apikeys.v1.Keys/\(secret)", EmptyMessage(), metadata: [:], timeout: .seconds(10))
+            Issue.record("an unknown method succeeded")
+        } catch let error as RPCError {
+            #expect(error.code == .unimplemented)
+            #expect(!leaks(secret, in: Array(error.message.utf8)), "\(error.message)")
+        }
+        await t.close()
+    }
 }
