@@ -158,6 +158,15 @@ let package = Package(
             dependencies: ["APIKeysStorage", "APIKeysDomain", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // The command-line tool's pure parts: help order, error hints, exit statuses, contexts.
+        .testTarget(
+            name: "apikeysTests",
+            dependencies: [
+                "apikeys", "APIKeysWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APIKeysIntegrationTests",
             dependencies: [

@@ -56,10 +56,11 @@ fail() {
 step() { echo "== $*"; }
 ok() { passed=$((passed + 1)); echo "   ok: $*"; }
 
-# Runs the CLI; stdout in $work/out, stderr in $work/err, exit code in $rc.
+# Runs the CLI; stdout in $work/out, stderr in $work/err, exit code in $rc. Stdin is
+# /dev/null, so revoke and delete never wait at a prompt, even when run from a terminal.
 rc=0
 cli() {
-  "$APIKEYS" --server "$address" "$@" >"$work/out" 2>"$work/err"
+  "$APIKEYS" --server "$address" "$@" </dev/null >"$work/out" 2>"$work/err"
   rc=$?
 }
 # The same, acting for a user of tenant acme through the console service credential.
@@ -123,7 +124,7 @@ expect_json_contains() {
 }
 
 # --- the tool alone: parsing and errors need no server --------------------------------------
-step "apikeys --help; usage errors exit 64; a failed connection exits 1 and names the address"
+step "apikeys --help; usage errors exit 64; a failed connection exits 69 and names the address"
 if ! "$APIKEYS" --help >"$work/out" 2>&1 || ! grep -q "keys" "$work/out"; then
   fail "apikeys --help" "expected exit 0 and the command list" "got: $(head -n 5 "$work/out")"
 fi
@@ -139,7 +140,7 @@ expect_rc 64 "keys list without a credential"
 ok "a missing credential is a usage error"
 APIKEYS_SERVICE_CREDENTIAL=do-not-print-me "$APIKEYS" --server 127.0.0.1:1 --tenant acme --user bob keys list >"$work/out" 2>&1
 rc=$?
-expect_rc 1 "a refused connection"
+expect_rc 69 "a refused connection"
 grep -q "^error: UNAVAILABLE: cannot connect to 127.0.0.1:1" "$work/out" ||
   fail "a refused connection" "expected 'error: UNAVAILABLE: cannot connect to 127.0.0.1:1...'" "got: $(cat "$work/out")"
 ! grep -q "do-not-print-me" "$work/out" || fail "a refused connection" "expected no credential in the output" "got it"
@@ -255,20 +256,29 @@ grep -q "^ci-pipeline  .*$key_id  *bob  .*Active$" "$work/out" ||
 ok "the table shows ci-pipeline, owned by bob, Active"
 
 # --- the admin revokes it ---------------------------------------------------------------------
-step "alice: apikeys keys revoke $key_id --reason 'quickstart' (R10)"
+step "alice: apikeys keys revoke $key_id --reason 'quickstart' --yes (R10; --yes: no terminal to ask)"
 cli_as alice --json keys revoke "$key_id" --reason quickstart
+expect_rc 64 "keys revoke without --yes, stdin not a terminal"
+expect_json error.code USAGE "the refusal is one JSON error (--json); the revoke below shows nothing was revoked"
+cli_as alice --json keys revoke "$key_id" --reason quickstart --yes
 expect_rc 0 "keys revoke"
 expect_json status revoked "the key is revoked"
 
 step "service: apikeys verify - (a revoked key no longer authenticates, R12)"
 "$APIKEYS" --server "$address" --json verify - <<<"$key_secret" >"$work/out" 2>"$work/err"
 rc=$?
-expect_rc 1 "verify of a revoked key"
+expect_rc 4 "verify of a revoked key (exit 4: unauthenticated)"
 expect_json error.code UNAUTHENTICATED "verify fails with UNAUTHENTICATED"
 expect_json error.reason revoked "the reason is revoked"
+[ ! -s "$work/err" ] || fail "verify --json" "expected nothing on stderr with --json" "got: $(cat "$work/err")"
+ok "with --json the error is only the JSON object"
+"$APIKEYS" --server "$address" verify - <<<"$key_secret" >"$work/out" 2>"$work/err"
+rc=$?
+expect_rc 4 "verify of a revoked key, as text"
 grep -q '^error: UNAUTHENTICATED: .*reason revoked' "$work/err" ||
   fail "verify error line" "expected 'error: UNAUTHENTICATED: ... reason revoked]' on stderr" "got: $(cat "$work/err")"
-ok "stderr says why"
+[ ! -s "$work/out" ] || fail "verify error" "expected nothing on stdout" "got: $(cat "$work/out")"
+ok "stderr says why, in one line"
 
 # --- the admin reviews the events ----------------------------------------------------------------
 step "alice: apikeys events list (R9, X10)"

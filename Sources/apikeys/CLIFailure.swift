@@ -1,33 +1,40 @@
 import APIKeysWire
-import Foundation
 
-/// A failed call, printed as `error: <STATUS_NAME>: <message> [rule R17, reason no_license]`
-/// on stderr (and, with --json, as an object on stdout so scripts can read the reason).
+/// A failed command, printed as `error: <CODE>: <message> [rule R17, reason no_license]`
+/// on stderr, or with --json as one object on stdout and nothing on stderr.
 struct CLIFailure: Error {
+    /// A status name (`PERMISSION_DENIED`), or `USAGE` / `CANCELLED` for the tool's own.
     var code: String
     var message: String
     var rule: String?
     var reason: String?
-    var json = false
+    var exitStatus: Int32
 
-    init(code: String, message: String, rule: String? = nil, reason: String? = nil, json: Bool = false) {
+    init(code: String, message: String, rule: String? = nil, reason: String? = nil, exitStatus: Int32) {
         self.code = code
         self.message = message
         self.rule = rule
         self.reason = reason
-        self.json = json
+        self.exitStatus = exitStatus
     }
 
-    init(_ error: RPCError, json: Bool = false) {
+    init(_ error: RPCError) {
         let details = error.errorDetails
         self.init(code: error.code.description, message: error.message,
                   rule: details.flatMap { $0.rule.isEmpty ? nil : $0.rule },
                   reason: details.flatMap { $0.reason.isEmpty ? nil : $0.reason },
-                  json: json)
+                  exitStatus: ExitStatus.of(error.code))
+    }
+
+    static let ownCodes: Set<String> = ["USAGE", "CANCELLED"]
+
+    static func usage(_ message: String) -> CLIFailure {
+        CLIFailure(code: "USAGE", message: message, exitStatus: ExitStatus.usage)
     }
 
     var line: String {
-        var line = "error: \(code): \(message)"
+        // The tool's own failures carry no status name: it would only repeat the message.
+        var line = Self.ownCodes.contains(code) ? "error: \(message)" : "error: \(code): \(message)"
         var extra: [String] = []
         if let rule { extra.append("rule \(rule)") }
         if let reason { extra.append("reason \(reason)") }
@@ -35,15 +42,21 @@ struct CLIFailure: Error {
         return line
     }
 
-    func report() {
+    var json: JSON {
+        .object([
+            "error": .object([
+                "code": .string(code), "message": .string(message),
+                "rule": rule.map(JSON.string) ?? .null, "reason": reason.map(JSON.string) ?? .null,
+                "exitCode": .int(Int64(exitStatus)),
+            ]),
+        ])
+    }
+
+    func report(json: Bool) {
         if json {
-            Output.json(.object([
-                "error": .object([
-                    "code": .string(code), "message": .string(message),
-                    "rule": rule.map(JSON.string) ?? .null, "reason": reason.map(JSON.string) ?? .null,
-                ]),
-            ]))
+            Output.json(self.json)
+        } else {
+            Output.error(line)
         }
-        Output.error(line)
     }
 }

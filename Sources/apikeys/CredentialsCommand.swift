@@ -17,7 +17,8 @@ struct CredentialsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List every credential, stored and configured, revoked ones included; never a secret.")
 
-        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Every credential; the server always sends them all in one reply, so this changes nothing.") var all = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .operator) }
 
@@ -42,12 +43,12 @@ struct CredentialsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a service credential (or, with --kind operator, an operator credential); its secret is shown once.")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "1 to 64 of a-z, 0-9, '-' and '_': the actor name in events.") var name: String
         @Option(help: "service or operator.") var kind: KindArgument = .service
         @Option(help: "Service credentials: verify (Verify only) or act (acts for users).") var scope: ScopeArgument?
         @Option(help: ArgumentHelp("With --scope act: the only tenants it may act in, comma-separated (default: every tenant).", valueName: "tenant,..."))
         var tenants: String?
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws {
             _ = try global.credential(for: .operator)
@@ -83,8 +84,8 @@ struct CredentialsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A new secret for a credential's name and scope; the old one works until you revoke it.")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "The credential's ID (svc_... or opr_...).") var credentialID: String
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .operator) }
 
@@ -104,12 +105,14 @@ struct CredentialsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a credential: it never authenticates again, from the next call on.")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "The credential's ID (svc_... or opr_...).") var credentialID: String
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .operator) }
 
         func run() async throws {
+            try Confirmation.confirm("revoke credential \(credentialID)", yes: yes)
             let reply = try await global.withClient(.operator) {
                 try await $0.revokeCredential(RevokeCredentialRequest(credentialID: credentialID))
             }

@@ -12,7 +12,6 @@ struct EventsCommand: AsyncParsableCommand {
             abstract: "List events, newest first.",
             discussion: "Times are UTC. --since and --until take ISO 8601 or a duration ago (e.g. --since 1h).")
 
-        @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("Only events about this key.", valueName: "key-id")) var keyID: String?
         @Option(help: "Only this action, e.g. key.revoked, key.excessive_use.") var action: String?
         @Option(help: "Only this actor, e.g. user:bob, service:console, operator.") var actor: String?
@@ -22,7 +21,9 @@ struct EventsCommand: AsyncParsableCommand {
         var until: Int64?
         @Option(help: ArgumentHelp("Events per page, 1 to 100 (default 20).", valueName: "n")) var pageSize: UInt32?
         @Option(help: ArgumentHelp("Continue from a previous page.", valueName: "token")) var pageToken: String?
+        @Flag(help: "Fetch every page (from --page-token on, if given).") var all = false
         @Flag(help: "The operator's audit log (credential changes, X18), with the operator credential.") var auditLog = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         private var kind: CredentialKind { auditLog ? .operator : .user }
 
@@ -33,17 +34,22 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
+            var request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
                                             sinceMs: since ?? 0, untilMs: until ?? 0,
-                                            pageSize: pageSize ?? 0, pageToken: pageToken ?? "")
-            let page = try await global.withClient(kind) { try await $0.listEvents(request) }
+                                            pageSize: pageSize ?? 0, pageToken: "")
+            let (events, next) = try await global.withClient(kind) { client in
+                try await Pages.collect(from: pageToken ?? "", all: all) { token in
+                    request.pageToken = token
+                    let page = try await client.listEvents(request)
+                    return (page.events, page.nextPageToken)
+                }
+            }
             if global.json {
-                Output.json(.object(["events": .array(page.events.map(\.json)),
-                                     "nextPageToken": .string(page.nextPageToken)]))
+                Output.json(.object(["events": .array(events.map(\.json)), "nextPageToken": .string(next)]))
                 return
             }
-            Output.line(page.events.isEmpty ? "No events." : Self.table(page.events))
-            if !page.nextPageToken.isEmpty { Output.line("More events: add --page-token \(page.nextPageToken)") }
+            Output.line(events.isEmpty ? "No events." : Self.table(events))
+            if !next.isEmpty { Output.line("More events: add --page-token \(next) (or --all)") }
         }
 
         static func table(_ events: [Event]) -> String {

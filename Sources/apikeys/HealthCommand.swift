@@ -7,10 +7,11 @@ struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health", abstract: "Check that the server is up (needs no credential).")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
 
     func run() async throws {
         let reply = try await global.withClient(.none) { try await $0.health() }
+        let address = try global.address(global.context())
         let status = switch reply.status {
         case .serving: "serving"
         case .notServing: "not serving"
@@ -18,11 +19,11 @@ struct HealthCommand: AsyncParsableCommand {
         }
         if global.json {
             Output.json(.object(["status": .string(status), "version": .string(reply.version),
-                                 "server": .string(try global.address().description)]))
+                                 "server": .string(address.description)]))
         } else {
-            Output.line("\(try global.address()): \(status)\(reply.version.isEmpty ? "" : ", version \(reply.version)")")
+            Output.line("\(address): \(status)\(reply.version.isEmpty ? "" : ", version \(reply.version)")")
         }
-        // A server that answers but is not serving is a failure for scripts that wait on it.
-        if reply.status != .serving { throw ExitCode.failure }
+        // A server that answers but is not serving is unavailable to scripts that wait on it.
+        if reply.status != .serving { throw ExitCode(ExitStatus.unavailable) }
     }
 }

@@ -13,8 +13,8 @@ struct KeysCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a key (owner or tenant admin).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var keyID: String
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -27,9 +27,9 @@ struct KeysCommand: AsyncParsableCommand {
     struct Rename: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename one of your keys (owner, R19).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var keyID: String
         @Argument(help: "1 to 256 printable characters.") var newName: String
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -45,13 +45,15 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke an active key for good (owner or tenant admin; R10, R12, X5).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var keyID: String
         @Option(help: "Why, for the event log.") var reason: String?
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
+            try Confirmation.confirm("revoke key \(keyID)", yes: yes)
             let key = try await global.withClient(.user) {
                 try await $0.revokeKey(RevokeKeyRequest(keyID: keyID, reason: reason ?? "")).key
             }
@@ -62,11 +64,12 @@ struct KeysCommand: AsyncParsableCommand {
     struct RevokeMany: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke several keys at once, with an outcome per key (R11, X6).",
-            discussion: "Keys that can be revoked are revoked even when others cannot; the exit code is 1 unless every key was revoked.")
+            discussion: "Keys that can be revoked are revoked even when others cannot; the exit status is 1 unless every key was revoked.")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "The keys to revoke.") var keyIDs: [String]
         @Option(help: "Why, for the event log.") var reason: String?
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws {
             if keyIDs.isEmpty { throw ValidationError("give at least one key ID") }
@@ -74,6 +77,7 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            try Confirmation.confirm("revoke \(keyIDs.count) key(s): \(keyIDs.joined(separator: ", "))", yes: yes)
             let results = try await global.withClient(.user) {
                 try await $0.revokeKeys(RevokeKeysRequest(keyIDs: keyIDs, reason: reason ?? "")).results
             }
@@ -96,8 +100,9 @@ struct KeysCommand: AsyncParsableCommand {
                 Output.line("\(revoked) of \(keyIDs.count) key(s) revoked.")
             }
             if revoked < keyIDs.count {
-                Output.error("error: \(keyIDs.count - revoked) of \(keyIDs.count) key(s) not revoked")
-                throw ExitCode.failure
+                // With --json the results above say it all: nothing on stderr.
+                if !global.json { Output.error("error: \(keyIDs.count - revoked) of \(keyIDs.count) key(s) not revoked") }
+                throw ExitCode(ExitStatus.failure)
             }
         }
     }
@@ -106,12 +111,14 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete one of your keys (owner with the Developer role; R13, R19).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var keyID: String
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
+            try Confirmation.confirm("delete key \(keyID)", yes: yes)
             _ = try await global.withClient(.user) { try await $0.deleteKey(DeleteKeyRequest(keyID: keyID)) }
             if global.json {
                 Output.json(.object(["keyId": .string(keyID), "deleted": .bool(true)]))

@@ -9,7 +9,6 @@ struct KeysGenerateCommand: AsyncParsableCommand {
         abstract: "Generate a key; its secret is shown once.",
         discussion: "Needs a license, API keys enabled in the tenant and the Developer role (R17). Without an expiry the key gets the tenant's maximum (X2).")
 
-    @OptionGroup var global: GlobalOptions
     @Option(help: "What the key is for (its name, R18).") var name: String
     @Option(help: ArgumentHelp("Expire after this long, e.g. 90m, 12h, 30d.", valueName: "duration"),
             transform: DurationArgument.parse)
@@ -17,6 +16,7 @@ struct KeysGenerateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Expire at this time (ISO 8601, UTC unless a zone is given).", valueName: "time"),
             transform: TimeArgument.absolute)
     var expiresAt: Int64?
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
 
     func validate() throws {
         if expiresIn != nil, expiresAt != nil {

@@ -36,17 +36,14 @@ struct KeysListCommand: AsyncParsableCommand {
         }
     }
 
-    @OptionGroup var global: GlobalOptions
     @Option(help: "Case-insensitive text in the name, ID or owner (R7).") var search: String?
     @Option(help: "Only keys with this status.") var status: StatusFilter?
     @Option(help: "Sort by this column (default: created).") var sort: SortColumn?
     @Flag(help: "Sort descending.") var desc = false
     @Option(help: ArgumentHelp("Keys per page, 1 to 100 (default 20).", valueName: "n")) var pageSize: UInt32?
     @Option(help: ArgumentHelp("Continue from a previous page.", valueName: "token")) var pageToken: String?
-    @Flag(help: "Fetch every page.") var all = false
-
-    /// Stops --all if a server ever hands back the same token forever.
-    static let maxPages = 10_000
+    @Flag(help: "Fetch every page (from --page-token on, if given).") var all = false
+    @OptionGroup(title: "Global Options") var global: GlobalOptions
 
     func validate() throws {
         if let pageSize, !(1...100).contains(pageSize) { throw ValidationError("--page-size must be 1 to 100") }
@@ -56,26 +53,20 @@ struct KeysListCommand: AsyncParsableCommand {
     func run() async throws {
         var request = ListKeysRequest(search: search ?? "", status: status?.status ?? .unspecified,
                                       sortBy: sort?.field ?? .unspecified, descending: desc,
-                                      pageSize: pageSize ?? 0, pageToken: pageToken ?? "")
+                                      pageSize: pageSize ?? 0, pageToken: "")
         let (keys, next) = try await global.withClient(.user) { client in
-            var keys: [ApiKey] = []
-            var seen: Set<String> = []
-            for _ in 0..<Self.maxPages {
+            try await Pages.collect(from: pageToken ?? "", all: all) { token in
+                request.pageToken = token
                 let page = try await client.listKeys(request)
-                keys += page.keys
-                guard all, !page.nextPageToken.isEmpty, seen.insert(page.nextPageToken).inserted else {
-                    return (keys, page.nextPageToken)
-                }
-                request.pageToken = page.nextPageToken
+                return (page.keys, page.nextPageToken)
             }
-            return (keys, request.pageToken)
         }
         if global.json {
             Output.json(.object(["keys": .array(keys.map(\.json)), "nextPageToken": .string(next)]))
             return
         }
         Output.line(keys.isEmpty ? "No keys." : Self.table(keys))
-        if !next.isEmpty { Output.line("More keys: add --page-token \(next)") }
+        if !next.isEmpty { Output.line("More keys: add --page-token \(next) (or --all)") }
     }
 
     static func table(_ keys: [ApiKey]) -> String {

@@ -7,20 +7,19 @@ extension GlobalOptions {
     /// Connects with the credential `kind` needs, runs `body`, and closes the connection.
     /// Every failure comes out as a `CLIFailure` that prints one `error:` line.
     func withClient<T>(_ kind: CredentialKind, _ body: (APIKeysClient) async throws -> T) async throws -> T {
+        let context = try context()
         let credential = try credential(for: kind)
-        let address = try address()
-        let tls = try tlsConfiguration()
+        let address = try address(context)
+        let tls = try tlsConfiguration(context)
+        let timeout = seconds(context)
         let limit = Duration.milliseconds(Int64(timeout * 1000))
         let connection: RPCConnection
         do {
             connection = try await Self.connect(to: address, tls: tls, within: limit)
         } catch {
-            var text = ConnectionErrorText.describe(error)
-            // A TLS server's alert read as a frame: a length starting 0x15 0x03.
-            if tls == nil, text.contains("exceeds the maximum") {
-                text += " (does the server use TLS? pass --tls-ca)"
-            }
-            throw CLIFailure(code: "UNAVAILABLE", message: "cannot connect to \(address): \(text)", json: json)
+            let text = ConnectionErrorText.describe(error, tls: tls, address: address)
+            throw CLIFailure(code: "UNAVAILABLE", message: "cannot connect to \(address): \(text)",
+                             exitStatus: ExitStatus.unavailable)
         }
         let client = APIKeysClient(connection: connection, credential: credential, timeout: limit)
         do {
@@ -30,9 +29,11 @@ extension GlobalOptions {
         } catch var error as RPCError {
             await client.close()
             // Say where and how long, the two things a person checks first.
-            if error.code == .unavailable { error.message = "\(address): \(error.message)" }
+            if error.code == .unavailable {
+                error.message = "\(address): \(error.message)"
+            }
             if error.code == .deadlineExceeded { error.message += " (--timeout \(Self.seconds(timeout)) s)" }
-            throw CLIFailure(error, json: json)
+            throw CLIFailure(error)
         } catch {
             await client.close()
             throw error
@@ -68,7 +69,7 @@ extension GlobalOptions {
             }
             Task {
                 try? await Task.sleep(for: limit)
-                first.resume(with: .failure(ConnectTimedOut()))
+                first.resume(with: .failure(ConnectTimedOut(seconds: Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18)))
             }
         }
     }
@@ -91,29 +92,6 @@ private final class FirstResult: Sendable {
     }
 }
 
-struct ConnectTimedOut: Error {}
-
-/// Turns connect errors into a few words. The NIO error types are not a dependency
-/// of this target, so this looks for their `errnoCode` by reflection
-/// (NIO's `IOError` keeps it as `case errno(CInt)`).
-enum ConnectionErrorText {
-    static func describe(_ error: any Error) -> String {
-        if error is ConnectTimedOut { return "timed out" }
-        if let rpc = error as? RPCError { return rpc.message }
-        if let code = errnoCode(in: error) { return String(cString: strerror(code)).lowercased() }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") { return "timed out" }
-        if text.contains("dnsA") || text.contains("resolve") { return "cannot resolve the host name" }
-        return text
-    }
-
-    private static func errnoCode(in value: Any, depth: Int = 0) -> Int32? {
-        guard depth < 6 else { return nil }
-        for child in Mirror(reflecting: value).children {
-            // NIO's IOError stores `.errno(CInt)`.
-            if child.label == "errno", let code = child.value as? Int32 { return code }
-            if let code = errnoCode(in: child.value, depth: depth + 1) { return code }
-        }
-        return nil
-    }
+struct ConnectTimedOut: Error {
+    var seconds: Double
 }

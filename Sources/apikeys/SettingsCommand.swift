@@ -11,7 +11,7 @@ struct SettingsCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the settings.")
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -26,7 +26,6 @@ struct SettingsCommand: AsyncParsableCommand {
             abstract: "Change the settings; only the options given change.",
             discussion: "Max expiry and max keys per user apply to new keys only (R15, R16).")
 
-        @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("Switch all API keys of the tenant on or off (R14).", valueName: "true|false"))
         var enabled: Bool?
         @Option(help: ArgumentHelp("Longest expiry of a new key, 1h to 365d (e.g. 24h, 30d).", valueName: "duration"),
@@ -36,6 +35,7 @@ struct SettingsCommand: AsyncParsableCommand {
         var maxKeysPerUser: UInt32?
         @Option(help: ArgumentHelp("Verifications per minute that raise an excessive-use event.", valueName: "n"))
         var excessiveUsePerMinute: UInt32?
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws {
             if enabled == nil, maxExpiry == nil, maxKeysPerUser == nil, excessiveUsePerMinute == nil {

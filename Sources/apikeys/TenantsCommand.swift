@@ -12,10 +12,10 @@ struct TenantsCommand: AsyncParsableCommand {
             abstract: "Create a tenant, and with --admin its first tenant admin.",
             discussion: "The admin gets the TenantAdmin role and a license; they can then give themselves the Developer role (R5).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "1 to 63 of a-z, 0-9 and '-'.") var tenantID: String
         @Option(help: "Display name.") var name: String?
         @Option(help: ArgumentHelp("Also create this user as the tenant's admin.", valueName: "user-id")) var admin: String?
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .operator) }
 

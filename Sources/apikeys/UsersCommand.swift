@@ -13,12 +13,12 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a user in the tenant given by --tenant (operator).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument(help: "1 to 128 printable characters without spaces.") var userID: String
         @Option(help: "Display name.") var name: String?
         @Flag(help: "Give the Developer role.") var developer = false
         @Flag(help: "Give the TenantAdmin role.") var admin = false
         @Flag(help: "Give a license.") var licensed = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws {
             _ = try global.requiredTenant()
@@ -39,8 +39,9 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a user from the tenant given by --tenant (operator); their keys are revoked at once (X14).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var userID: String
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws {
             _ = try global.requiredTenant()
@@ -49,6 +50,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let tenant = try global.requiredTenant()
+            try Confirmation.confirm("remove user \(userID) from \(tenant) and revoke their keys", yes: yes)
             let reply = try await global.withClient(.operator) {
                 try await $0.removeUser(RemoveUserRequest(tenantID: tenant, userID: userID))
             }
@@ -64,7 +66,8 @@ struct UsersCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenant's users (tenant admin).")
 
-        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Every user; the server always sends them all in one reply, so this changes nothing.") var all = false
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -87,8 +90,8 @@ struct UsersCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a user (tenant admin).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var userID: String
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -102,9 +105,9 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give a user a role (tenant admin; also to yourself, R5).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var userID: String
         @Argument(help: "developer or admin.") var role: RoleArgument
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -120,9 +123,9 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Take a role from a user (tenant admin); their existing keys keep working (X14).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var userID: String
         @Argument(help: "developer or admin.") var role: RoleArgument
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 
@@ -138,9 +141,9 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give or take a user's license (tenant admin).")
 
-        @OptionGroup var global: GlobalOptions
         @Argument var userID: String
         @Argument(help: "on or off.") var state: Switch
+        @OptionGroup(title: "Global Options") var global: GlobalOptions
 
         func validate() throws { _ = try global.credential(for: .user) }
 

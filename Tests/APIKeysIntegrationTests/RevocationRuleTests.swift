@@ -209,7 +209,8 @@ struct RevocationRuleTests {
 
         let ids = [mine.id, "key_doesnotexist000000", alreadyRevoked.id, erikKey.id, foreign.id, mineToo.id, "not even an id", mine.id]
         let results = try await t.as("dana").revokeKeys(RevokeKeysRequest(keyIDs: ids, reason: "cleanup")).results
-        #expect(results.map(\.keyID) == ids)
+        // X19: what cannot be a key ID (perhaps a pasted secret) is not echoed back.
+        #expect(results.map(\.keyID) == ids.map { $0 == "not even an id" ? "[not a key ID]" : $0 })
         #expect(results.map(\.outcome) == [.revoked, .notFound, .notActive, .permissionDenied, .notFound, .revoked, .notFound, .notActive])
         #expect(results.allSatisfy { !$0.message.isEmpty })
         #expect(try await t.key(mine.id).status == .revoked)
