@@ -110,7 +110,7 @@ extension APIKeyService {
     /// The stored credential `id`; configured ones live in the server's configuration.
     private func storedCredential(_ id: String, in reader: any StoreReader, changing verb: String) throws -> Credential {
         if configuredCredentials.withLock({ $0.contains { AccessPolicy.same($0.id, id) } }) {
-            throw DomainError(.failedPrecondition, "credential \(AccessPolicy.quoted(id)) comes from the server's configuration and cannot be \(verb) here; change the credentials file and restart", rule: "X18", reason: "configured_credential")
+            throw DomainError(.failedPrecondition, "credential \(AccessPolicy.quoted(id)) comes from the server's configuration and cannot be \(verb) here; change the credentials file and reload the server (SIGHUP)", rule: "X18", reason: "configured_credential")
         }
         guard let credential = try reader.credentials().first(where: { AccessPolicy.same($0.id, id) }) else {
             // The ID is not echoed: an operator may paste a secret where an ID belongs (X19).

@@ -25,14 +25,17 @@ extension APIKeyService {
     /// holds the store's write lock for long. Call every second and at shutdown: a crash loses
     /// at most that much usage, never a key, revocation, setting or role. On failure what was
     /// not stored is kept for the next call.
-    public func flushPending() throws(DomainError) {
-        try flushUsage()
+    /// Returns how many usage rows and events it wrote (the flush batch size metric).
+    @discardableResult
+    public func flushPending() throws(DomainError) -> Int {
+        let written = try flushUsage()
         try flushRefusalCounts()
+        return written
     }
 
-    private func flushUsage() throws(DomainError) {
+    private func flushUsage() throws(DomainError) -> Int {
         var batch = index.takeBatch()
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return 0 }
         // X17: verify-side events come from the verifying service (or the caller that
         // observed an expiry) and say so, like every other event.
         for i in batch.events.indices where batch.events[i].details["via"] == nil {
@@ -54,6 +57,7 @@ extension APIKeyService {
             index.settled(part.usage)
             start = end
         } while start < batch.usage.count
+        return batch.usage.count + batch.events.count
     }
 
     static let usageRowsPerTransaction = 4_096

@@ -39,6 +39,9 @@ public final class APIKeyService: Sendable {
     /// Changes whenever a credential is created, rotated or revoked (X18).
     public var credentialsVersion: Int { index.credentialsVersion.load(ordering: .acquiring) }
 
+    /// Keys in the verification index, revoked and expired ones included.
+    public var indexedKeyCount: Int { index.keyCount }
+
     /// Runs `body` in one store transaction and applies its index changes after the commit.
     func commit<T: Sendable>(
         _ body: (any StoreTransaction, inout [VerificationIndex.Change]) throws -> T

@@ -86,6 +86,9 @@ final class VerificationIndex: Sendable {
     static let keyPrefix = SecretCodec.Kind.apiKey.idPrefix
 
     private let state = Mutex(State())
+
+    /// Keys in the index (the index size metric).
+    var keyCount: Int { state.withLock { $0.keys.count } }
     /// Bumped on every credential change, so callers caching a resolved credential see revocations (X18).
     let credentialsVersion = Atomic<Int>(0)
 

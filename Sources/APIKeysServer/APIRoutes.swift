@@ -13,6 +13,7 @@ struct APIRoutes {
     let certificateServices: CertificateServices
     /// Where an INTERNAL answer's cause goes, under its error ID (the client sees only the ID).
     let logger: Logger
+    let metrics: ServerMetrics?
 
     func register(in router: inout RPCRouter) {
         registerDirectory(in: &router)
@@ -35,8 +36,10 @@ struct APIRoutes {
             try await pool.runIfActive {
                 do throws(DomainError) {
                     let caller = try Self.caller(of: call, service: service, certificateServices: certificateServices)
+                    call.annotations?.record(caller)
                     return try body(input, caller)
                 } catch {
+                    call.annotations?.record(error)
                     throw Self.answer(error, method: method, logger: logger)
                 }
             }
@@ -191,11 +194,13 @@ struct APIRoutes {
         let services = ServiceCallerCache()
         let certificateServices = self.certificateServices
         let logger = self.logger
+        let metrics = self.metrics
         router.registerNonBlocking(method) { (r: VerifyRequest, call) in
             do throws(DomainError) {
                 let caller = try services.caller(of: call, service: service) { () throws(DomainError) in
                     try Self.caller(of: call, service: service, certificateServices: certificateServices)
                 }
+                call.annotations?.record(caller)
                 do throws(DomainError) {
                     _ = try service.check(caller, operation.requirement)
                 } catch {
@@ -203,8 +208,13 @@ struct APIRoutes {
                     refusals.record(on: pool) { _ = try? service.authorize(caller, operation) }
                     throw error
                 }
-                return VerifyResponse(principal: .init(try service.verify(r.secret, verifier: caller)))
+                let principal = try service.verify(r.secret, verifier: caller)
+                call.annotations?.update { $0.tenant = principal.tenantID; $0.user = principal.userID; $0.keyID = principal.keyID }
+                metrics?.verifyOutcome("ok")
+                return VerifyResponse(principal: .init(principal))
             } catch {
+                call.annotations?.record(error)
+                metrics?.verifyOutcome(error.reason)
                 throw Self.answer(error, method: method, logger: logger)
             }
         }
@@ -266,5 +276,37 @@ struct CertificateServices: Sendable {
         let found = entries.filter { entry in uris.contains { $0.utf8.elementsEqual(entry.uri.utf8) } }
         guard let first = found.first, found.allSatisfy({ $0 == first }) else { return nil }
         return first.identity
+    }
+}
+
+extension CallAnnotations {
+    /// Who called, for the access log: kinds, names and IDs, never a credential.
+    func record(_ caller: Caller) {
+        update { fields in
+            switch caller {
+            case .operatorCredential:
+                fields.callerKind = "operator"
+            case .service(let identity):
+                fields.callerKind = identity.credentialID.hasPrefix("certificate:") ? "certificate" : "service"
+                fields.service = identity.name
+            case .member(let member):
+                fields.tenant = member.tenantID
+                fields.user = member.userID
+                switch member.via {
+                case .apiKey(let keyID):
+                    fields.callerKind = "api_key"
+                    fields.keyID = keyID
+                case .service(let identity):
+                    fields.callerKind = "service_for_user"
+                    fields.service = identity.name
+                }
+            }
+        }
+    }
+
+    /// An INTERNAL's error ID goes on the access line too, to find its cause's line.
+    func record(_ error: DomainError) {
+        guard error.code == .internal else { return }
+        update { $0.errorID = error.errorID }
     }
 }

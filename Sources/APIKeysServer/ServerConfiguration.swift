@@ -25,6 +25,11 @@ public struct ServerConfiguration: Sendable {
     /// How often verification usage counters and events are written (X9); a crash loses
     /// at most this much of them.
     public var usageFlushInterval: Duration = .seconds(1)
+    /// One info line per call (method, status, duration, who called, peer, call ID).
+    public var accessLog = true
+    /// Records the metrics of ``ServerMetrics`` into whatever swift-metrics backend is
+    /// bootstrapped; off, no call pays for them.
+    public var metrics = false
     /// X20: events older than this are deleted, a batch at a time, by the usage-flush thread.
     public var eventRetention: Duration = .seconds(400 * 86_400)
 

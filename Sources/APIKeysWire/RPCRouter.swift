@@ -13,15 +13,18 @@ public struct ServerCall: Sendable {
     /// identity comes from one explicit kind of name, never the Common Name or a DNS name,
     /// which a certificate issued for another purpose may carry. Empty without mutual TLS.
     public let peerCertificateURIs: [String]
+    /// Set when the server keeps an access log: the handler says who called here.
+    public let annotations: CallAnnotations?
 
     public init(callID: UInt64, method: String, metadata: [String: String], deadline: ContinuousClock.Instant?, callsInFlight: Int,
-                peerCertificateURIs: [String] = []) {
+                peerCertificateURIs: [String] = [], annotations: CallAnnotations? = nil) {
         self.callID = callID
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.callsInFlight = callsInFlight
         self.peerCertificateURIs = peerCertificateURIs
+        self.annotations = annotations
     }
 }
 

@@ -1,6 +1,11 @@
 public import NIOCore
 import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The RPC server: TCP, the preface, framing, and a connection handler per client,
 /// dispatching to an `RPCRouter`.
@@ -14,6 +19,7 @@ import Synchronization
 public final class RPCServer: Sendable {
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
+    private let observer: RPCServerObserver
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(State())
 
@@ -21,11 +27,14 @@ public final class RPCServer: Sendable {
         var channel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var shuttingDown = false
+        /// Swapped by `reloadTLS()`; each new connection takes the one current when it is accepted.
+        var tls: ServerTLSContext?
     }
 
-    public init(router: RPCRouter, configuration: RPCServerConfiguration) {
+    public init(router: RPCRouter, configuration: RPCServerConfiguration, observer: RPCServerObserver = .init()) {
         self.router = router
         self.configuration = configuration
+        self.observer = observer
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
@@ -34,8 +43,10 @@ public final class RPCServer: Sendable {
     public func start() async throws -> SocketAddress {
         let router = self.router
         let configuration = self.configuration
-        // Files are read once, here: a bad path fails the start, not each connection.
-        let tls = try configuration.tls?.makeContext()
+        let observer = self.observer
+        // Files are read here (and on reload), never per connection: a bad path fails the start.
+        let initialTLS = try configuration.tls?.makeContext()
+        state.withLock { $0.tls = initialTLS }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -43,6 +54,7 @@ public final class RPCServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelOption(.tcpOption(Self.notSentLowWatermark), value: Self.kernelUnsentBytes)
             .childChannelInitializer { [self] channel in
+                let tls = self.state.withLock { $0.tls }
                 guard self.admit(channel) else {
                     // Over the connection limit: say why once the socket is up, then close.
                     let goAway = GoAwayFrame(lastCallID: 0, reason: .tooManyConnections,
@@ -60,13 +72,64 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
+                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration, observer: observer))
                 }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch let error as IOError {
+            throw WireError(code: .connectionClosed, message: Self.bindFailure(error, host: configuration.host, port: configuration.port))
+        } catch {
+            throw WireError(code: .connectionClosed, message: "cannot listen on \(configuration.host):\(configuration.port): \(error) (check --host)")
+        }
         state.withLock { $0.channel = channel }
         guard let address = channel.localAddress else { throw WireError(code: .connectionClosed, message: "the server socket has no address") }
         return address
+    }
+
+    /// Re-reads the TLS certificate, key and client roots from the configured paths: new
+    /// connections use them, open ones keep theirs. A file that cannot be read changes nothing.
+    /// Returns false when the server has no TLS.
+    @discardableResult
+    public func reloadTLS() throws -> Bool {
+        guard let tls = configuration.tls else { return false }
+        let context = try tls.makeContext()
+        state.withLock { $0.tls = context }
+        return true
+    }
+
+    /// Binds `host:port` once and lets go, so a start can fail on a taken port before it
+    /// opens anything else; throws a ``WireError`` naming the address and a likely fix.
+    /// Port 0 always binds.
+    public static func checkCanListen(host: String, port: Int, flags: (host: String, port: String) = ("--host", "--port")) async throws {
+        guard port != 0 else { return }
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+        } catch let error as IOError {
+            throw WireError(code: .connectionClosed, message: bindFailure(error, host: host, port: port, flags: flags))
+        } catch {
+            throw WireError(code: .connectionClosed, message: "cannot listen on \(host):\(port): \(error) (check \(flags.host))")
+        }
+        try? await channel.close()
+    }
+
+    /// One line naming the address and the likely fix, instead of `bind(descriptor:...)`.
+    static func bindFailure(_ error: IOError, host: String, port: Int, flags: (host: String, port: String) = ("--host", "--port")) -> String {
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        switch error.errnoCode {
+        case EADDRINUSE:
+            return "cannot listen on \(address): the address is in use (another apikeysd or program listens there; stop it or choose another \(flags.port))"
+        case EACCES:
+            return "cannot listen on \(address): permission denied (ports below 1024 need privileges; choose a \(flags.port) of 1024 or more)"
+        case EADDRNOTAVAIL:
+            return "cannot listen on \(address): the address is not on this machine (check \(flags.host))"
+        default:
+            return "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))"
+        }
     }
 
     /// TCP_NOTSENT_LOWAT: the kernel takes output only while less than `kernelUnsentBytes` of

@@ -18,6 +18,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var machine: ServerConnectionStateMachine
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
+    private let observer: RPCServerObserver
+    /// `host:port` of the client, for the observer.
+    private var peer = "?"
+    /// Start time and annotations of each call, kept only when the observer wants calls.
+    private var calls: [UInt64: (started: ContinuousClock.Instant, method: String, annotations: CallAnnotations?)] = [:]
+    /// The status the state machine answered a call with before its handler finished (deadline).
+    private var answered: [UInt64: StatusCode] = [:]
     private var context: ChannelHandlerContext?
     private var tasks: [UInt64: Task<Void, Never>] = [:]
     private var deadlineTimers: [UInt64: Scheduled<Void>] = [:]
@@ -41,9 +48,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Set once, after the TLS handshake, under mutual TLS.
     private var peerCertificateURIs: [String] = []
 
-    init(router: RPCRouter, configuration: RPCServerConfiguration) {
+    init(router: RPCRouter, configuration: RPCServerConfiguration, observer: RPCServerObserver = .init()) {
         self.router = router
         self.configuration = configuration
+        self.observer = observer
         self.machine = ServerConnectionStateMachine(limits: .init(
             maxConcurrentCalls: configuration.connection.maxConcurrentCalls,
             maxUnwrittenBytes: configuration.connection.maxUnwrittenBytes))
@@ -51,6 +59,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if let address = context.channel.remoteAddress {
+            peer = "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        }
+        observer.connectionOpened?(peer)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(configuration.connection.handshakeTimeout.nanoseconds)) {
             loopBound.value.perform(loopBound.value.machine.handshakeTimeoutPassed())
@@ -91,6 +103,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? WireError {
+            observer.protocolError?(peer, error)
             perform(machine.decodingFailed(error))
         } else {
             // I/O errors (reset by peer): nothing to tell the client.
@@ -107,6 +120,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         closeTimer?.cancel()
         for timer in deadlineTimers.values { timer.cancel() }
         deadlineTimers.removeAll()
+        observer.connectionClosed?(peer)
         context.fireChannelInactive()
     }
 
@@ -184,6 +198,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             deadlineTimers.removeValue(forKey: callID)?.cancel()
             tasks[callID]?.cancel()
         case .answerAndCancel(let callID, let error):
+            if observer.callFinished != nil { answered[callID] = error.code }
             deadlineTimers.removeValue(forKey: callID)
             tasks[callID]?.cancel()
             write(.response(ResponseFrame(callID: callID, error: error)))
@@ -214,6 +229,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func start(_ request: RequestFrame, context: ChannelHandlerContext) {
+        let annotations = observer.annotateCalls ? CallAnnotations() : nil
+        if observer.callFinished != nil {
+            calls[request.callID] = (ContinuousClock.now, request.method, annotations)
+        }
         let handler: RPCRouter.Handler
         switch router.handler(for: request.method) {
         case .success(let found):
@@ -226,7 +245,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             ? ContinuousClock.now + .microseconds(Int64(clamping: request.timeoutMicros)) : nil
         let call = ServerCall(callID: request.callID, method: request.method, metadata: request.metadata,
                               deadline: deadline, callsInFlight: machine.callsInFlight,
-                              peerCertificateURIs: peerCertificateURIs)
+                              peerCertificateURIs: peerCertificateURIs, annotations: annotations)
         switch handler {
         case .sync(let body):
             let response: ResponseFrame
@@ -263,14 +282,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         deadlineTimers.removeValue(forKey: callID)?.cancel()
         switch machine.callFinished(callID: callID) {
         case .sendResponse:
-            write(.response(fitted(response)), response: callID)
+            let sent = fitted(response)
+            report(callID: callID, code: sent.code, message: sent.statusMessage)
+            write(.response(sent), response: callID)
         case .dropResponse(let close):
+            // Answered already (deadline) or cancelled by the client.
+            report(callID: callID, code: answered.removeValue(forKey: callID) ?? .cancelled, message: "")
             if close { perform(.close) }
         default:
             break
         }
         if !readingBatch { flushIfNeeded() }
         lastUse = .now()
+    }
+
+    private func report(callID: UInt64, code: StatusCode, message: String) {
+        guard let callFinished = observer.callFinished, let call = calls.removeValue(forKey: callID) else { return }
+        callFinished(FinishedCall(method: call.method, callID: callID, code: code, message: message,
+                                  duration: ContinuousClock.now - call.started, peer: peer, annotations: call.annotations))
     }
 
     /// The client refuses frames above the announced maximum, so an oversized reply becomes

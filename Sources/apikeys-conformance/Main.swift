@@ -1,4 +1,5 @@
 import APIKeysConformance
+import APIKeysWire
 import ArgumentParser
 
 /// Checks any running apikeys server (started with `--conformance`) against the protocol,
@@ -7,7 +8,8 @@ import ArgumentParser
 struct ApikeysConformance: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apikeys-conformance",
-        abstract: "Checks a running apikeys server against docs/PROTOCOL.md (start it with --conformance).")
+        abstract: "Checks a running apikeys server against docs/PROTOCOL.md (start it with --conformance).",
+        version: APIKeysVersion.current)
 
     @Option(help: "The server, HOST:PORT.") var server = "127.0.0.1:7420"
     @Option(help: "Seconds the server may take to close a silent connection (its handshake timeout plus slack).")

@@ -29,8 +29,10 @@ struct InternalErrorRuleTests {
         let id = String(message.dropFirst(prefix.count))
         #expect(id.count == 16 && id.allSatisfy(\.isHexDigit), "\(message)")
         #expect(!message.contains("SQLite") && !message.contains("disk"))
-        let logged = logs.records.filter { $0.metadata["error_id"] == id }
+        // The cause once, at error; the call's access line (info) names the same ID.
+        let logged = logs.records.filter { $0.metadata["error_id"] == id && $0.level != .info }
         #expect(logged.count == 1)
+        #expect(logs.records.contains { $0.metadata["error_id"] == id && $0.metadata["status"] == "INTERNAL" })
         #expect(logged.first?.level == .error)
         #expect(logged.first?.metadata["cause"]?.contains("database or disk is full") == true, "\(logged)")
         await client.close()

@@ -294,3 +294,39 @@ def test_a_secret_pasted_into_a_key_id_field_is_not_kept(server_factory, field):
     leaks = [f"event {e.id} {e.action}: key_id={e.key_id[:30]}..." for e in events
               if find_leaks(str(e) + str(dict(e.details)), {"s": secret})]
     assert not leaks, f"the pasted secret was kept: {leaks}"
+
+
+def test_json_logs_at_debug_parse_and_hold_no_secret(tmp_path):
+    """Issue 11: at debug, with JSON logs and the access log on, every stderr line is one
+    JSON object, every call has its access line, and no secret is in any of them, after a
+    SIGHUP reload of the credential files too."""
+    import json
+    import signal
+    import time
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    srv = start_server(str(data_dir), "--log-level", "debug", "--log-format", "json",
+                       "--operator-credential-file", secret_file(OWN_OPERATOR_SECRET + "\n"), *SERVICE_ARGS)
+    rec = Recorder()
+    try:
+        secrets = run(every_operation(srv, rec), 60)
+        srv.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with open(srv.stderr_path, errors="replace") as f:
+                if "reloaded credentials" in f.read():
+                    break
+            time.sleep(0.05)
+    finally:
+        assert srv.stop() == 0
+    with open(srv.stderr_path, errors="replace") as f:
+        text = f.read()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    calls = [line for line in lines if line["msg"] == "call"]
+    assert len(calls) >= len(rec.responses) + len(rec.errors), (len(calls), len(rec.responses), len(rec.errors))
+    assert any(line["msg"].startswith("reloaded credentials") for line in lines)
+    assert any(c.get("key_id") for c in calls), "no access line names a key ID"
+    problems = find_leaks(text, secrets)
+    print(f"\n[reliability] JSON logs at debug: lines={len(lines)} calls={len(calls)} problems={len(problems)}")
+    assert not problems, f"secrets in the JSON logs: {sorted(set(problems))}"

@@ -1,0 +1,24 @@
+import APIKeysDomain
+import Foundation
+
+/// Whether the server can do its work: the verification index is loaded (it is, once the
+/// service exists) and the store answers a query on a database file that is still there.
+/// Blocks on SQLite: call it off the event loop.
+public struct Readiness: Sendable {
+    let service: APIKeyService
+    let databasePath: String
+
+    /// Nil when ready; otherwise what is wrong, for the log and `/readyz` (no secret).
+    public func problem() -> String? {
+        // A deleted or unmounted data directory: SQLite would go on with its open descriptors.
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            return "the database file \(databasePath) is gone"
+        }
+        do {
+            _ = try service.store.tenant(id: "")
+            return nil
+        } catch {
+            return "the store does not answer: \(error)"
+        }
+    }
+}
