@@ -16,6 +16,8 @@ public final class RPCServer: Sendable {
     private let configuration: RPCServerConfiguration
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(State())
+    /// Unwritten output of all connections (`maxServerUnwrittenBytes`).
+    let unwrittenOutput = UnwrittenOutput()
 
     private struct State {
         var channel: (any Channel)?
@@ -34,6 +36,7 @@ public final class RPCServer: Sendable {
     public func start() async throws -> SocketAddress {
         let router = self.router
         let configuration = self.configuration
+        let unwrittenOutput = self.unwrittenOutput
         // Files are read once, here: a bad path fails the start, not each connection.
         let tls = try configuration.tls?.makeContext()
         let bootstrap = ServerBootstrap(group: group)
@@ -60,7 +63,8 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
+                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration,
+                                                                    unwrittenOutput: unwrittenOutput))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
@@ -187,4 +191,16 @@ final class RejectingHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Whatever it sends is drained and dropped.
     }
+}
+
+/// Output queued on all of a server's connections and not yet taken by their sockets, as
+/// `ServerConnectionStateMachine.outputCost`; shared by the connections' handlers.
+final class UnwrittenOutput: Sendable {
+    private let bytes = Atomic<Int>(0)
+
+    var total: Int { bytes.load(ordering: .relaxed) }
+
+    func add(_ cost: Int) { bytes.add(cost, ordering: .relaxed) }
+
+    func subtract(_ cost: Int) { bytes.subtract(cost, ordering: .relaxed) }
 }
