@@ -32,17 +32,18 @@ final class DataDirectory: Sendable {
         let ours = !existed || FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(Self.databaseFileName))
         if ours, chmod(path, 0o700) != 0 { throw DataDirectoryError.system("chmod \(path)", errno) }
 
-        var info = stat()
         // The operator chose this path (a link to it is fine); what is inside is never followed.
-        guard stat(path, &info) == 0 else { throw DataDirectoryError.system("stat \(path)", errno) }
-        guard info.st_mode & S_IFMT == S_IFDIR else {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        guard attributes[.type] as? FileAttributeType == .typeDirectory else {
             throw DataDirectoryError.refused("the data directory \(path) is not a directory")
         }
-        guard info.st_uid == geteuid() else {
-            throw DataDirectoryError.refused("the data directory \(path) belongs to another user (uid \(info.st_uid)); give one that apikeysd's user owns")
+        let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
+        guard owner == geteuid() else {
+            throw DataDirectoryError.refused("the data directory \(path) belongs to another user (uid \(owner.map(String.init) ?? "?")); give one that apikeysd's user owns")
         }
-        guard info.st_mode & 0o022 == 0 else {
-            throw DataDirectoryError.refused("the data directory \(path) is writable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod go-w on it or choose another --data-dir")
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        guard mode & 0o022 == 0 else {
+            throw DataDirectoryError.refused("the data directory \(path) is writable by other users (mode \(String(mode & 0o777, radix: 8))); run chmod go-w on it or choose another --data-dir")
         }
         let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directory >= 0 else { throw DataDirectoryError.system("open \(path)", errno) }

@@ -22,6 +22,8 @@ public final class RPCServer: Sendable {
     private let observer: RPCServerObserver
     private let group: MultiThreadedEventLoopGroup
     private let state = Mutex(State())
+    /// Unwritten output of all connections (`maxServerUnwrittenBytes`).
+    let unwrittenOutput = UnwrittenOutput()
 
     private struct State {
         var channel: (any Channel)?
@@ -44,6 +46,7 @@ public final class RPCServer: Sendable {
         let router = self.router
         let configuration = self.configuration
         let observer = self.observer
+        let unwrittenOutput = self.unwrittenOutput
         // Files are read here (and on reload), never per connection: a bad path fails the start.
         let initialTLS = try configuration.tls?.makeContext()
         state.withLock { $0.tls = initialTLS }
@@ -72,7 +75,8 @@ public final class RPCServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(
                         FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
                         maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration, observer: observer))
+                    try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration,
+                                                                    observer: observer, unwrittenOutput: unwrittenOutput))
                 }
             }
         let channel: any Channel
@@ -250,4 +254,16 @@ final class RejectingHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Whatever it sends is drained and dropped.
     }
+}
+
+/// Output queued on all of a server's connections and not yet taken by their sockets, as
+/// `ServerConnectionStateMachine.outputCost`; shared by the connections' handlers.
+final class UnwrittenOutput: Sendable {
+    private let bytes = Atomic<Int>(0)
+
+    var total: Int { bytes.load(ordering: .relaxed) }
+
+    func add(_ cost: Int) { bytes.add(cost, ordering: .relaxed) }
+
+    func subtract(_ cost: Int) { bytes.subtract(cost, ordering: .relaxed) }
 }

@@ -26,6 +26,11 @@ public struct RPCServerConfiguration: Sendable {
     /// 0 picks a free port (tests).
     public var port = 7420
     public var connection = Connection()
+    /// Output all connections together hold for clients that have not read it (each frame
+    /// counting its size plus 512 bytes). Past it, a finished call's response of more than
+    /// 1 KiB is replaced by a short RESOURCE_EXHAUSTED, so many connections that do not read
+    /// cannot hold many times the per-connection bound.
+    public var maxServerUnwrittenBytes = 256 * 1024 * 1024
     /// Connections beyond this get a GOAWAY (TOO_MANY_CONNECTIONS) and are closed.
     public var maxConnections = 1024
     /// On shutdown, calls in flight get this long to finish before connections are closed.

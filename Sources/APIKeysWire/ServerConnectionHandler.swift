@@ -48,13 +48,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Set once, after the TLS handshake, under mutual TLS.
     private var peerCertificateURIs: [String] = []
 
-    init(router: RPCRouter, configuration: RPCServerConfiguration, observer: RPCServerObserver = .init()) {
+    /// Shared by the server's connections: the unwritten output of all of them.
+    private let unwrittenOutput: UnwrittenOutput
+
+    init(router: RPCRouter, configuration: RPCServerConfiguration, observer: RPCServerObserver = .init(),
+         unwrittenOutput: UnwrittenOutput = UnwrittenOutput()) {
         self.router = router
         self.configuration = configuration
         self.observer = observer
+        self.unwrittenOutput = unwrittenOutput
         self.machine = ServerConnectionStateMachine(limits: .init(
             maxConcurrentCalls: configuration.connection.maxConcurrentCalls,
-            maxUnwrittenBytes: configuration.connection.maxUnwrittenBytes))
+            maxUnwrittenBytes: configuration.connection.maxUnwrittenBytes,
+            maxServerUnwrittenBytes: configuration.maxServerUnwrittenBytes))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -145,11 +151,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var readingPaused: Bool
         var heldFrames: Int
         var unsentResponses: Int
+        var callsInFlight = 0
     }
 
     var backpressure: Backpressure {
         Backpressure(unwrittenBytes: machine.unwrittenBytes, readingPaused: machine.readingPaused,
-                     heldFrames: machine.heldFrames, unsentResponses: machine.unsentResponses.count)
+                     heldFrames: machine.heldFrames, unsentResponses: machine.unsentResponses.count,
+                     callsInFlight: machine.callsInFlight)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -202,7 +210,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             deadlineTimers.removeValue(forKey: callID)
             tasks[callID]?.cancel()
             write(.response(ResponseFrame(callID: callID, error: error)))
-        case .sendResponse, .dropResponse:
+        case .sendResponse, .replaceResponse, .dropResponse:
             preconditionFailure("handled in finish(callID:response:)")
         case .resumeReading:
             // Not from inside the write callback that reported the drain: that runs within
@@ -280,11 +288,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func finish(callID: UInt64, response: ResponseFrame) {
         tasks.removeValue(forKey: callID)
         deadlineTimers.removeValue(forKey: callID)?.cancel()
-        switch machine.callFinished(callID: callID) {
+        let response = fitted(response)
+        // Small answers are always queued (`alwaysQueuedResponseBytes`): no need to size them.
+        let roughSize = response.message.count + response.details.count + response.statusMessage.utf8.count
+        let bytes = roughSize < 512 ? 0 : FrameCodec.encodedSize(.response(response))
+        switch machine.callFinished(callID: callID, responseBytes: bytes, serverUnwrittenBytes: unwrittenOutput.total) {
         case .sendResponse:
-            let sent = fitted(response)
-            report(callID: callID, code: sent.code, message: sent.statusMessage)
-            write(.response(sent), response: callID)
+            report(callID: callID, code: response.code, message: response.statusMessage)
+            write(.response(response), response: callID)
+        case .replaceResponse(let error):
+            // The result is released here, unqueued: the client has not read what it has.
+            let replacement = ResponseFrame(callID: callID, error: error)
+            report(callID: callID, code: replacement.code, message: replacement.statusMessage)
+            write(.response(replacement), response: callID)
         case .dropResponse(let close):
             // Answered already (deadline) or cancelled by the client.
             report(callID: callID, code: answered.removeValue(forKey: callID) ?? .cancelled, message: "")
@@ -323,8 +339,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         // Waiting starts now, not at the last write, which may be long ago.
         if machine.unwrittenBytes == 0 { lastWritten = .now() }
         machine.queued(bytes: bytes)
+        let cost = ServerConnectionStateMachine.outputCost(frameBytes: bytes)
+        unwrittenOutput.add(cost)
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            unwrittenOutput.subtract(cost)
             lastWritten = .now()
             perform(machine.written(bytes: bytes, response: callID))
         }

@@ -11,12 +11,32 @@ import NIOCore
 /// already read wait, in order, until half of that output has drained (`resumeReading`).
 /// A call counts toward `maxConcurrentCalls` until its response is written, so a client
 /// that does not read cannot free slots by letting responses pile up.
+///
+/// Pausing alone does not bound memory: calls started before the pause (up to
+/// `maxConcurrentCalls` of them) finish afterwards. So a finished call's response that would
+/// take the connection's unwritten output above `maxQueuedBytes` (twice the bound), or the
+/// whole server's above `maxServerUnwrittenBytes`, is not queued: the call is answered with
+/// a short RESOURCE_EXHAUSTED instead (`replaceResponse`) and the large buffer is freed.
 struct ServerConnectionStateMachine {
     struct Limits: Sendable {
         var maxConcurrentCalls: Int
         /// Unwritten output, in bytes (`outputCost`), at which the connection stops reading.
         var maxUnwrittenBytes: Int = .max
+        /// Unwritten output of every connection of the server together (`outputCost`) past
+        /// which a large response is replaced by a short status.
+        var maxServerUnwrittenBytes: Int = .max
+
+        /// Unwritten output past which this connection's large responses are replaced by a
+        /// short status: twice the bound, so a client that reads is never near it.
+        var maxQueuedBytes: Int {
+            maxUnwrittenBytes > Int.max / 2 ? .max : 2 * maxUnwrittenBytes
+        }
     }
+
+    /// Responses of at most this many bytes (encoded) are always queued: replacing them
+    /// would save nothing, and small answers (Verify) keep working under memory pressure.
+    /// They are bounded anyway, by `maxConcurrentCalls` per connection.
+    static let alwaysQueuedResponseBytes = 1024
 
     /// What one queued frame costs toward `maxUnwrittenBytes`: its size plus the server's
     /// bookkeeping for it (buffer, pending write, promise), so a flood of tiny answers is
@@ -51,6 +71,9 @@ struct ServerConnectionStateMachine {
         case answerAndCancel(callID: UInt64, RPCError)
         /// Write the call's response; the call counts toward the limit until it is written.
         case sendResponse
+        /// Write this short status as the call's response instead of its result: the result
+        /// would take the unwritten output over a limit. Counts toward the limit like a response.
+        case replaceResponse(RPCError)
         case dropResponse(close: Bool)
         /// Output has drained below the bound: read again, starting with the frames held
         /// while paused (`nextHeldFrame`).
@@ -183,15 +206,27 @@ struct ServerConnectionStateMachine {
         return .answerAndCancel(callID: callID, RPCError(code: .deadlineExceeded, message: "the call's deadline passed before it finished"))
     }
 
-    /// A call's work returned. A dropped result frees its slot now; a response frees it
-    /// when written (`written(bytes:response:)`).
-    mutating func callFinished(callID: UInt64) -> Action {
+    /// A call's work returned with a response frame of `responseBytes` (encoded), while the
+    /// server's connections hold `serverUnwrittenBytes` of unwritten output together. A
+    /// dropped result frees its slot now; a response (or its replacement) frees it when
+    /// written (`written(bytes:response:)`).
+    mutating func callFinished(callID: UInt64, responseBytes: Int = 0, serverUnwrittenBytes: Int = 0) -> Action {
         guard let call = calls.removeValue(forKey: callID) else { return .none }
-        if call == .running {
-            unsentResponses.insert(callID)
-            return .sendResponse
+        guard call == .running else { return .dropResponse(close: closeIfDrained()) }
+        unsentResponses.insert(callID)
+        guard responseBytes > Self.alwaysQueuedResponseBytes else { return .sendResponse }
+        let cost = Self.outputCost(frameBytes: responseBytes)
+        // A connection with nothing waiting may always queue one response, however large
+        // (at most the maximum frame size): a client that reads must get its answer.
+        if unwrittenBytes > 0, cost > limits.maxQueuedBytes - unwrittenBytes {
+            return .replaceResponse(RPCError(code: .resourceExhausted, message:
+                "the response (\(responseBytes) bytes) was dropped: the client has left \(unwrittenBytes) bytes of earlier responses unread; read your responses"))
         }
-        return .dropResponse(close: closeIfDrained())
+        if cost > limits.maxServerUnwrittenBytes - serverUnwrittenBytes {
+            return .replaceResponse(RPCError(code: .resourceExhausted, message:
+                "the response (\(responseBytes) bytes) was dropped: the server holds \(serverUnwrittenBytes) bytes of responses its clients have not read; retry later"))
+        }
+        return .sendResponse
     }
 
     /// The handler queued a frame of `bytes` (encoded) for the socket.

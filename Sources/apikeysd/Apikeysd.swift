@@ -57,6 +57,8 @@ struct Apikeysd: AsyncParsableCommand {
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 100
     @Option(help: "Bytes of output a client has not read at which the server stops reading its connection.")
     var maxUnwrittenBytes = 8 * 1024 * 1024
+    @Option(help: "Bytes of output all clients together have not read past which large responses are replaced by RESOURCE_EXHAUSTED.")
+    var maxServerUnwrittenBytes = 256 * 1024 * 1024
     @Option(help: "Connections at once.") var maxConnections = 1024
     @Option(help: "Seconds a new connection has to send its preface.") var handshakeTimeout = 10.0
     @Option(help: "Seconds after which a connection with nothing to do is closed.") var idleTimeout = 300.0
@@ -188,6 +190,7 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.rpc.connection.maxFrameSize = maxFrameSize
         configuration.rpc.connection.maxConcurrentCalls = maxConcurrentCalls
         configuration.rpc.connection.maxUnwrittenBytes = maxUnwrittenBytes
+        configuration.rpc.maxServerUnwrittenBytes = maxServerUnwrittenBytes
         configuration.rpc.connection.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.rpc.connection.idleTimeout = .seconds(idleTimeout)
         configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)

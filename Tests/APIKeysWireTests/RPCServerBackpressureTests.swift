@@ -196,6 +196,123 @@ struct RPCServerBackpressureTests {
         await server.server.shutdown()
     }
 
+    /// Calls `ids` to FillLater (answered when the gate opens), each asking `responseSize` bytes.
+    static func fillLaterRequests(_ ids: ClosedRange<UInt64>, responseSize: Int) -> [UInt8] {
+        let message = EchoRequest(responseSize: UInt32(responseSize)).serializedBytes()
+        var bytes: [UInt8] = []
+        for id in ids {
+            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/test.Wire/FillLater", message: message)))
+        }
+        return bytes
+    }
+
+    static func responses(_ frames: [Frame]) -> [ResponseFrame] {
+        frames.compactMap { frame -> ResponseFrame? in
+            if case .response(let r) = frame { return r } else { return nil }
+        }
+    }
+
+    @Test("the review's burst: 100 calls started before any answer, each answering 1–4 MiB, never read: the queued output stays under twice the bound")
+    func burstOfLargeAnswersStaysBounded() async throws {
+        let bound = 2 * 1024 * 1024
+        let server = try await TestServer.start(maxConcurrentCalls: 100) { $0.connection.maxUnwrittenBytes = bound }
+        let client = try await RawClient.connect(port: server.port, reading: .manual(chunk: 64 * 1024), group: Self.clients)
+        let count = 100
+        // Tiny requests: all 100 are read and started before the first answer exists.
+        var requests = Preface.bytes
+        for id in 1...UInt64(count) {
+            requests += Self.fillLaterRequests(id...id, responseSize: (1 + Int(id) % 4) * 1024 * 1024 - 1024)
+        }
+        try await client.send(requests)
+        await eventually(timeout: .seconds(10), "every call started") { server.probe.startedIDs.count == count }
+        server.gate.open()
+        let worst = Mutex((connection: 0, server: 0))
+        await eventually(timeout: .seconds(20), "every call answered") {
+            let state = await Self.state(of: server)
+            worst.withLock {
+                $0.connection = max($0.connection, state?.unwrittenBytes ?? 0)
+                $0.server = max($0.server, server.server.unwrittenOutput.total)
+            }
+            return state?.callsInFlight == 0
+        }
+        let hardLimit = 2 * bound + count * (ServerConnectionStateMachine.alwaysQueuedResponseBytes + Self.overhead)
+        #expect(worst.withLock { $0.connection } <= hardLimit)
+        #expect(worst.withLock { $0.server } <= hardLimit)
+        // Under the hard limit, far below the 250 MiB the answers would take.
+        #expect(worst.withLock { $0.connection } < 6 * 1024 * 1024)
+
+        try await client.readEverything()
+        await eventually(timeout: .seconds(20), "every answer") { Self.responses(client.frames).count == count }
+        let responses = Self.responses(client.frames)
+        let answered = responses.filter { $0.code == .ok }
+        let dropped = responses.filter { $0.code == .resourceExhausted }
+        #expect(answered.count + dropped.count == count)
+        #expect(answered.count >= 1)
+        // The kernel's socket buffers take a little; the rest of 250 MiB is refused.
+        #expect(dropped.count >= count / 2)
+        #expect(dropped.allSatisfy { $0.statusMessage.contains("read your responses") })
+        await eventually(timeout: .seconds(5), "the output drained") { server.server.unwrittenOutput.total == 0 }
+        await client.close()
+        await server.server.shutdown()
+    }
+
+    @Test("a client that reads still gets an answer larger than twice the bound, and many concurrent small answers")
+    func readerGetsLargeAnswer() async throws {
+        let server = try await TestServer.start(maxConcurrentCalls: 100) { $0.connection.maxUnwrittenBytes = 512 * 1024 }
+        let connection = try await server.connect()
+        let size = 4 * 1024 * 1024 - 1024
+        let reply = try await connection.call("/test.Wire/Fill", EchoRequest(responseSize: UInt32(size)), as: EchoResponse.self)
+        #expect(reply.payload.count == size)
+        server.gate.open()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    try await connection.call("/test.Wire/Echo", EchoRequest(payload: [1, 2, 3]), as: EchoResponse.self).payload.count
+                }
+            }
+            for try await count in group { #expect(count == 3) }
+        }
+        await connection.close()
+        await server.server.shutdown()
+    }
+
+    @Test("the server-wide bound: two non-reading connections together hold at most maxServerUnwrittenBytes of large answers")
+    func serverWideBound() async throws {
+        let serverBound = 3 * 1024 * 1024
+        let server = try await TestServer.start(maxConcurrentCalls: 100) { $0.maxServerUnwrittenBytes = serverBound }
+        var clients: [RawClient] = []
+        for first in [UInt64(1), 21] {
+            let client = try await RawClient.connect(port: server.port, reading: .manual(chunk: 64 * 1024), group: Self.clients)
+            try await client.send(Preface.bytes + Self.fillLaterRequests(first...first + 19, responseSize: 1024 * 1024))
+            clients.append(client)
+        }
+        await eventually(timeout: .seconds(10), "every call started") { server.probe.startedIDs.count == 40 }
+        server.gate.open()
+        let worst = Mutex(0)
+        await eventually(timeout: .seconds(20), "every call answered") {
+            worst.withLock { $0 = max($0, server.server.unwrittenOutput.total) }
+            let states = await server.server.backpressure()
+            return states.count == 2 && states.allSatisfy { $0.callsInFlight == 0 }
+        }
+        worst.withLock { $0 = max($0, server.server.unwrittenOutput.total) }
+        // One event loop here, so no race between the check and the count.
+        #expect(worst.withLock { $0 } <= serverBound + 40 * (ServerConnectionStateMachine.alwaysQueuedResponseBytes + Self.overhead))
+        for client in clients {
+            try await client.readEverything()
+        }
+        for client in clients {
+            await eventually(timeout: .seconds(20), "every answer") { Self.responses(client.frames).count == 20 }
+        }
+        let all = clients.flatMap { Self.responses($0.frames) }
+        #expect(all.filter { $0.code == .resourceExhausted }.allSatisfy { $0.statusMessage.contains("retry later") })
+        #expect(all.count == 40)
+        // 40 MiB asked; what the kernel's socket buffers took aside, 3 MiB at most was held.
+        #expect(all.filter { $0.code == .ok }.count <= 10)
+        #expect(all.filter { $0.code == .resourceExhausted }.count >= 30)
+        for client in clients { await client.close() }
+        await server.server.shutdown()
+    }
+
     @Test("X16: an unknown 1 MiB method name is answered UNIMPLEMENTED quoting at most 128 bytes of it")
     func unknownHugeMethodBoundedEcho() async throws {
         let server = try await TestServer.start()

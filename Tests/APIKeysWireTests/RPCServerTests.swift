@@ -17,6 +17,7 @@ final class CallProbe: Sendable {
 /// - `/test.Wire/Echo`: sleeps `sleepMillis` (recording a cancellation), then echoes the payload.
 /// - `/test.Wire/Wait`: waits for the gate, then echoes the payload.
 /// - `/test.Wire/Fill`: non-blocking; answers at once with `responseSize` bytes of payload.
+/// - `/test.Wire/FillLater`: waits for the gate, then answers with `responseSize` bytes of payload.
 struct TestServer {
     let server: RPCServer
     let port: Int
@@ -44,6 +45,11 @@ struct TestServer {
         router.registerNonBlocking("/test.Wire/Fill") { (request: EchoRequest, call: ServerCall) throws -> EchoResponse in
             probe.started(call.callID)
             return EchoResponse(payload: [UInt8](repeating: 0x46, count: Int(request.responseSize)))
+        }
+        router.register("/test.Wire/FillLater") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
+            probe.started(call.callID)
+            await gate.wait()
+            return EchoResponse(payload: [UInt8](repeating: 0x4C, count: Int(request.responseSize)))
         }
         router.register("/test.Wire/Wait") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
             probe.started(call.callID)

@@ -169,6 +169,107 @@ struct ServerConnectionStateMachineBackpressureTests {
         #expect(machine.received(.request(Self.request(2))) == .startCall(Self.request(2)))
     }
 
+    // MARK: - responses over the hard limit
+
+    /// The machine's replacement for a call's response, if it replaced it.
+    static func replacement(_ action: Machine.Action) -> RPCError? {
+        if case .replaceResponse(let error) = action { return error } else { return nil }
+    }
+
+    /// `count` calls started (before any output), as a client that sends a burst gets them.
+    static func started(_ count: Int, limit: Int = 100, bound: Int = 10_000, serverBound: Int = .max) -> Machine {
+        var machine = Machine(limits: .init(maxConcurrentCalls: limit, maxUnwrittenBytes: bound, maxServerUnwrittenBytes: serverBound))
+        _ = machine.receivedPreface()
+        for id in 1...UInt64(count) {
+            #expect(machine.received(.request(Self.request(id))) == .startCall(Self.request(id)))
+        }
+        return machine
+    }
+
+    @Test("the review's burst: 100 calls started, then 100 large answers; those past twice the bound are replaced")
+    func burstOfLargeAnswersIsBounded() {
+        var machine = Self.started(100)
+        var sent = 0
+        for id in 1...UInt64(100) {
+            let action = machine.callFinished(callID: id, responseBytes: 4_000)
+            if let error = Self.replacement(action) {
+                #expect(error.code == .resourceExhausted)
+                #expect(error.message.contains("read your responses"))
+                let small = FrameCodec.encodedSize(.response(ResponseFrame(callID: id, error: error)))
+                #expect(small < Machine.alwaysQueuedResponseBytes)
+                machine.queued(bytes: small)
+            } else {
+                #expect(action == .sendResponse)
+                machine.queued(bytes: 4_000)
+                sent += 1
+            }
+        }
+        // 4 answers of 4,512 fit in 20,000; the fifth would not.
+        #expect(sent == 4)
+        #expect(machine.unsentResponses.count == 100)
+        // Full answers under twice the bound, plus 96 short statuses.
+        #expect(machine.unwrittenBytes <= 20_000 + 96 * (Machine.alwaysQueuedResponseBytes + Self.overhead))
+    }
+
+    @Test("a response that fits under twice the bound is queued, though reading is paused")
+    func fitsUnderHardLimit() {
+        var machine = Self.started(2)
+        machine.queued(bytes: 10_000 - Self.overhead)
+        #expect(machine.readingPaused)
+        #expect(machine.callFinished(callID: 1, responseBytes: 10_000 - Self.overhead) == .sendResponse)
+    }
+
+    @Test("one byte over twice the bound: the response is replaced")
+    func oneByteOver() {
+        var machine = Self.started(2)
+        machine.queued(bytes: 10_000 - Self.overhead)
+        let action = machine.callFinished(callID: 1, responseBytes: 10_000 - Self.overhead + 1)
+        #expect(Self.replacement(action)?.message.contains("left 10000 bytes of earlier responses unread") == true)
+    }
+
+    @Test("a connection with nothing unwritten always queues its response, even one larger than twice the bound")
+    func emptyConnectionSendsAnything() {
+        var machine = Self.started(1)
+        #expect(machine.callFinished(callID: 1, responseBytes: 1_000_000) == .sendResponse)
+    }
+
+    @Test("small responses are never replaced: they save nothing")
+    func smallResponsesAlwaysQueued() {
+        var machine = Self.started(2, serverBound: 0)
+        machine.queued(bytes: 30_000)
+        #expect(machine.callFinished(callID: 1, responseBytes: Machine.alwaysQueuedResponseBytes) == .sendResponse)
+        #expect(machine.callFinished(callID: 2, responseBytes: Machine.alwaysQueuedResponseBytes + 1) != .sendResponse)
+    }
+
+    @Test("a replaced response still holds its call's slot until written")
+    func replacedHoldsSlot() {
+        var machine = Self.started(2, limit: 2)
+        machine.queued(bytes: 20_000)
+        #expect(Self.replacement(machine.callFinished(callID: 1, responseBytes: 5_000)) != nil)
+        #expect(machine.unsentResponses == [1])
+        // Call 2 runs and call 1's status waits (reading is paused too: the output is over the bound).
+        #expect(machine.atCallLimit)
+    }
+
+    @Test("a cancelled call's result is dropped, not replaced")
+    func cancelledDropped() {
+        var machine = Self.started(1)
+        _ = machine.received(.cancel(callID: 1))
+        machine.queued(bytes: 20_000)
+        #expect(machine.callFinished(callID: 1, responseBytes: 50_000) == .dropResponse(close: false))
+    }
+
+    @Test("the server-wide bound: past it a large response is replaced even on an empty connection")
+    func serverBound() {
+        var machine = Self.started(3, serverBound: 1_000_000)
+        #expect(machine.callFinished(callID: 1, responseBytes: 5_000, serverUnwrittenBytes: 1_000_000 - 5_000 - Self.overhead) == .sendResponse)
+        let action = machine.callFinished(callID: 2, responseBytes: 5_000, serverUnwrittenBytes: 1_000_000 - 5_000 - Self.overhead + 1)
+        #expect(Self.replacement(action)?.code == .resourceExhausted)
+        #expect(Self.replacement(action)?.message.contains("retry later") == true)
+        // Small answers go through whatever the server holds.
+        #expect(machine.callFinished(callID: 3, responseBytes: 100, serverUnwrittenBytes: .max / 2) == .sendResponse)
+    }
+
     // MARK: - timers
 
     @Test("idle: a paused connection is not idle, even with no call")

@@ -767,3 +767,59 @@ def test_a_non_reader_sending_one_mebibyte_unknown_method_names(server_factory):
         assert answer.status.code == StatusCode.UNIMPLEMENTED, answer.status
         assert len(answer.status.message.encode()) <= 128 + 100, answer.status.message
         assert "(cut, " in answer.status.message, answer.status.message
+
+
+def test_a_non_reader_asking_a_hundred_large_answers_in_one_burst(server_factory):
+    """The security review's case: tiny requests, so every call is read and started before the
+    first answer exists, each asking ~4 MiB (100 × 4 MiB per connection, two connections),
+    never read. Pausing reading alone held every answer (RSS 37 → 857 MiB); now an answer that
+    would take a connection's unwritten output over twice the bound (16 MiB) is replaced by a
+    short RESOURCE_EXHAUSTED. Afterwards one connection reads everything: a few full answers,
+    the rest replaced, each call answered once."""
+    srv = server_factory("--idle-timeout", "20")
+    base = measure_latency(srv.address, 1.0)
+    size, count, connections = 4_194_104, 100, 2
+    burst = framing.PREFACE + b"".join(
+        request(call_id, ECHO, pb.EchoRequest(response_size=size)) for call_id in range(1, count + 1))
+    socks = []
+    rss = {}
+
+    async def burst_of_large_answers():
+        rss["before"] = rss_bytes(srv.process.pid)
+        for _ in range(connections):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # Small kernel buffers: what the kernel holds on the client's side is not the server's.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+            sock.connect(srv.address)
+            sock.sendall(burst)
+            socks.append(sock)
+        # Building and dropping 800 MiB of answers takes a few seconds on a loaded machine.
+        await asyncio.sleep(6)
+        rss["held"] = rss_bytes(srv.process.pid)
+        reader, writer = await asyncio.open_connection(sock=socks[0])
+        raw = RawConnection(reader, writer)
+        await raw.handshake()
+        answers = [await raw.read_response(timeout=20) for _ in range(count)]
+        await raw.close()
+        return answers
+
+    try:
+        # The peak includes answers built and not yet dropped (up to 200 × 4 MiB in flight at
+        # once, freed as each finishes) and allocator slack; what stays held is checked below.
+        answers = attack(srv, base, burst_of_large_answers, timeout=40)
+    finally:
+        for sock in socks[1:]:
+            sock.close()
+    full = [a for a in answers if a.status.code == StatusCode.OK]
+    dropped = [a for a in answers if a.status.code == StatusCode.RESOURCE_EXHAUSTED]
+    held = rss["held"] - rss["before"]
+    figure("100 × 4 MiB answers in one burst, never read, 2 connections", full_answers=len(full),
+           replaced=len(dropped), status_bytes=max(len(a.status.message.encode()) for a in dropped),
+           rss_held_growth_mib=round(held / MIB, 1))
+    # Two connections × twice the 8 MiB bound, and slack: not 2 × 400 MiB.
+    assert held < NON_READER_RSS_BOUND, f"the server holds {held / MIB:.0f} MiB more after the burst"
+    assert sorted(a.call_id for a in answers) == list(range(1, count + 1))
+    assert len(full) + len(dropped) == count
+    assert 1 <= len(full) <= 8
+    assert all(len(pb.EchoResponse.FromString(a.message).payload) == size for a in full)
+    assert all("read your responses" in a.status.message for a in dropped)
