@@ -131,6 +131,9 @@ struct Apikeysd: AsyncParsableCommand {
         try check((1024...(1 << 30)).contains(maxFrameSize), "max-frame-size", maxFrameSize, "1024 to 1073741824 bytes")
         try check(maxConcurrentCalls >= 1, "max-concurrent-calls", maxConcurrentCalls, "1 or more")
         try check(maxConnections >= 1, "max-connections", maxConnections, "1 or more")
+        try check(maxUnwrittenBytes >= 1024, "max-unwritten-bytes", maxUnwrittenBytes, "1024 bytes or more")
+        try check(maxServerUnwrittenBytes >= maxUnwrittenBytes, "max-server-unwritten-bytes", maxServerUnwrittenBytes,
+                  "at least --max-unwritten-bytes (\(maxUnwrittenBytes))")
         try check((0...1024).contains(threads), "threads", threads, "0 (one per core) to 1024")
         for (flag, value) in [("handshake-timeout", handshakeTimeout), ("idle-timeout", idleTimeout),
                               ("keepalive-interval", keepaliveInterval), ("usage-flush-interval", usageFlushInterval)] {

@@ -29,6 +29,7 @@ enum ConfigSources {
     static let options: [String: Kind] = [
         "host": .value, "port": .value, "data-dir": .value, "conformance": .flag,
         "max-frame-size": .value, "max-concurrent-calls": .value, "max-connections": .value,
+        "max-unwritten-bytes": .value, "max-server-unwritten-bytes": .value,
         "handshake-timeout": .value, "idle-timeout": .value, "keepalive-interval": .value,
         "shutdown-grace-period": .value, "threads": .value, "log-level": .value, "log-format": .value,
         "access-log": .value, "http-host": .value, "http-port": .value,
