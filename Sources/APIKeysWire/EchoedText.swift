@@ -15,15 +15,20 @@ enum EchoedText {
     /// is shown as `[redacted]`: the wire cannot check a checksum, and over-redacting an
     /// error message costs nothing.
     static func quote(_ text: Substring, limit: Int = limit) -> String {
-        let text = redactingSecretShapes(text)
-        let utf8 = text.utf8
-        guard utf8.count > limit else { return String(text) }
+        // Only the part that can be shown is scanned (a secret is 73 bytes): the work stays
+        // bounded however long the caller's text is.
+        let shown = text.utf8.count > limit + 80 ? Substring(text.utf8.prefix(limit + 80)) : text
+        let redacted = redactingSecretShapes(shown)
+        let total = text.utf8.count
+        let utf8 = redacted.utf8
+        guard total > limit || utf8.count > limit else { return String(redacted) }
+        guard utf8.count > limit else { return String(redacted) + "…(cut, \(total) bytes)" }
         var end = utf8.index(utf8.startIndex, offsetBy: limit)
         // UTF-8 continuation bytes are 0b10xxxxxx: back up to the start of a scalar.
         while end > utf8.startIndex, utf8[end] & 0xC0 == 0x80 {
             end = utf8.index(before: end)
         }
-        return String(decoding: utf8[..<end], as: UTF8.self) + "…(cut, \(utf8.count) bytes)"
+        return String(decoding: utf8[..<end], as: UTF8.self) + "…(cut, \(total) bytes)"
     }
 
     static let secretPrefixes: [[UInt8]] = ["apk_", "aks_", "ako_"].map { Array($0.utf8) }
