@@ -36,10 +36,10 @@ extension APIKeyService {
             case .failure(let failure):
                 throw failure.error
             case .success(let principal):
-                if let tenantID, !AccessPolicy.same(tenantID, principal.tenantID) {
+                if let tenantID, !tenantID.isByteEqual(to: principal.tenantID) {
                     throw .unauthenticated("x-tenant-id does not match the API key's tenant", reason: "tenant_mismatch")
                 }
-                if let userID, !AccessPolicy.same(userID, principal.userID) {
+                if let userID, !userID.isByteEqual(to: principal.userID) {
                     throw .unauthenticated("x-user-id does not match the API key's owner", reason: "user_mismatch")
                 }
                 return .member(Caller.Member(tenantID: principal.tenantID, userID: principal.userID, via: .apiKey(keyID: principal.keyID)))
@@ -57,7 +57,7 @@ extension APIKeyService {
             }
             return .operatorCredential(id: found.id)
         default:
-            throw .unauthenticated("unsupported authorization scheme \(AccessPolicy.quoted(String(parts[0]))): use Bearer, Service or Operator", reason: "unsupported_scheme")
+            throw .unauthenticated("unsupported authorization scheme \(Validation.quoted(String(parts[0]))): use Bearer, Service or Operator", reason: "unsupported_scheme")
         }
     }
 
@@ -69,10 +69,10 @@ extension APIKeyService {
             return .service(service)
         case (let tenantID?, let userID?):
             guard service.scope == .act else {
-                throw .permissionDenied("service \(AccessPolicy.quoted(service.name)) has scope verify: it may verify keys but not act for users", rule: "X18", reason: "scope_verify_only")
+                throw .permissionDenied("service \(Validation.quoted(service.name)) has scope verify: it may verify keys but not act for users", rule: "X18", reason: "scope_verify_only")
             }
             guard service.mayAct(in: tenantID) else {
-                throw .permissionDenied("service \(AccessPolicy.quoted(service.name)) may not act in this tenant", rule: "X18", reason: "tenant_not_in_scope")
+                throw .permissionDenied("service \(Validation.quoted(service.name)) may not act in this tenant", rule: "X18", reason: "tenant_not_in_scope")
             }
             guard index.user(tenantID: tenantID, userID: userID) != nil else {
                 throw .unauthenticated("that user does not exist in that tenant", reason: "unknown_user")

@@ -39,7 +39,7 @@ extension APIKeyService {
             return true
         }
         guard added else {
-            throw .invalidArgument("the configuration names credential \(AccessPolicy.quoted(name)) twice", rule: "X18", reason: "duplicate_name")
+            throw .invalidArgument("the configuration names credential \(Validation.quoted(name)) twice", rule: "X18", reason: "duplicate_name")
         }
     }
 

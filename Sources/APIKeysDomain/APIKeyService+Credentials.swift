@@ -48,7 +48,7 @@ extension APIKeyService {
         return try perform(caller, operation: EventAction.credentialRotated) { tx, changes in
             let old = try storedCredential(id, in: tx, changing: "rotated")
             guard old.revokedAt == nil else {
-                throw DomainError(.failedPrecondition, "credential \(AccessPolicy.quoted(id)) is revoked; create a new one instead", rule: "X18", reason: "credential_revoked")
+                throw DomainError(.failedPrecondition, "credential \(Validation.quoted(id)) is revoked; create a new one instead", rule: "X18", reason: "credential_revoked")
             }
             let issued = try issue(caller, kind: old.kind, name: old.name, scope: old.scope, tenants: old.tenants, replacing: old, in: tx, &changes)
             return (issued, old)
@@ -109,10 +109,10 @@ extension APIKeyService {
 
     /// The stored credential `id`; configured ones live in the server's configuration.
     private func storedCredential(_ id: String, in reader: any StoreReader, changing verb: String) throws -> Credential {
-        if configuredCredentials.withLock({ $0.contains { AccessPolicy.same($0.id, id) } }) {
-            throw DomainError(.failedPrecondition, "credential \(AccessPolicy.quoted(id)) comes from the server's configuration and cannot be \(verb) here; change the credentials file and reload the server (SIGHUP)", rule: "X18", reason: "configured_credential")
+        if configuredCredentials.withLock({ $0.contains { $0.id.isByteEqual(to: id) } }) {
+            throw DomainError(.failedPrecondition, "credential \(Validation.quoted(id)) comes from the server's configuration and cannot be \(verb) here; change the credentials file and reload the server (SIGHUP)", rule: "X18", reason: "configured_credential")
         }
-        guard let credential = try reader.credentials().first(where: { AccessPolicy.same($0.id, id) }) else {
+        guard let credential = try reader.credentials().first(where: { $0.id.isByteEqual(to: id) }) else {
             // The ID is not echoed: an operator may paste a secret where an ID belongs (X19).
             throw DomainError.notFound("no credential has this ID; see ListCredentials", rule: "X18", reason: "credential_not_found")
         }

@@ -128,10 +128,10 @@ public enum AccessPolicy {
             return .permissionDenied(message, rule: "X13", reason: "not_a_user")
         }
         guard let user else {
-            return .unauthenticated("user \(quoted(member.userID)) no longer exists in this tenant", reason: "unknown_user")
+            return .unauthenticated("user \(Validation.quoted(member.userID)) no longer exists in this tenant", reason: "unknown_user")
         }
         let byKey: Bool = if case .apiKey = member.via { true } else { false }
-        let name = quoted(user.userID)
+        let name = Validation.quoted(user.userID)
         switch requirement {
         case .member:
             return nil
@@ -158,22 +158,22 @@ public enum AccessPolicy {
             }
             return nil
         case .keyReader(let owner):
-            guard same(owner, user.userID) || user.isTenantAdmin else {
+            guard owner.isByteEqual(to: user.userID) || user.isTenantAdmin else {
                 return .permissionDenied("only the key's owner or a tenant admin can read this key", rule: "X11", reason: "not_owner")
             }
             return nil
         case .keyRenamer(let owner):
-            guard same(owner, user.userID) else {
+            guard owner.isByteEqual(to: user.userID) else {
                 return .permissionDenied("only the key's owner can rename this key", rule: "R19", reason: "not_owner")
             }
             return nil
         case .keyRevoker(let owner):
-            guard same(owner, user.userID) || user.isTenantAdmin else {
+            guard owner.isByteEqual(to: user.userID) || user.isTenantAdmin else {
                 return .permissionDenied("only the key's owner or a tenant admin can revoke this key", rule: "X5", reason: "not_owner")
             }
             return nil
         case .keyDeleter(let owner):
-            guard same(owner, user.userID) else {
+            guard owner.isByteEqual(to: user.userID) else {
                 let message = user.isTenantAdmin
                     ? "a tenant admin cannot delete another user's key; revoke it instead"
                     : "only the key's owner can delete this key"
@@ -184,22 +184,12 @@ public enum AccessPolicy {
             }
             return nil
         case .userReader(let userID):
-            guard same(userID, user.userID) || user.isTenantAdmin else {
+            guard userID.isByteEqual(to: user.userID) || user.isTenantAdmin else {
                 return .permissionDenied("only a tenant admin can read another user", rule: "R3", reason: "not_tenant_admin")
             }
             return nil
         case .operator, .verifier, .eventReader:
             return nil  // decided above
         }
-    }
-
-    /// X15: identifiers compare byte for byte, never by canonical equivalence.
-    static func same(_ a: String, _ b: String) -> Bool {
-        a.utf8.elementsEqual(b.utf8)
-    }
-
-    /// A caller-supplied identifier inside a message: at most 128 bytes, secrets redacted (X16, X19).
-    static func quoted(_ text: String) -> String {
-        Validation.quoted(text)
     }
 }
