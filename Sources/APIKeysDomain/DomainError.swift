@@ -110,6 +110,12 @@ extension DomainError {
     /// message with a fresh error ID; the cause stays out of band for the log (finding 9).
     static func `internal`(_ cause: any Error) -> DomainError {
         if let error = cause as? DomainError, error.code == .internal { return error }
+        if let unavailable = cause as? StoreUnavailable {
+            var error = DomainError(
+                .unavailable, "the store is unavailable, try again shortly: \(unavailable.message)", reason: "store_unavailable")
+            error.cause = unavailable.message
+            return error
+        }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16)
         var error = DomainError(.internal, "internal error; error ID \(id)", reason: "internal")
         error.cause = String(describing: cause)

@@ -20,7 +20,10 @@ public protocol KeyStore: StoreReader, Sendable {
     /// Streams everything the verification index needs, once at start-up.
     func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws
 
-    /// Applies usage counters and the verify-side events in one transaction (X9, X10).
+    /// Applies usage counters, the per-minute window counts (raising each window's
+    /// excessive-use event at most once, see ``UsageBatch/WindowUsage``) and the verify-side
+    /// events in one transaction (X9, X10). Counters add to what is stored: several servers
+    /// may record usage of one key.
     func recordUsage(_ batch: UsageBatch) throws
 
     /// X20 retention: deletes at most `limit` events older than `time` (oldest first) in one
@@ -77,6 +80,9 @@ public enum SnapshotRecord: Sendable {
     case user(User)
     case key(KeySnapshot)
     case credential(Credential)
+    /// A ``SharedKeyStore``'s change-log position that the snapshot is consistent with:
+    /// changes after it are read with ``SharedKeyStore/changes(after:limit:)``.
+    case changePosition(UInt64)
 }
 
 /// What verification needs of a key: no name, no usage.
@@ -118,16 +124,41 @@ public struct UsageBatch: Sendable, Hashable {
         }
     }
 
+    /// X9 across servers: uses of one key in one minute, counted by this server since its
+    /// last flush. The store adds `count` to the window's total over every server; when that
+    /// total exceeds `threshold` and the window has no excessive-use event yet, it marks the
+    /// window and stores `event` in the same transaction: one event per key and minute for
+    /// the whole deployment. Windows before `window - 1` may be forgotten.
+    public struct WindowUsage: Sendable, Hashable {
+        public var keyID: String
+        /// Milliseconds since 1970 divided by 60,000.
+        public var window: Int64
+        public var count: UInt64
+        public var threshold: UInt64
+        /// The `key.excessive_use` event to store if this batch is the one that crosses.
+        public var event: Event
+
+        public init(keyID: String, window: Int64, count: UInt64, threshold: UInt64, event: Event) {
+            self.keyID = keyID
+            self.window = window
+            self.count = count
+            self.threshold = threshold
+            self.event = event
+        }
+    }
+
     public var usage: [Usage]
+    public var windows: [WindowUsage]
     public var events: [Event]
     /// Keys whose `key.expired` event is among `events`: set their `expiryRecorded`.
     public var expiryRecorded: [String]
 
-    public init(usage: [Usage] = [], events: [Event] = [], expiryRecorded: [String] = []) {
+    public init(usage: [Usage] = [], windows: [WindowUsage] = [], events: [Event] = [], expiryRecorded: [String] = []) {
         self.usage = usage
+        self.windows = windows
         self.events = events
         self.expiryRecorded = expiryRecorded
     }
 
-    public var isEmpty: Bool { usage.isEmpty && events.isEmpty && expiryRecorded.isEmpty }
+    public var isEmpty: Bool { usage.isEmpty && windows.isEmpty && events.isEmpty && expiryRecorded.isEmpty }
 }

@@ -70,6 +70,8 @@ final class VerificationIndex: Sendable {
         var spare: [CompactID: PendingUsage]?
         var events: [Event] = []
         var expiryRecorded: [String] = []
+        /// X21: the shared store's change-log position this state includes.
+        var changePosition: UInt64 = 0
     }
 
     /// A change to apply after a commit.
@@ -120,6 +122,8 @@ final class VerificationIndex: Sendable {
             case .credential(let credential):
                 guard let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) else { return }
                 fresh.credentials[id] = credential
+            case .changePosition(let position):
+                fresh.changePosition = position
             }
         }
         state.withLock { $0 = fresh }
