@@ -6,6 +6,7 @@ extension APIKeyService {
     /// Reads memory only under a short lock; counts the use (X9) and raises
     /// `key.verify_failed`, `key.expired` and `key.excessive_use` events, stored by ``flushPending()``.
     public func verify(_ secret: String, verifier: Caller) throws(DomainError) -> Principal {
+        try checkFreshness()
         guard let parsed = SecretCodec.parse(secret, as: .apiKey) else { throw VerifyFailure.unknown.error }
         switch index.verify(parsed, now: now, actor: verifier.actor) {
         case .success(let principal):
@@ -41,22 +42,26 @@ extension APIKeyService {
         for i in batch.events.indices where batch.events[i].details["via"] == nil {
             batch.events[i].details["via"] = batch.events[i].actor
         }
-        var start = 0
-        repeat {
-            let end = min(batch.usage.count, start + Self.usageRowsPerTransaction)
+        // Parts of at most usageRowsPerTransaction usage rows and as many window rows.
+        let size = Self.usageRowsPerTransaction
+        let parts = max(1, (max(batch.usage.count, batch.windows.count) + size - 1) / size)
+        for part in 0..<parts {
+            let usage = batch.usage[min(batch.usage.count, part * size)..<min(batch.usage.count, (part + 1) * size)]
+            let windows = batch.windows[min(batch.windows.count, part * size)..<min(batch.windows.count, (part + 1) * size)]
             // The events go with the first transaction.
-            let part = UsageBatch(usage: Array(batch.usage[start..<end]),
-                                  events: start == 0 ? batch.events : [],
-                                  expiryRecorded: start == 0 ? batch.expiryRecorded : [])
+            let slice = UsageBatch(usage: Array(usage), windows: Array(windows),
+                                   events: part == 0 ? batch.events : [],
+                                   expiryRecorded: part == 0 ? batch.expiryRecorded : [])
             do {
-                try store.recordUsage(part)
+                try store.recordUsage(slice)
             } catch {
-                index.restore(UsageBatch(usage: Array(batch.usage[start...]), events: part.events, expiryRecorded: part.expiryRecorded))
+                index.restore(UsageBatch(
+                    usage: Array(batch.usage[usage.startIndex...]), windows: Array(batch.windows[windows.startIndex...]),
+                    events: slice.events, expiryRecorded: slice.expiryRecorded))
                 throw .internal(error)
             }
-            index.settled(part.usage)
-            start = end
-        } while start < batch.usage.count
+            index.settled(slice.usage)
+        }
         return batch.usage.count + batch.events.count
     }
 
@@ -81,6 +86,8 @@ extension APIKeyService {
     /// lands between reading the snapshot and installing it.
     public func reloadIndex() throws(DomainError) {
         try flushPending()
+        let started = now
         do { try withWriteLock { try index.load(from: store) } } catch { throw .internal(error) }
+        freshness.confirm(at: started)
     }
 }

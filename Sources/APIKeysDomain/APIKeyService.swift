@@ -26,11 +26,22 @@ public final class APIKeyService: Sendable {
     let refusals = RefusalLog()
     /// X15: stored user IDs that are not NFC, found by the start-up load (log them).
     public let identifierProblems: [IdentifierProblem]
+    /// X21: when the index last held every change of a shared store.
+    let freshness: Freshness
 
-    /// Loads the verification index from `store`.
-    public init(store: any KeyStore, clock: any DomainClock = SystemClock()) throws(DomainError) {
+    /// Loads the verification index from `store`. With `maxStaleness` (a server on a
+    /// ``SharedKeyStore``), Verify answers UNAVAILABLE once the index has not caught up with
+    /// the store's change log for that long (X21).
+    public init(
+        store: any KeyStore, clock: any DomainClock = SystemClock(), maxStaleness: Duration? = nil
+    ) throws(DomainError) {
         self.store = store
         self.clock = clock
+        let loadStarted = clock.nowMilliseconds
+        freshness = Freshness(
+            isShared: maxStaleness != nil && store is any SharedKeyStore,
+            maxStaleness: maxStaleness.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 } ?? .max,
+            confirmedAt: loadStarted)
         do { identifierProblems = try index.load(from: store) } catch { throw .internal(error) }
     }
 
@@ -58,6 +69,10 @@ public final class APIKeyService: Sendable {
     }
 
     func withWriteLock(_ body: () throws -> Void) throws {
+        try writeLock.withLock { _ in try body() }
+    }
+
+    func withWriteLockResult<T>(_ body: () throws -> T) throws -> T {
         try writeLock.withLock { _ in try body() }
     }
 

@@ -4,8 +4,9 @@ import Synchronization
 /// and as the reference semantics the database stores must match. Not durable.
 ///
 /// A write runs on a copy of the state that replaces it only when the body returns, so a
-/// throwing body rolls back, as in a database.
-public final class InMemoryKeyStore: KeyStore {
+/// throwing body rolls back, as in a database. Also a ``SharedKeyStore``: several services
+/// on one instance behave as several servers on one database.
+public final class InMemoryKeyStore: SharedKeyStore {
     struct State: Sendable {
         // X15: identifiers key by their bytes, as the SQLite store compares them.
         var tenants: [ExactString: Tenant] = [:]
@@ -14,6 +15,22 @@ public final class InMemoryKeyStore: KeyStore {
         var events: [Event] = []
         var nextEventID: UInt64 = 1
         var credentials: [String: Credential] = [:]
+        /// X9: the deployment's count per key and window, and whether its event was stored.
+        var windows: [WindowID: (count: UInt64, raised: Bool)] = [:]
+        /// X21: what each commit changed, in commit order; position n is `changeLog[n - 1]`.
+        var changeLog: [LoggedChange] = []
+    }
+
+    struct WindowID: Hashable {
+        var keyID: String
+        var window: Int64
+    }
+
+    enum LoggedChange: Sendable {
+        case tenant(String)
+        case user(tenantID: String, userID: String)
+        case key(String)
+        case credential(String)
     }
 
     private let state = Mutex(State())
@@ -50,6 +67,7 @@ public final class InMemoryKeyStore: KeyStore {
 
     public func loadSnapshot(_ consume: (SnapshotRecord) throws -> Void) throws {
         let state = state.withLock { $0 }
+        try consume(.changePosition(UInt64(state.changeLog.count)))
         for tenant in state.tenants.values { try consume(.tenant(id: tenant.id, settings: tenant.settings)) }
         for users in state.users.values { for user in users.values { try consume(.user(user)) } }
         try consume(.keyCount(state.keys.count))
@@ -70,6 +88,21 @@ public final class InMemoryKeyStore: KeyStore {
                 state.keys[usage.keyID] = key
             }
             for id in batch.expiryRecorded { state.keys[id]?.expiryRecorded = true }
+            let oldest = batch.windows.map(\.window).min() ?? Int64.min
+            state.windows = state.windows.filter { $0.key.window >= oldest - 1 }
+            for usage in batch.windows where state.keys[usage.keyID] != nil {
+                let id = WindowID(keyID: usage.keyID, window: usage.window)
+                var window = state.windows[id] ?? (0, false)
+                window.count += usage.count
+                if window.count > usage.threshold, !window.raised {
+                    window.raised = true
+                    var event = usage.event
+                    event.id = state.nextEventID
+                    state.nextEventID += 1
+                    state.events.append(event)
+                }
+                state.windows[id] = window
+            }
             for var event in batch.events {
                 event.id = state.nextEventID
                 state.nextEventID += 1
@@ -85,6 +118,26 @@ public final class InMemoryKeyStore: KeyStore {
             for offset in old.sorted(by: >) { state.events.remove(at: offset) }
             return old.count
         }
+    }
+
+    public func changes(after position: UInt64, limit: Int) throws -> ChangeBatch {
+        let state = state.withLock { $0 }
+        let start = min(Int(position), state.changeLog.count)
+        let end = min(state.changeLog.count, start + limit)
+        let tx = Transaction(state)
+        let records: [ChangedRecord] = state.changeLog[start..<end].map { change in
+            switch change {
+            case .tenant(let id): .tenant(id: id, settings: tx.state.tenants[ExactString(id)]?.settings)
+            case .user(let tenantID, let userID): .user(tenantID: tenantID, userID: userID, try? tx.user(tenantID: tenantID, userID: userID))
+            case .key(let id):
+                .key(id: id, tx.state.keys[id].map {
+                    KeySnapshot(id: $0.id, tenantID: $0.tenantID, ownerID: $0.ownerID, secretHash: $0.secretHash,
+                                expiresAt: $0.expiresAt, revoked: $0.revokedAt != nil, expiryRecorded: $0.expiryRecorded)
+                })
+            case .credential(let id): .credential(id: id, tx.state.credentials[id])
+            }
+        }
+        return ChangeBatch(position: UInt64(end), records: records, hasMore: end < state.changeLog.count)
     }
 
     /// Every stored event of every tenant, oldest first; for tests.
@@ -144,21 +197,31 @@ public final class InMemoryKeyStore: KeyStore {
         func insertTenant(_ tenant: Tenant) throws {
             guard state.tenants[ExactString(tenant.id)] == nil else { throw InMemoryStoreError.duplicate("tenant \(tenant.id)") }
             state.tenants[ExactString(tenant.id)] = tenant
+            state.changeLog.append(.tenant(tenant.id))
         }
         func updateSettings(tenantID: String, _ settings: TenantSettings) throws {
             state.tenants[ExactString(tenantID)]?.settings = settings
+            state.changeLog.append(.tenant(tenantID))
         }
         func insertUser(_ user: User) throws {
             guard state.users[ExactString(user.tenantID)]?[ExactString(user.userID)] == nil else {
                 throw InMemoryStoreError.duplicate("user \(user.userID)")
             }
             state.users[ExactString(user.tenantID), default: [:]][ExactString(user.userID)] = user
+            state.changeLog.append(.user(tenantID: user.tenantID, userID: user.userID))
         }
-        func updateUser(_ user: User) throws { state.users[ExactString(user.tenantID)]?[ExactString(user.userID)] = user }
-        func deleteUser(tenantID: String, userID: String) throws { state.users[ExactString(tenantID)]?[ExactString(userID)] = nil }
+        func updateUser(_ user: User) throws {
+            state.users[ExactString(user.tenantID)]?[ExactString(user.userID)] = user
+            state.changeLog.append(.user(tenantID: user.tenantID, userID: user.userID))
+        }
+        func deleteUser(tenantID: String, userID: String) throws {
+            state.users[ExactString(tenantID)]?[ExactString(userID)] = nil
+            state.changeLog.append(.user(tenantID: tenantID, userID: userID))
+        }
         func insertKey(_ key: APIKey) throws {
             guard state.keys[key.id] == nil else { throw InMemoryStoreError.duplicate("key \(key.id)") }
             state.keys[key.id] = key
+            state.changeLog.append(.key(key.id))
         }
         func updateKey(_ key: APIKey) throws {
             guard var stored = state.keys[key.id] else { return }
@@ -167,8 +230,12 @@ public final class InMemoryKeyStore: KeyStore {
             stored.revokedAt = key.revokedAt
             stored.revokeReason = key.revokeReason
             state.keys[key.id] = stored
+            state.changeLog.append(.key(key.id))
         }
-        func deleteKey(id: String) throws { state.keys[id] = nil }
+        func deleteKey(id: String) throws {
+            state.keys[id] = nil
+            state.changeLog.append(.key(id))
+        }
         func insertEvent(_ event: Event) throws -> UInt64 {
             var event = event
             event.id = state.nextEventID
@@ -179,8 +246,14 @@ public final class InMemoryKeyStore: KeyStore {
         func addToEventCount(id: UInt64, _ count: UInt64) throws {
             if let i = state.events.firstIndex(where: { $0.id == id }) { state.events[i].count += count }
         }
-        func insertCredential(_ credential: Credential) throws { state.credentials[credential.id] = credential }
-        func revokeCredential(id: String, at time: Int64) throws { state.credentials[id]?.revokedAt = time }
+        func insertCredential(_ credential: Credential) throws {
+            state.credentials[credential.id] = credential
+            state.changeLog.append(.credential(credential.id))
+        }
+        func revokeCredential(id: String, at time: Int64) throws {
+            state.credentials[id]?.revokedAt = time
+            state.changeLog.append(.credential(id))
+        }
     }
 }
 

@@ -14,10 +14,6 @@ final class VerificationIndex: Sendable {
         var expiresAt: Int64
         var revoked: Bool
         var expiryRecorded: Bool
-        // X9 excessive use: the current one-minute window.
-        var window: Int64 = -1
-        var windowCount: UInt32 = 0
-        var excessiveRaised = false
         // Verify failures already recorded in `failureWindow`, one bit per reason.
         var failureWindow: Int64 = -1
         var failureReasons: UInt8 = 0
@@ -28,19 +24,43 @@ final class VerificationIndex: Sendable {
         var threshold: UInt32
     }
 
-    /// X9 usage of one key since the last flush.
+    /// X9 usage of one key since the last flush, with its counts per one-minute window (the
+    /// store adds those up over every server to decide excessive use).
     struct PendingUsage {
         var count: UInt64 = 0
         var lastUsedAt: Int64 = 0
+        /// The latest window with uses, and the one before it if a flush spans a minute boundary.
+        var window: Int64 = -1
+        var windowCount: UInt64 = 0
+        var previousWindow: Int64 = -1
+        var previousWindowCount: UInt64 = 0
 
         mutating func record(at now: Int64) {
             count += 1
             lastUsedAt = max(lastUsedAt, now)
+            add(window: now / VerificationIndex.windowMilliseconds, count: 1)
         }
 
         mutating func add(_ other: PendingUsage) {
             count += other.count
             lastUsedAt = max(lastUsedAt, other.lastUsedAt)
+            if other.previousWindowCount > 0 { add(window: other.previousWindow, count: other.previousWindowCount) }
+            if other.windowCount > 0 { add(window: other.window, count: other.windowCount) }
+        }
+
+        private mutating func add(window: Int64, count: UInt64) {
+            if window == self.window {
+                windowCount += count
+            } else if window == previousWindow {
+                previousWindowCount += count
+            } else if window > self.window {
+                // Windows older than the previous one are over: their excessive use was decided.
+                (previousWindow, previousWindowCount) = windowCount > 0 ? (self.window, windowCount) : (-1, 0)
+                (self.window, windowCount) = (window, count)
+            } else if previousWindowCount == 0 || window > previousWindow {
+                // A failed flush's counts, put back behind newer uses.
+                (previousWindow, previousWindowCount) = (window, count)
+            }
         }
     }
 
@@ -70,6 +90,9 @@ final class VerificationIndex: Sendable {
         var spare: [CompactID: PendingUsage]?
         var events: [Event] = []
         var expiryRecorded: [String] = []
+        /// The last service that verified each key used since the last flush: the actor of an
+        /// excessive-use event.
+        var verifiers: [CompactID: String] = [:]
         /// X21: the shared store's change-log position this state includes.
         var changePosition: UInt64 = 0
     }
@@ -81,7 +104,10 @@ final class VerificationIndex: Sendable {
         case userRemoved(tenantID: String, userID: String)
         case key(APIKey)
         case keyRemoved(id: String)
+        /// Another server's key change (X21), as the change log reports it.
+        case keySnapshot(KeySnapshot)
         case credential(Credential)
+        case credentialRemoved(id: String)
     }
 
     static let windowMilliseconds: Int64 = 60_000
@@ -153,6 +179,18 @@ final class VerificationIndex: Sendable {
                             tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
                             expiresAt: key.expiresAt, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)
                     }
+                case .keySnapshot(let key):
+                    guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { continue }
+                    if var entry = state.keys[id] {
+                        entry.revoked = key.revoked
+                        entry.expiresAt = key.expiresAt
+                        entry.expiryRecorded = entry.expiryRecorded || key.expiryRecorded
+                        state.keys[id] = entry
+                    } else {
+                        state.keys[id] = KeyEntry(
+                            tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
+                            expiresAt: key.expiresAt, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
+                    }
                 case .keyRemoved(let keyID):
                     if let id = CompactID(keyID, prefix: Self.keyPrefix) {
                         state.keys[id] = nil
@@ -164,9 +202,25 @@ final class VerificationIndex: Sendable {
                         state.credentials[id] = credential
                     }
                     credentialsVersion.add(1, ordering: .releasing)
+                case .credentialRemoved(let credentialID):
+                    for prefix in [SecretCodec.Kind.operator.idPrefix, SecretCodec.Kind.service.idPrefix] {
+                        if let id = CompactID(credentialID, prefix: prefix) { state.credentials[id] = nil }
+                    }
+                    credentialsVersion.add(1, ordering: .releasing)
                 }
             }
         }
+    }
+
+    /// X21: the shared store's change-log position this index includes.
+    var changePosition: UInt64 {
+        get { state.withLock { $0.changePosition } }
+    }
+
+    /// Applies another server's changes and moves the position past them, at once.
+    func apply(_ changes: [Change], position: UInt64) {
+        apply(changes)
+        state.withLock { $0.changePosition = max($0.changePosition, position) }
     }
 
     // MARK: Reads for caller resolution (X13)
@@ -245,25 +299,10 @@ final class VerificationIndex: Sendable {
                 state.keys.values[slot] = entry
                 return .failure(reason)
             }
-            // X9: usage and excessive use.
+            // X9: usage, counted per window; the flush lets the store decide excessive use
+            // from every server's counts.
             state.pending[parsed.id, default: PendingUsage()].record(at: now)
-            if entry.window != window {
-                entry.window = window
-                entry.windowCount = 0
-                entry.excessiveRaised = false
-            }
-            entry.windowCount &+= 1
-            let threshold = tenant?.threshold ?? UInt32.max
-            if entry.windowCount > threshold, !entry.excessiveRaised {
-                entry.excessiveRaised = true
-                state.events.append(Event(
-                    time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExcessiveUse,
-                    keyID: parsed.id.string(prefix: Self.keyPrefix), outcome: .success,
-                    details: [
-                        "rule": "X9", "owner": entry.ownerID, "threshold_per_minute": String(threshold),
-                        "window_start_ms": String(window * Self.windowMilliseconds),
-                    ]))
-            }
+            state.verifiers[parsed.id] = actor
             state.keys.values[slot] = entry
             return .success(Principal(
                 tenantID: entry.tenantID, userID: entry.ownerID,
@@ -314,6 +353,7 @@ final class VerificationIndex: Sendable {
             }
             swap(&batch.events, &state.events)
             swap(&batch.expiryRecorded, &state.expiryRecorded)
+            batch.windows = Self.windowUsage(taken, state: &state)
             return taken
         }
         batch.usage.reserveCapacity(taken.count)
@@ -321,6 +361,34 @@ final class VerificationIndex: Sendable {
             batch.usage.append(UsageBatch.Usage(keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: usage.lastUsedAt, count: usage.count))
         }
         return batch
+    }
+
+    /// X9: each key's window counts, with the threshold its tenant has now and the event to
+    /// store if the deployment's total crosses it. Takes the verifier names.
+    private static func windowUsage(_ taken: [CompactID: PendingUsage], state: inout State) -> [UsageBatch.WindowUsage] {
+        var windows: [UsageBatch.WindowUsage] = []
+        windows.reserveCapacity(taken.count)
+        let verifiers = state.verifiers
+        state.verifiers = [:]
+        state.verifiers.reserveCapacity(verifiers.count)
+        for (id, usage) in taken {
+            guard let entry = state.keys[id] else { continue }
+            let threshold = UInt64(state.tenants[ExactString(entry.tenantID)]?.threshold ?? UInt32.max)
+            let keyID = id.string(prefix: keyPrefix)
+            let actor = verifiers[id] ?? ""
+            for (window, count) in [(usage.previousWindow, usage.previousWindowCount), (usage.window, usage.windowCount)] where count > 0 {
+                let time = window == usage.window ? usage.lastUsedAt : (window + 1) * windowMilliseconds - 1
+                let event = Event(
+                    time: time, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExcessiveUse,
+                    keyID: keyID, outcome: .success,
+                    details: [
+                        "rule": "X9", "owner": entry.ownerID, "threshold_per_minute": String(threshold),
+                        "window_start_ms": String(window * windowMilliseconds),
+                    ])
+                windows.append(UsageBatch.WindowUsage(keyID: keyID, window: window, count: count, threshold: threshold, event: event))
+            }
+        }
+        return windows
     }
 
     /// Usage the store has committed: no longer counted as in flight.
@@ -343,6 +411,13 @@ final class VerificationIndex: Sendable {
                 state.inFlight.removeValue(forKey: id)
                 guard state.keys[id] != nil else { continue }
                 state.pending[id, default: PendingUsage()].add(PendingUsage(count: usage.count, lastUsedAt: usage.lastUsedAt))
+            }
+            for window in batch.windows {
+                guard let id = CompactID(window.keyID, prefix: Self.keyPrefix), state.keys[id] != nil else { continue }
+                var counts = PendingUsage()
+                (counts.window, counts.windowCount) = (window.window, window.count)
+                state.pending[id, default: PendingUsage()].add(counts)
+                if state.verifiers[id] == nil { state.verifiers[id] = window.event.actor }
             }
             state.events.insert(contentsOf: batch.events, at: 0)
             state.expiryRecorded.insert(contentsOf: batch.expiryRecorded, at: 0)

@@ -1,5 +1,6 @@
 import APIKeysDomain
 import GRDB
+import Synchronization
 
 /// The ``KeyStore`` on a SQLite file: a GRDB `DatabasePool` in WAL mode with
 /// `synchronous=FULL`, so an acknowledged write survives SIGKILL and power loss.
@@ -14,6 +15,8 @@ import GRDB
 public final class SQLiteKeyStore: KeyStore {
     let pool: DatabasePool
     private let usageWritesAtIdlePriority: Bool
+    private let windowTotals = UsageWindowTotals()
+    private let usageRecording = Mutex(())
 
     /// Tuning with defaults for a server.
     public struct Configuration: Sendable {
@@ -129,6 +132,12 @@ public final class SQLiteKeyStore: KeyStore {
 
     public func recordUsage(_ batch: UsageBatch) throws {
         guard !batch.isEmpty else { return }
+        // Two flushes at once (a reload's and the timer's) must not both raise one window's event.
+        try usageRecording.withLock { _ in try recordUsageSerially(batch) }
+    }
+
+    private func recordUsageSerially(_ batch: UsageBatch) throws {
+        let (excessiveUse, totals) = windowTotals.tally(batch.windows)
         try write { tx in
             let sqlite = tx as! SQLiteTransaction
             if usageWritesAtIdlePriority {
@@ -140,7 +149,9 @@ public final class SQLiteKeyStore: KeyStore {
             let expired = try db.cachedStatement(sql: "UPDATE api_key SET expiry_recorded = 1 WHERE id = ?")
             for id in batch.expiryRecorded { try expired.execute(arguments: [id]) }
             for event in batch.events { try tx.insertEvent(event) }
+            for event in excessiveUse { try tx.insertEvent(event) }
         }
+        windowTotals.commit(totals)
     }
 
     public func deleteEvents(before time: Int64, limit: Int) throws -> Int {
