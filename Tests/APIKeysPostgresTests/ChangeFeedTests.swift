@@ -65,6 +65,36 @@ struct ChangeFeedTests {
         if case .user(_, _, let user?) = batch.records[2] { #expect(user.displayName == "Bob" && !user.licensed) }
     }
 
+    @Test("loadSnapshot streams 25,000 keys through its cursor in pages, after the position and the count")
+    func largeSnapshot() throws {
+        let db = TestStore()
+        let store = try db.open()
+        try seed(store)
+        try TestCluster.admin("""
+            INSERT INTO "\(db.schema)".api_key (id, tenant_id, owner_id, name, name_lower, owner_lower, created_at,
+                updated_at, expires_at, secret_hash)
+            SELECT 'key_' || md5(i::text), 'acme', 'bob', 'k', 'k', 'bob', i, i, i, decode(repeat('ab', 32), 'hex')
+            FROM generate_series(1, 25000) AS i
+            """)
+        var order: [String] = []
+        var keys = 0
+        try store.loadSnapshot { record in
+            switch record {
+            case .changePosition: order.append("position")
+            case .keyCount(let n): order.append("count \(n)")
+            case .tenant: order.append("tenant")
+            case .user: if order.last != "users" { order.append("users") }
+            case .key(let key):
+                keys += 1
+                if order.last != "keys" { order.append("keys") }
+                #expect(key.ownerID == "bob")
+            case .credential: order.append("credential")
+            }
+        }
+        #expect(keys == 25_000)
+        #expect(order == ["position", "count 25000", "tenant", "users", "keys"])
+    }
+
     static func describe(_ record: ChangedRecord) -> String {
         switch record {
         case .tenant(let id, let settings): "tenant \(id) enabled=\(settings?.apiKeysEnabled ?? false)"
