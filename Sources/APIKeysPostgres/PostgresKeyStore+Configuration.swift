@@ -1,0 +1,15 @@
+extension PostgresKeyStore {
+    /// Tuning with defaults for a server.
+    public struct Configuration: Sendable {
+        /// Connections kept open for the port's calls (the listener has its own).
+        public var maxConnections = 8
+        /// How long connecting may take before the database counts as unreachable.
+        public var connectTimeout: Duration = .seconds(2)
+        /// How long a call waits for a free connection before it answers unavailable.
+        public var acquireTimeout: Duration = .seconds(10)
+        /// How often a write is run again after a serialization failure or a deadlock.
+        public var maxWriteAttempts = 20
+
+        public init() {}
+    }
+}
