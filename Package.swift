@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "APIKeysWire", targets: ["APIKeysWire"]),
         .library(name: "APIKeysDomain", targets: ["APIKeysDomain"]),
         .library(name: "APIKeysStorage", targets: ["APIKeysStorage"]),
+        .library(name: "APIKeysPostgres", targets: ["APIKeysPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -96,7 +97,7 @@ let package = Package(
         .target(
             name: "APIKeysServer",
             dependencies: [
-                "APIKeysWire", "APIKeysDomain", "APIKeysStorage",
+                "APIKeysWire", "APIKeysDomain", "APIKeysStorage", "APIKeysPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -140,3 +140,8 @@ public final class PostgresKeyStore: SharedKeyStore {
     public func hasOperatorCredential() throws -> Bool { try pool.withSession { try PostgresReads.hasOperatorCredential($0) } }
     public func credentials() throws -> [Credential] { try pool.withSession { try PostgresReads.credentials($0) } }
 }
+
+extension PostgresKeyStore: CustomStringConvertible {
+    /// `postgres://user@host:port/database (schema NAME)`: for start-up lines; never the password.
+    public var description: String { "postgres://\(location.user)@\(location.description)" }
+}
