@@ -36,7 +36,7 @@ final class ConnectionPool: @unchecked Sendable {
     /// Lends a connection to `body`; returns it afterwards unless it broke.
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         let connection = try acquire()
-        let session = PostgresSession(connection: connection, location: location, logger: logger)
+        let session = PostgresSession(connection: connection, location: location, statementTimeout: configuration.statementTimeout, logger: logger)
         defer { release(connection, broken: session.isBroken) }
         return try body(session)
     }

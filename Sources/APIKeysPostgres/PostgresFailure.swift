@@ -18,7 +18,7 @@ enum PostgresFailure {
             return PostgresStoreError.corrupt("\(what): column \(error.columnName) cannot be read (\(error.code))")
         default:
             // NIO's connect, channel and I/O errors: the socket is gone or never came.
-            return StoreUnavailable("PostgreSQL at \(location.address) is unreachable: \(what) failed (\(error))")
+            return StoreUnavailable("PostgreSQL at \(location.address) is unreachable: \(what) failed (\(plain(error)))")
         }
     }
 
@@ -31,7 +31,7 @@ enum PostgresFailure {
             }
             return PostgresStoreError(.database, sqlState: state, "PostgreSQL refused \(what): \(text)")
         }
-        let cause = error.underlying.map { ": \($0)" } ?? ""
+        let cause = error.underlying.map { ": \(plain($0))" } ?? ""
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
              .sslUnsupported, .failedToAddSSLHandler, .messageDecodingFailure, .unexpectedBackendMessage:
@@ -39,6 +39,17 @@ enum PostgresFailure {
         default:
             return PostgresStoreError(.database, "PostgreSQL: \(what) failed (\(error.code)\(cause))")
         }
+    }
+
+    /// An operator reads "connection refused", not NIO's nested connect-error dump.
+    static func plain(_ error: any Error) -> String {
+        let text = "\(error)"
+        for reason in ["Connection refused", "Connection reset by peer", "No route to host", "Network is unreachable",
+                       "Connection timed out", "connectTimeout", "Name or service not known", "nodename nor servname"]
+        where text.contains(reason) {
+            return reason == "connectTimeout" ? "connection timed out" : reason.lowercased()
+        }
+        return text
     }
 
     /// Connection exceptions (08, but a protocol violation is a bug), shutting down or starting (57P01-57P03), too many

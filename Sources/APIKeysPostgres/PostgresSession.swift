@@ -1,5 +1,6 @@
 import APIKeysDomain
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
 
@@ -13,9 +14,13 @@ final class PostgresSession {
     /// pool closes it instead of lending it again.
     var isBroken = false
 
-    init(connection: PostgresConnection, location: PostgresLocation, logger: Logger) {
+    let statementTimeout: TimeAmount
+
+    init(connection: PostgresConnection, location: PostgresLocation, statementTimeout: Duration = .seconds(15), logger: Logger) {
         self.connection = connection
         self.location = location
+        self.statementTimeout = .nanoseconds(Int64(statementTimeout.components.seconds) * 1_000_000_000
+            + statementTimeout.components.attoseconds / 1_000_000_000)
         self.logger = logger
     }
 
@@ -32,9 +37,21 @@ final class PostgresSession {
     }
 
     func result(_ query: PostgresQuery, _ what: String) throws -> PostgresQueryResult {
+        let connection = self.connection
+        let timedOut = NIOLockedValueBox(false)
+        // Closing the connection fails the statement: the wait below ends.
+        let timer = connection.eventLoop.scheduleTask(in: statementTimeout) {
+            timedOut.withLockedValue { $0 = true }
+            connection.closeInBackground()
+        }
+        defer { timer.cancel() }
         do {
             return try connection.query(query, logger: logger).wait()
         } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                isBroken = true
+                throw StoreUnavailable("PostgreSQL at \(location.address) did not answer \(what) within \(statementTimeout.nanoseconds / 1_000_000_000) s")
+            }
             let mapped = PostgresFailure.map(error, location, doing: what)
             if mapped is StoreUnavailable || connection.isClosed { isBroken = true }
             throw mapped

@@ -62,6 +62,25 @@ struct AvailabilityTests {
         #expect(eventually { calls.load(ordering: .relaxed) == 4 })
     }
 
+    @Test("A database that hangs (sockets open, no answer): a call is StoreUnavailable after the statement timeout, and works once it answers again")
+    func hungDatabase() throws {
+        let cluster = try OwnCluster.start()
+        defer { cluster.remove() }
+        var configuration = PostgresKeyStore.Configuration()
+        configuration.statementTimeout = .seconds(1)
+        let store = try TestCluster.store(schema: "hung", base: cluster.url, configuration: configuration)
+        defer { store.close() }
+        try seed(store)
+        try cluster.signalAll(hang: true)
+        let started = Date()
+        let error = #expect(throws: StoreUnavailable.self) { _ = try store.tenant(id: "acme") }
+        let waited = Date().timeIntervalSince(started)
+        try cluster.signalAll(hang: false)
+        #expect(error?.message.contains("did not answer") == true, "\(String(describing: error))")
+        #expect(waited < 5)
+        #expect(eventually(15) { (try? store.tenant(id: "acme"))??.id == "acme" })
+    }
+
     @Test("A terminated pool connection is replaced on the next call")
     func terminatedConnection() throws {
         let db = TestStore()

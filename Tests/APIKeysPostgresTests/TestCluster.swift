@@ -79,14 +79,24 @@ struct OwnCluster {
     func restart() throws { _ = try Self.start(directory: directory) }
     func remove() { _ = try? Self.run(["stop", directory]) }
 
+    /// SIGSTOP (`hang: true`) or SIGCONT to the postmaster and every backend: a database
+    /// that keeps its sockets open and answers nothing, as behind a network partition.
+    func signalAll(hang: Bool) throws {
+        let signal = hang ? "STOP" : "CONT"
+        let pidFile = directory + "/data/postmaster.pid"
+        try Self.run(["pid=$(head -1 '\(pidFile)'); kill -\(signal) $pid $(pgrep -P $pid)"], shell: true)
+    }
+
     /// Runs the script and returns its standard output. posix_spawn and waitpid, not
     /// Foundation's Process: its SIGCHLD handling needs a dispatch worker, and every one may
     /// be blocked waiting for this very cluster (a hang seen here).
     @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
+    static func run(_ arguments: [String], shell: Bool = false) throws -> String {
         let output = NSTemporaryDirectory() + "apikeys-pg-out-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let command = ([TestCluster.scriptPath] + arguments).map { "'" + $0 + "'" }.joined(separator: " ") + " > '\(output)'"
+        let command = shell
+            ? "{ \(arguments[0]) ; } > '\(output)'"
+            : ([TestCluster.scriptPath] + arguments).map { "'" + $0 + "'" }.joined(separator: " ") + " > '\(output)'"
         let argv = ["/bin/bash", "-c", command]
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
