@@ -132,7 +132,9 @@ public final class APIKeyService: Sendable {
             let ruleRefused: Set<DomainError.Code> = [.failedPrecondition, .resourceExhausted, .alreadyExists]
             outcome = ruleRefused.contains(error.code) ? .denied : .failure
         }
-        return Event(time: time, tenantID: tenantID, actor: caller.actor, action: action, keyID: keyID, outcome: outcome, details: details)
+        // The key ID is the caller's text when the refusal is that it names no key.
+        return Event(time: time, tenantID: tenantID, actor: caller.actor, action: action,
+                     keyID: keyID.map(Validation.escapingControls), outcome: outcome, details: details)
     }
 
     /// X20: stores `event` (a refusal standing for `count` of them) unless this minute already

@@ -29,8 +29,7 @@ public enum Validation {
         }
         guard name.utf8.count <= nameBytes else { throw nameTooLong("key name", rule: "X16", reason: "name_too_long") }
         if let bad = name.unicodeScalars.first(where: { !isPrintable($0) }) {
-            let code = String(bad.value, radix: 16, uppercase: true)
-            throw .invalidArgument("the key name contains the non-printable character U+\(code)", rule: "X12", reason: "name_not_printable")
+            throw .invalidArgument("the key name contains the non-printable character U+\(hex(bad))", rule: "X12", reason: "name_not_printable")
         }
         try refuseSecret(name, what: "a key name")
         return name
@@ -41,6 +40,11 @@ public enum Validation {
     public static func revokeReason(_ raw: String) throws(DomainError) -> String {
         let reason = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard reason.utf8.count <= reasonBytes else { throw reasonTooLong() }
+        // Tabs and line breaks are pasted with tickets; NUL and other controls never mean text
+        // (and PostgreSQL's text cannot hold NUL: both stores answer the same).
+        if let bad = reason.unicodeScalars.first(where: { !isPrintable($0) && !["\t", "\n", "\r"].contains($0) }) {
+            throw .invalidArgument("the revoke reason contains the control character U+\(hex(bad))", rule: "X16", reason: "reason_not_printable")
+        }
         return SecretCodec.redactingSecrets(in: reason)
     }
 
@@ -74,6 +78,10 @@ public enum Validation {
         guard raw.utf8.count <= 4 * nameBytes else { throw tooLong }  // before lower-casing a copy of megabytes
         let search = raw.trimmingCharacters(in: .whitespaces).lowercased()
         guard search.utf8.count <= nameBytes, search.count <= 256 else { throw tooLong }
+        // No stored name, owner or ID holds one, so such a search could only match nothing.
+        if let bad = search.unicodeScalars.first(where: { !isPrintable($0) }) {
+            throw .invalidArgument("the search text contains the non-printable character U+\(hex(bad))", rule: "R7", reason: "search_not_printable")
+        }
         return search
     }
 
@@ -169,9 +177,29 @@ public enum Validation {
     /// Caller text as an error message may quote it: in double quotes, secrets redacted, cut
     /// at a character boundary to at most ``quotedBytes`` bytes, with "…" when cut.
     public static func quoted(_ text: String) -> String {
-        let shown = SecretCodec.redactingSecrets(in: String(decoding: text.utf8.prefix(quotedBytes + 4 * 73), as: UTF8.self))
+        let shown = escapingControls(SecretCodec.redactingSecrets(in: String(decoding: text.utf8.prefix(quotedBytes + 4 * 73), as: UTF8.self)))
         guard shown.utf8.count > quotedBytes else { return "\"\(shown)\"" }
         return "\"\(prefix(shown, bytes: quotedBytes))…\""
+    }
+
+    /// Control characters as `\u{…}`: a message never carries a NUL (which PostgreSQL's text
+    /// cannot store) or a terminal escape to whoever reads it.
+    static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                escaped += "\\u{\(hex(scalar))}"
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// The longest prefix of `text` of at most `bytes` UTF-8 bytes that ends on a scalar boundary.
