@@ -125,6 +125,40 @@ extension APIKeyService {
         return user
     }
 
+    /// X21: a write re-reads the credential its caller authenticated with, in its own
+    /// transaction. The caller was resolved from this server's index, which learns of a
+    /// revocation made through another server a moment later; the database knows at once, so
+    /// a revoked API key or credential can never write, on any server. (Reads and Verify
+    /// follow the index: they see a revocation within the propagation bound.)
+    func credentialIsCurrent(_ caller: Caller, in tx: any StoreReader) throws {
+        switch caller {
+        case .member(let member):
+            switch member.via {
+            case .apiKey(let keyID):
+                guard let key = try tx.key(id: keyID), key.tenantID.isByteEqual(to: member.tenantID),
+                      key.ownerID.isByteEqual(to: member.userID)
+                else { throw VerifyFailure.unknown.error }
+                switch key.status(at: now) {
+                case .active: return
+                case .revoked: throw VerifyFailure.revoked.error
+                case .expired: throw VerifyFailure.expired.error
+                }
+            case .service(let service):
+                try storedCredentialIsCurrent(id: service.credentialID, kind: "service", in: tx)
+            }
+        case .service(let service):
+            try storedCredentialIsCurrent(id: service.credentialID, kind: "service", in: tx)
+        case .operatorCredential(let id):
+            try storedCredentialIsCurrent(id: id, kind: "operator", in: tx)
+        }
+    }
+
+    /// Configured and certificate credentials are not stored: only a stored one can be revoked.
+    private func storedCredentialIsCurrent(id: String, kind: String, in tx: any StoreReader) throws {
+        guard let stored = try tx.credential(id: id), stored.revokedAt != nil else { return }
+        throw DomainError.unauthenticated("the \(kind) credential is not recognised", reason: "unknown_credential")
+    }
+
     /// The member behind `caller`, for operations that act in a tenant.
     func member(_ caller: Caller) throws(DomainError) -> Caller.Member {
         if case .member(let member) = caller { return member }

@@ -82,7 +82,10 @@ public final class APIKeyService: Sendable {
         _ body: (any StoreTransaction, inout [VerificationIndex.Change]) throws -> T
     ) throws(DomainError) -> T {
         do {
-            return try commit(body)
+            return try commit { tx, changes in
+                try credentialIsCurrent(caller, in: tx)
+                return try body(tx, &changes)
+            }
         } catch let error as DomainError {
             recordRefusal(error, caller: caller, operation: operation, tenantID: tenantID, keyID: keyID)
             throw error

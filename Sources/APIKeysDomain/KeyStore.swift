@@ -47,6 +47,15 @@ public protocol StoreReader {
     func hasOperatorCredential() throws -> Bool
     /// Every stored credential, revoked ones included, ordered by creation (X18).
     func credentials() throws -> [Credential]
+    /// One stored credential, revoked or not.
+    func credential(id: String) throws -> Credential?
+}
+
+extension StoreReader {
+    /// Credentials are few (one per service and operator): a store may find one among all.
+    public func credential(id: String) throws -> Credential? {
+        try credentials().first { $0.id.isByteEqual(to: id) }
+    }
 }
 
 /// Reads and writes inside one transaction of ``KeyStore/write(_:)``.

@@ -82,7 +82,7 @@ final class ChangeFollower: @unchecked Sendable {
                         "error": "\(error.cause ?? error.message)",
                     ])
                 }
-                backoff = min(5, backoff * 2 * Double.random(in: 0.8...1.2))
+                backoff = min(1, backoff * 2 * Double.random(in: 0.8...1.2))
             }
             metrics?.staleness.record(Double(service.staleness) / 1000)
             condition.lock()

@@ -63,6 +63,26 @@ struct SeveralServersTests {
         }
     }
 
+    @Test("X21: a key or credential revoked on A cannot write on B before B catches up: the write re-reads it in its transaction")
+    func revokedCredentialsCannotWriteAnywhere() throws {
+        let generated = try f.generate(f.dev)
+        let service = try f.service.createServiceCredential(.operator, name: "console", scope: .act, tenants: [])
+        try b.catchUp()
+        let byKey = try b.resolveCaller(authorization: "Bearer \(generated.secret)", tenantID: nil, userID: nil)
+        let byService = try b.resolveCaller(authorization: "Service \(service.secret)", tenantID: f.tenant, userID: "dev")
+        _ = try f.service.revoke(f.dev, keyID: generated.key.id, reason: "leaked")
+        _ = try f.service.revokeCredential(.operator, id: service.credential.id)
+        // B has not caught up: its index still authenticates both…
+        _ = try b.resolveCaller(authorization: "Bearer \(generated.secret)", tenantID: nil, userID: nil)
+        // …but no write goes through.
+        expectRefusal(.unauthenticated, "revoked") { _ = try b.rename(byKey, keyID: generated.key.id, name: "mine now") }
+        expectRefusal(.unauthenticated, "unknown_credential") { _ = try b.generate(byService, name: "minted", expiry: .tenantMaximum) }
+        #expect(try f.store.keys(tenantID: f.tenant, ownerID: "dev").count == 1, "nothing was minted")
+        #expect(try f.store.key(id: generated.key.id)?.name == generated.key.name)
+        // Both refusals are in the audit trail.
+        #expect(f.events().contains { $0.action == EventAction.keyGenerated && $0.outcome == .failure && $0.details["reason"] == "unknown_credential" })
+    }
+
     @Test("X21: Verify answers UNAVAILABLE once the index is older than the staleness limit, and recovers on catch-up")
     func failsClosedWhenStale() throws {
         let generated = try f.generate(f.dev)
