@@ -282,8 +282,10 @@ async def connect(servers) -> list[Node]:
 
 
 async def provision(node: Node, *, tenant: str = "acme", admins=("alice",), developers=("bob",),
-                    max_keys_per_user: int = 1000, excessive_use_per_minute: int | None = None) -> None:
-    """A tenant with licensed admins (also developers) and licensed developers; API keys on."""
+                    max_keys_per_user: int = 1000, excessive_use_per_minute: int | None = None,
+                    settle: list | None = None) -> None:
+    """A tenant with licensed admins (also developers) and licensed developers; API keys on.
+    With ``settle`` (nodes), returns once every one of them has applied all of it."""
     await node.op.directory.create_tenant(tenant_id=tenant, name=tenant.title())
     for user in admins:
         await node.op.directory.create_user(tenant_id=tenant, user_id=user, display_name=user.title(),
@@ -295,6 +297,21 @@ async def provision(node: Node, *, tenant: str = "acme", admins=("alice",), deve
     if excessive_use_per_minute is not None:
         update["excessive_use_per_minute"] = excessive_use_per_minute
     await node.user(admins[0], tenant).tenant_settings.update(**update)
+    if settle:
+        await barrier(node, settle, admins[0], tenant)
+
+
+async def barrier(via: Node, nodes, admin: str = "alice", tenant: str = "acme", timeout: float = 10.0) -> None:
+    """Returns once every node has applied every change committed before this call: a key
+    generated now through ``via`` verifies on each (the change log is read in commit order)."""
+    key = await via.user(admin, tenant).keys.generate(name="barrier", expires_in_seconds=3600)
+    for i, n in enumerate(nodes):
+        await until(lambda n=n: _verifies(n, key.secret), timeout, f"the barrier key on node {i + 1}")
+    await via.user(admin, tenant).keys.delete(key_id=key.key.id)
+
+
+async def _verifies(node: "Node", secret: str) -> bool:
+    return is_principal(await verify_outcome(node, secret))
 
 
 async def outcome(coro):

@@ -102,7 +102,7 @@ def test_x21_every_kind_of_change_through_one_server_reaches_the_others(deployme
         a, b, c = nodes = await connect(servers)
         others = (b, c)
         try:
-            await provision(a, admins=("alice",), developers=("bob", "carol"))
+            await provision(a, admins=("alice",), developers=("bob", "carol"), settle=nodes)
             alice, bob = a.user("alice"), a.user("bob")
 
             # R18: a key generated on A verifies on B and C.
@@ -227,7 +227,7 @@ def test_r16_x3_concurrent_generates_on_three_servers_never_exceed_the_maximum(d
     async def main():
         nodes = await connect(servers)
         try:
-            await provision(nodes[0], developers=("bob",), max_keys_per_user=maximum)
+            await provision(nodes[0], developers=("bob",), max_keys_per_user=maximum, settle=nodes)
             ok = await race(nodes, "bob", "first")
             assert len(ok) == maximum, f"{len(ok)} of {calls} concurrent Generates succeeded, maximum {maximum}"
             assert len(await active(nodes[2], "bob")) == maximum
@@ -253,7 +253,7 @@ def test_r3_last_tenant_admin_survives_concurrent_demotions_on_two_servers(deplo
     async def main():
         a, b, c = nodes = await connect(servers)
         try:
-            await provision(a, admins=("alice", "dave"), developers=())
+            await provision(a, admins=("alice", "dave"), developers=(), settle=nodes)
             for round_no in range(6):
                 # Even rounds: each demotes the other; odd rounds: each demotes themselves
                 # (write skew: each sees the other still an admin).
@@ -287,7 +287,7 @@ def test_r11_x6_concurrent_bulk_revokes_on_two_servers_report_per_key_and_revoke
     async def main():
         a, b, c = nodes = await connect(servers)
         try:
-            await provision(a, developers=("bob",))
+            await provision(a, developers=("bob",), settle=nodes)
             keys = [await a.user("bob").keys.generate(name=f"bulk {i}", expires_in_seconds=DAY) for i in range(8)]
             ids = [k.key.id for k in keys]
             await b.user("alice").keys.revoke(key_id=ids[6])        # already revoked
@@ -396,7 +396,7 @@ def test_x21_sigkill_of_one_server_during_writes_loses_no_acknowledged_write(dep
     async def main():
         a, b, c = nodes = await connect(servers)
         try:
-            await provision(a, developers=("bob", "carol"))
+            await provision(a, developers=("bob", "carol"), settle=nodes)
             stop = asyncio.Event()
             on_a, on_b = new_log(), new_log()
             tasks = [asyncio.create_task(writer(a, "bob", "via A", stop, on_a)),
@@ -445,7 +445,7 @@ def test_x21_server_recovers_by_itself_when_its_database_connections_are_termina
     async def main():
         a, b, c = nodes = await connect(servers)
         try:
-            await provision(b, developers=("bob",))
+            await provision(b, developers=("bob",), settle=nodes)
             before = await a.user("bob").keys.generate(name="before", expires_in_seconds=DAY)
             await everywhere(nodes, verifies(before.secret), "key verifies")
             backends = cluster.backends_of(victim.process.pid)
@@ -504,7 +504,7 @@ def test_x21_database_stopped_writes_unavailable_verify_fails_closed_after_stale
         async def main():
             a, b, c = nodes = await connect(servers)
             try:
-                await provision(a, developers=("bob",))
+                await provision(a, developers=("bob",), settle=nodes)
                 k1 = await a.user("bob").keys.generate(name="k1", expires_in_seconds=DAY)
                 k2 = await a.user("bob").keys.generate(name="k2", expires_in_seconds=DAY)
                 await everywhere(nodes, verifies(k2.secret), "keys verify")
