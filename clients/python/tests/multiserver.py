@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -122,25 +121,16 @@ class PgCluster:
     def stop_database(self) -> None:
         """``pg_ctl stop -m fast``: every connection is closed, nothing answers on the port."""
         data = self._data_directory()
-        with open(os.path.join(data, "postmaster.opts")) as f:
-            self._options = shlex.split(f.read())[1:]
         proc = self._pg_ctl("-D", data, "-m", "fast", "-w", "stop")
         assert proc.returncode == 0, f"pg_ctl stop failed: {proc.stdout}{proc.stderr}"
 
     def start_database(self) -> None:
-        """Starts it again with the options it had (port, listen address, socket directory)."""
-        data = self._data_directory()
-        options, skip = [], False
-        for i, arg in enumerate(self._options):  # the same command line minus -D DIR
-            if skip:
-                skip = False
-            elif arg == "-D":
-                skip = True
-            else:
-                options.append(arg)
-        log = os.path.join(os.path.dirname(data), "restart.log")
-        proc = self._pg_ctl("-D", data, "-l", log, "-w", "-o", shlex.join(options), "start")
-        assert proc.returncode == 0, f"pg_ctl start failed: {proc.stdout}{proc.stderr}"
+        """Starts it again on the same port (the cluster script keeps it in DIR/port)."""
+        assert self.directory is not None
+        proc = subprocess.run([str(CLUSTER_SCRIPT), "start", self.directory], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0 and self.url.split("?")[0] in proc.stdout, \
+            f"restart failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
 
     def backends_of(self, pid: int) -> list[int]:
         """The PostgreSQL backend PIDs serving the connections of process ``pid`` (matched by
