@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -28,16 +28,21 @@ proto: deps
 proto-check: deps
 	scripts/generate-proto.sh --check
 
-# Builds once (with tests), then runs every suite against that build.
+# Builds once (with tests), then runs every suite against that build, with a throwaway
+# PostgreSQL cluster for the PostgreSQL store's tests (stopped and removed at the end).
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	$(MAKE) --no-print-directory test-swift test-python test-conformance test-quickstart fuzz-smoke
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-conformance test-quickstart fuzz-smoke
 
 test-swift:
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	scripts/with-postgres.sh swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+# The rule suites again, every server on PostgreSQL (X21: both stores keep every rule).
+test-swift-postgres:
+	APIKEYS_TEST_STORE=postgres scripts/with-postgres.sh swift test --skip-build --filter APIKeysIntegrationTests $(SWIFT_BUILD_FLAGS)
 
 test-python:
-	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd python3 -m pytest -q clients/python/tests
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd scripts/with-postgres.sh python3 -m pytest -q clients/python/tests
 
 test-conformance:
 	scripts/run-conformance.sh $(BIN)

@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "APIKeysWire", targets: ["APIKeysWire"]),
         .library(name: "APIKeysDomain", targets: ["APIKeysDomain"]),
         .library(name: "APIKeysStorage", targets: ["APIKeysStorage"]),
+        .library(name: "APIKeysPostgres", targets: ["APIKeysPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Debian's libprotobuf-c, found through pkg-config.
@@ -78,10 +80,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The store that several servers share (issue 10): PostgreSQL through postgres-nio.
+        .target(
+            name: "APIKeysPostgres",
+            dependencies: [
+                "APIKeysDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // sslmode=require in the store's URL.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "APIKeysServer",
             dependencies: [
-                "APIKeysWire", "APIKeysDomain", "APIKeysStorage",
+                "APIKeysWire", "APIKeysDomain", "APIKeysStorage", "APIKeysPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,6 +173,19 @@ let package = Package(
         .testTarget(
             name: "APIKeysStorageTests",
             dependencies: ["APIKeysStorage", "APIKeysDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // Against a real PostgreSQL 15: APIKEYS_TEST_POSTGRES, or a cluster the tests start
+        // through scripts/postgres-cluster.sh.
+        .testTarget(
+            name: "APIKeysPostgresTests",
+            dependencies: [
+                "APIKeysPostgres", "APIKeysDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The command-line tool's pure parts: help order, error hints, exit statuses, contexts.

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libsqlite3-dev pkg-config openssl)
+debian_packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libsqlite3-dev pkg-config openssl postgresql-15 postgresql-client-15)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

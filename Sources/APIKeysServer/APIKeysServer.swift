@@ -1,4 +1,5 @@
 import APIKeysDomain
+import APIKeysPostgres
 import APIKeysStorage
 import APIKeysWire
 import CoreMetrics
@@ -8,7 +9,8 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The apikeys server: the RPC server with every service registered, over the SQLite store.
+/// The apikeys server: the RPC server with every service registered, over the SQLite store
+/// or a PostgreSQL store shared with other servers (X21).
 ///
 /// ```swift
 /// let server = try APIKeysServer(configuration: .defaults, logger: logger)
@@ -23,12 +25,16 @@ public final class APIKeysServer: Sendable {
     private let pool: NIOThreadPool
     private let logger: Logger
     private let flusher: UsageFlushThread
-    private let dataDirectory: DataDirectory
+    /// SQLite only: the locked directory.
+    private let dataDirectory: DataDirectory?
+    /// Shared store only: what keeps the index current, and the store to close.
+    private let shared: SharedStoreParts?
     private let metrics: ServerMetrics?
     /// What `/readyz` and `Health/Check` ask.
     public let readiness: Readiness
-    /// Where the SQLite database lives, for the start-up lines.
-    public var databasePath: String { dataDirectory.databasePath }
+    /// Where the data lives, for the start-up lines: the SQLite file's path, or the
+    /// PostgreSQL database (user, host, port, database and schema; never a password).
+    public let storeDescription: String
     /// Set when this start created the operator credential on an empty data directory:
     /// the one time it can be shown.
     public let newOperatorCredential: String?
@@ -38,15 +44,36 @@ public final class APIKeysServer: Sendable {
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.logger = logger
-        // X21: the lock comes first, so a second server stops before it touches the database.
-        let dataDirectory = try DataDirectory(path: configuration.dataDirectory)
-        self.dataDirectory = dataDirectory
-        let path = dataDirectory.databasePath
-        var storeConfiguration = SQLiteKeyStore.Configuration()
-        storeConfiguration.usageWritesAtIdlePriority = true
-        let store = try SQLiteKeyStore(path: path, configuration: storeConfiguration)
-        dataDirectory.tightenSideFiles()
-        let service = try APIKeyService(store: store)
+        let store: any KeyStore
+        let postgres: PostgresKeyStore?
+        switch configuration.store {
+        case .sqlite:
+            // X21: the lock comes first, so a second server stops before it touches the database.
+            let dataDirectory = try DataDirectory(path: configuration.dataDirectory)
+            self.dataDirectory = dataDirectory
+            var storeConfiguration = SQLiteKeyStore.Configuration()
+            storeConfiguration.usageWritesAtIdlePriority = true
+            store = try SQLiteKeyStore(path: dataDirectory.databasePath, configuration: storeConfiguration)
+            dataDirectory.tightenSideFiles()
+            storeDescription = dataDirectory.databasePath
+            postgres = nil
+        case .postgres(let url):
+            dataDirectory = nil
+            // Every pool thread, the flush and the change follower may each hold a connection.
+            var storeConfiguration = PostgresKeyStore.Configuration()
+            storeConfiguration.maxConnections = Self.postgresThreads + 4
+            let opened = try PostgresKeyStore(url: url, configuration: storeConfiguration, logger: logger)
+            store = opened
+            storeDescription = opened.description
+            postgres = opened
+        }
+        let service: APIKeyService
+        do {
+            service = try APIKeyService(store: store, maxStaleness: postgres == nil ? nil : configuration.maxStaleness)
+        } catch {
+            postgres?.close()
+            throw error
+        }
         self.service = service
         for problem in service.identifierProblems {
             logger.warning("stored identifiers break X15 (NFC only)", metadata: ["problem": "\(problem)"])
@@ -62,11 +89,18 @@ public final class APIKeysServer: Sendable {
             try service.addConfiguredOperatorCredential(secret: secret)
         }
 
-        // Domain calls block on SQLite: they run here, never on an event loop.
-        pool = NIOThreadPool(numberOfThreads: 4)
+        // Domain calls block on the store: they run here, never on an event loop. PostgreSQL
+        // calls mostly wait on the network, so more of them overlap.
+        pool = NIOThreadPool(numberOfThreads: postgres == nil ? 4 : Self.postgresThreads)
         pool.start()
         let metrics = configuration.metrics ? ServerMetrics() : nil
         self.metrics = metrics
+        if let postgres {
+            let follower = ChangeFollower(interval: configuration.changePollInterval, service: service, logger: logger, metrics: metrics)
+            shared = SharedStoreParts(store: postgres, follower: follower)
+        } else {
+            shared = nil
+        }
         metrics?.indexSize.record(service.indexedKeyCount)
         let lastFlush = LastFlush()
         let retention = EventRetention(retention: configuration.eventRetention)
@@ -74,7 +108,7 @@ public final class APIKeysServer: Sendable {
             Self.flush(service, logger: logger, metrics: metrics, lastFlush: lastFlush)
             retention.runIfDue(service, logger: logger)
         }
-        readiness = Readiness(service: service, databasePath: path)
+        readiness = Readiness(service: service, databasePath: dataDirectory?.databasePath, maxStaleness: postgres == nil ? nil : configuration.maxStaleness)
         var router = RPCRouter()
         HealthService.register(in: &router, readiness: readiness, pool: pool)
         let certificateServices = CertificateServices(entries: configuration.certificateServices)
@@ -85,16 +119,18 @@ public final class APIKeysServer: Sendable {
         }
         rpc = RPCServer(router: router, configuration: configuration.rpc,
                         observer: Self.observer(logger: logger, accessLog: configuration.accessLog, metrics: metrics))
-        logger.info("opened store", metadata: ["path": "\(path)", "keys": "\(service.indexedKeyCount)"])
+        logger.info("opened store", metadata: ["store": "\(storeDescription)", "keys": "\(service.indexedKeyCount)"])
         if configuration.rpc.tls?.requiresClientCertificate != true, !configuration.certificateServices.isEmpty {
             logger.warning("certificate services are configured but client certificates are not required (mutual TLS): they are ignored")
         }
     }
 
+    static let postgresThreads = 16
+
     /// X7, X18: creates the operator credential on a store that has none and returns it. With
     /// `output`, the secret is also written to that new file (0600), which is created before
     /// the credential, so an existing file stops the start with nothing generated.
-    private static func bootstrap(_ service: APIKeyService, store: SQLiteKeyStore, output: String?) throws -> String? {
+    private static func bootstrap(_ service: APIKeyService, store: any KeyStore, output: String?) throws -> String? {
         guard let output else { return try service.bootstrap() }
         guard try !store.hasOperatorCredential() else { return nil }
         let fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -120,6 +156,13 @@ public final class APIKeysServer: Sendable {
 
     /// Starts listening; returns the bound address, e.g. `127.0.0.1:7420`.
     public func start() async throws -> (host: String, port: Int) {
+        if let shared {
+            // Catch up once before serving: changes committed since the snapshot was read.
+            _ = try? await pool.runIfActive { [service] in try service.catchUp() }
+            let follower = shared.follower
+            shared.store.watchChanges { follower.wake() }
+            follower.start()
+        }
         let address = try await rpc.start()
         flusher.start()
         return (address.ipAddress ?? "?", address.port ?? 0)
@@ -132,9 +175,14 @@ public final class APIKeysServer: Sendable {
         // The flush thread writes what is left and ends; waited for on the pool, not a
         // cooperative thread.
         let flusher = self.flusher
-        try? await pool.runIfActive { flusher.stop() }
+        let shared = self.shared
+        try? await pool.runIfActive {
+            shared?.follower.stop()
+            flusher.stop()
+            shared?.store.close()
+        }
         try? await pool.shutdownGracefully()
-        dataDirectory.release()
+        dataDirectory?.release()
     }
 
     /// SIGHUP: re-reads the TLS files; new connections get them, open ones keep theirs.
@@ -164,9 +212,14 @@ public final class APIKeysServer: Sendable {
                 metrics.flushBatch.record(written)
                 metrics.indexSize.record(service.indexedKeyCount)
             }
+            if lastFlush.failing.withLock({ failing in defer { failing = false }; return failing }) {
+                logger.notice("usage counters and verification events are stored again")
+            }
         } catch {
             metrics?.storeErrors.increment()
-            logger.error("could not store usage counters and verification events", metadata: [
+            // Once per outage: the flush retries every interval, keeping what it could not store.
+            guard !lastFlush.failing.withLock({ failing in defer { failing = true }; return failing }) else { return }
+            logger.error("could not store usage counters and verification events: kept in memory, retried every flush", metadata: [
                 "error": "\(error)", "error_id": "\(error.errorID ?? "-")",
             ])
         }
@@ -186,6 +239,14 @@ public final class APIKeysServer: Sendable {
         observer.connectionClosed = { peer in
             metrics?.connections.decrement()
             logger.debug("connection closed", metadata: ["peer": "\(peer)"])
+        }
+        observer.readingPaused = { peer, paused in
+            if paused { metrics?.connectionsPaused.increment() } else { metrics?.connectionsPaused.decrement() }
+            logger.debug(paused ? "reading paused: the client leaves output unread" : "reading resumed", metadata: ["peer": "\(peer)"])
+        }
+        observer.responseReplaced = { peer in
+            metrics?.responsesReplaced.increment()
+            logger.debug("a large response was replaced by RESOURCE_EXHAUSTED: output goes unread", metadata: ["peer": "\(peer)"])
         }
         observer.protocolError = { peer, error in
             logger.debug("protocol error", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -220,4 +281,12 @@ public final class APIKeysServer: Sendable {
 /// When the usage counters were last written (the flush lag metric).
 final class LastFlush: Sendable {
     let time = Mutex(ContinuousClock.now)
+    /// The last flush failed: its failure was logged, the next ones are not until one succeeds.
+    let failing = Mutex(false)
+}
+
+/// X21: a server on a shared store follows the other servers' changes.
+private struct SharedStoreParts: Sendable {
+    let store: PostgresKeyStore
+    let follower: ChangeFollower
 }

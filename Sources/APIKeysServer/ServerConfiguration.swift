@@ -5,9 +5,18 @@ public import APIKeysWire
 public struct ServerConfiguration: Sendable {
     /// Address, limits and timeouts of the RPC protocol.
     public var rpc = RPCServerConfiguration()
+    /// Which store: the embedded SQLite database in ``dataDirectory`` (one server), or a
+    /// PostgreSQL database that several servers share (X21).
+    public var store = Store.sqlite
     /// Where the SQLite database lives; created (mode 0700) when missing, and locked while
     /// the server runs (X21: one server per directory).
     public var dataDirectory = "data"
+    /// X21, shared store only: how long Verify answers from memory after the last successful
+    /// read of the change log (the store unreachable); after that it answers UNAVAILABLE.
+    public var maxStaleness: Duration = .seconds(30)
+    /// X21, shared store only: the change log is read at least this often, so a lost
+    /// notification delays a change by at most this much.
+    public var changePollInterval: Duration = .milliseconds(500)
     /// Registers the `Conformance` test service.
     public var conformance = false
     /// Service credentials from configuration (X13, X18), accepted besides stored ones.
@@ -36,6 +45,12 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     public static var defaults: ServerConfiguration { ServerConfiguration() }
+
+    public enum Store: Sendable, Hashable {
+        case sqlite
+        /// `postgres://user[:password]@host[:port]/database[?schema=name]`.
+        case postgres(url: String)
+    }
 
     /// A configured service credential: its secret (32 or more characters; only its hash is
     /// kept), the actor name in events and its X18 scope.

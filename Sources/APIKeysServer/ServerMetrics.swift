@@ -15,6 +15,14 @@ final class ServerMetrics: Sendable {
     /// Seconds since the previous successful flush: above the interval, flushes are late.
     let flushLag = Gauge(label: "apikeys_usage_flush_lag_seconds")
     let indexSize = Gauge(label: "apikeys_index_keys")
+    /// Connections whose client left so much output unread that the server stopped reading them.
+    let connectionsPaused = Meter(label: "apikeys_connections_reading_paused")
+    /// Large responses replaced by RESOURCE_EXHAUSTED because output went unread.
+    let responsesReplaced = Counter(label: "apikeys_responses_replaced_total")
+    /// X21, on a shared store: seconds since the index last held every committed change.
+    let staleness = Gauge(label: "apikeys_store_staleness_seconds")
+    /// X21: other servers' changes applied to this server's index.
+    let changesApplied = Counter(label: "apikeys_store_changes_applied_total")
 
     func callFinished(_ call: FinishedCall) {
         let key = "\(call.method) \(call.code.rawValue)"

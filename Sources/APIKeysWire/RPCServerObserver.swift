@@ -14,6 +14,12 @@ public struct RPCServerObserver: Sendable {
     public var connectionClosed: (@Sendable (_ peer: String) -> Void)?
     /// A connection broke a rule of the protocol (bad preface, oversized frame, ...).
     public var protocolError: (@Sendable (_ peer: String, _ error: WireError) -> Void)?
+    /// A client left so much output unread that the server stopped reading its connection
+    /// (`true`), or took it and reading resumed (`false`); also `false` if it closes paused.
+    public var readingPaused: (@Sendable (_ peer: String, _ paused: Bool) -> Void)?
+    /// A large response was replaced by a short RESOURCE_EXHAUSTED because clients left too
+    /// much output unread (the per-connection or the server-wide bound).
+    public var responseReplaced: (@Sendable (_ peer: String) -> Void)?
     /// Every call once its response is decided, OK or not.
     public var callFinished: (@Sendable (FinishedCall) -> Void)?
     /// Whether handlers get a ``CallAnnotations`` to say who called (the access log); off,

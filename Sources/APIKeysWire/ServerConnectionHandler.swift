@@ -126,6 +126,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         closeTimer?.cancel()
         for timer in deadlineTimers.values { timer.cancel() }
         deadlineTimers.removeAll()
+        if readWithheld {
+            readWithheld = false
+            observer.readingPaused?(peer, false)
+        }
         observer.connectionClosed?(peer)
         context.fireChannelInactive()
     }
@@ -162,6 +166,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if machine.readingPaused {
+            if !readWithheld { observer.readingPaused?(peer, true) }
             readWithheld = true
         } else {
             context.read()
@@ -181,6 +186,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         flushIfNeeded()
         if readWithheld, !machine.readingPaused {
             readWithheld = false
+            observer.readingPaused?(peer, false)
             context.read()
         }
     }
@@ -299,6 +305,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .replaceResponse(let error):
             // The result is released here, unqueued: the client has not read what it has.
             let replacement = ResponseFrame(callID: callID, error: error)
+            observer.responseReplaced?(peer)
             report(callID: callID, code: replacement.code, message: replacement.statusMessage)
             write(.response(replacement), response: callID)
         case .dropResponse(let close):

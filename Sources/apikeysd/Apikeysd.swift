@@ -51,7 +51,13 @@ struct Apikeysd: AsyncParsableCommand {
     var config: String?
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 7420
-    @Option(help: "Directory of the SQLite database (created when missing).") var dataDir = "data"
+    @Option(help: "Directory of the SQLite database (created when missing; default: data).") var dataDir: String?
+    @Option(help: ArgumentHelp(
+        "Use a PostgreSQL database that several servers share instead of SQLite: postgres://user@host[:port]/database[?schema=name]; the password from PGPASSWORD (also APIKEYS_STORE).",
+        valueName: "url"))
+    var store: String?
+    @Option(help: "With --store: how long Verify answers from memory while the database is unreachable, then UNAVAILABLE (30s, 2m...).")
+    var maxStaleness = "30s"
     @Flag(help: "Register the Conformance test service (for apikeys-conformance and tests).") var conformance = false
     @Option(help: "Largest frame in bytes.") var maxFrameSize = 4 * 1024 * 1024
     @Option(help: "Calls in flight per connection.") var maxConcurrentCalls = 100
@@ -127,7 +133,14 @@ struct Apikeysd: AsyncParsableCommand {
         try check(StructuredLogHandler.Format(rawValue: logFormat) != nil, "log-format", logFormat, "logfmt, json")
         try check(["on", "off"].contains(accessLog), "access-log", accessLog, "on, off")
         try check(!host.isEmpty, "host", "''", "an IP address or host name")
-        try check(!dataDir.isEmpty, "data-dir", "''", "a directory path")
+        try check(dataDir?.isEmpty != true, "data-dir", "''", "a directory path")
+        if let store {
+            try check(store.hasPrefix("postgres://") || store.hasPrefix("postgresql://"), "store", Self.redacted(store),
+                      "a PostgreSQL URL, postgres://user@host[:port]/database[?schema=name]")
+            if dataDir != nil { throw ValidationError("--store and --data-dir exclude each other: --data-dir is the SQLite store's directory") }
+        }
+        try check(ServerConfiguration.duration(parsing: maxStaleness) != nil, "max-staleness", maxStaleness,
+                  "a duration such as 30s, 2m or 1h")
         try check((1024...(1 << 30)).contains(maxFrameSize), "max-frame-size", maxFrameSize, "1024 to 1073741824 bytes")
         try check(maxConcurrentCalls >= 1, "max-concurrent-calls", maxConcurrentCalls, "1 or more")
         try check(maxConnections >= 1, "max-connections", maxConnections, "1 or more")
@@ -197,7 +210,9 @@ struct Apikeysd: AsyncParsableCommand {
         configuration.rpc.connection.handshakeTimeout = .seconds(handshakeTimeout)
         configuration.rpc.connection.idleTimeout = .seconds(idleTimeout)
         configuration.rpc.connection.keepaliveInterval = .seconds(keepaliveInterval)
-        configuration.dataDirectory = dataDir
+        configuration.dataDirectory = dataDir ?? "data"
+        if let store { configuration.store = .postgres(url: store) }
+        configuration.maxStaleness = ServerConfiguration.duration(parsing: maxStaleness) ?? configuration.maxStaleness
         configuration.conformance = conformance
         configuration.usageFlushInterval = .seconds(usageFlushInterval)
         configuration.accessLog = accessLog == "on"
@@ -230,6 +245,10 @@ struct Apikeysd: AsyncParsableCommand {
             Self.startFailure(error.description)
         } catch {
             let reason = Self.oneLine(error)
+            if let store {
+                Self.startFailure("cannot use --store \(Self.redacted(store)): \(reason)")
+            }
+            let dataDir = configuration.dataDirectory
             // Foundation's errors name the path themselves.
             Self.startFailure(reason.hasPrefix(dataDir) ? "cannot use --data-dir \(reason)" : "cannot use --data-dir \(dataDir): \(reason)")
         }
@@ -260,6 +279,14 @@ struct Apikeysd: AsyncParsableCommand {
             Self.startFailure(Self.oneLine(error))
         }
         logger.info("stopped")
+    }
+
+    /// A store URL as it may be shown: without its password.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex),
+              let colon = url.range(of: ":", range: scheme.upperBound..<at.lowerBound)
+        else { return url }
+        return String(url[..<colon.upperBound]) + "***" + String(url[at.lowerBound...])
     }
 
     /// A failure after validation (the data directory, the port): one line, exit 1.
@@ -313,10 +340,10 @@ struct Files: Sendable {
         let shown = "\(host):\(port)"
         say("apikeysd listening on \(shown)")
         say("  tls: \(tlsDescription)")
-        say("  data: \(server.databasePath)")
+        say("  data: \(server.storeDescription)")
         say("  connect: apikeys --server \(shown)\(tlsCertificate == nil ? "" : " --tls-ca <ca.pem>") health")
         logger.info("listening", metadata: [
-            "address": "\(shown)", "tls": "\(tlsDescription)", "data": "\(server.databasePath)",
+            "address": "\(shown)", "tls": "\(tlsDescription)", "data": "\(server.storeDescription)",
             "version": "\(APIKeysVersion.current)", "access_log": "\(accessLog)",
         ])
         if let secret = server.newOperatorCredential {

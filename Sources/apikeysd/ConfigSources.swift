@@ -35,8 +35,12 @@ enum ConfigSources {
         "access-log": .value, "http-host": .value, "http-port": .value,
         "service-credentials-file": .value, "operator-credential-file": .value, "operator-credential-out": .value,
         "usage-flush-interval": .value, "event-retention": .value, "tls-certificate": .value, "tls-private-key": .value,
-        "tls-client-ca": .value, "tls-client-service": .repeated,
+        "tls-client-ca": .value, "tls-client-service": .repeated, "store": .value, "max-staleness": .value,
     ]
+
+    /// Options that choose the same thing: one given at a higher precedence hides the other
+    /// from lower ones (`--data-dir` on the command line wins over `APIKEYS_STORE`).
+    static let alternatives = ["store": "data-dir", "data-dir": "store"]
 
     /// `APIKEYS_TLS_CERTIFICATE` and `APIKEYS_TLS_PRIVATE_KEY` are the `apikeys` CLI's client
     /// certificate: a shell set up for the CLI must not hand it to a server as its own.
@@ -62,17 +66,20 @@ enum ConfigSources {
         })
         var merged = arguments
         var taken = given
+        for name in given { if let other = alternatives[name] { taken.insert(other) } }
         for name in options.keys.sorted() where !taken.contains(name) {
             let variable = variable(for: name)
             guard let value = environment[variable], !value.isEmpty else { continue }
             merged += try flagArguments(for: name, values: options[name] == .repeated
                                     ? value.split(separator: " ").map(String.init) : [value], from: variable)
             taken.insert(name)
+            if let other = alternatives[name] { taken.insert(other) }
         }
         if let path = configPath(arguments) ?? environment["APIKEYS_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
             for (name, values, line) in try readFile(path) where !taken.contains(name) {
                 merged += try flagArguments(for: name, values: values, from: "\(path):\(line)")
                 taken.insert(name)
+                if let other = alternatives[name] { taken.insert(other) }
             }
         }
         return merged

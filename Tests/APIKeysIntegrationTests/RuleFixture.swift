@@ -26,7 +26,7 @@ struct SharedServer: Sendable {
             throw RPCError(code: .internal, message: "a fresh data directory must create an operator credential")
         }
         var shared = try await SharedServer.provision(host: server.host, port: server.port, operatorSecret: operatorSecret)
-        shared.dataDirectory = server.dataDirectory
+        shared.dataDirectory = TestStore.isSQLite ? server.dataDirectory : nil
         return shared
     }
 

@@ -3,7 +3,30 @@ import APIKeysWire
 import Foundation
 import Logging
 
-/// A real apikeysd, in this process, on a free port, with its own SQLite directory.
+/// Which store the rule suites run on: SQLite unless `APIKEYS_TEST_STORE=postgres`, with
+/// `APIKEYS_TEST_POSTGRES` the URL of a PostgreSQL database (`make test` runs the suite once
+/// on each, X21). On PostgreSQL each server gets a schema of its own.
+enum TestStore {
+    static let postgresURL: String? = {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["APIKEYS_TEST_STORE"] == "postgres" else { return nil }
+        guard let url = environment["APIKEYS_TEST_POSTGRES"], !url.isEmpty else {
+            fatalError("APIKEYS_TEST_STORE=postgres needs APIKEYS_TEST_POSTGRES (make test sets both)")
+        }
+        return url
+    }()
+
+    static var isSQLite: Bool { postgresURL == nil }
+
+    /// A URL for a fresh schema of the test database.
+    static func freshPostgresStore(_ base: String) -> ServerConfiguration.Store {
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        return .postgres(url: base + (base.contains("?") ? "&" : "?") + "schema=\(schema)")
+    }
+}
+
+/// A real apikeysd, in this process, on a free port, with its own SQLite directory (or, when
+/// the suite runs on PostgreSQL and no directory is asked for, its own schema).
 final class TestServer: Sendable {
     let server: APIKeysServer
     let host: String
@@ -27,6 +50,9 @@ final class TestServer: Sendable {
         configuration.rpc.connection.handshakeTimeout = .seconds(8)
         configuration.rpc.connection.idleTimeout = .seconds(8)
         configuration.dataDirectory = directory
+        if dataDirectory == nil, let url = TestStore.postgresURL {
+            configuration.store = TestStore.freshPostgresStore(url)
+        }
         configuration.conformance = true
         configure(&configuration)
         let logger = logger ?? {
