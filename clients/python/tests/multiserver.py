@@ -183,7 +183,9 @@ def start_store_server(store_url: str, log_dir: str, name: str, *extra_args: str
     """One apikeysd on ``store_url``; its stderr goes to ``log_dir/name.stderr.log``."""
     marker = os.path.join(log_dir, name)
     os.makedirs(marker, exist_ok=True)
-    return start_server(marker, "--http-port", "0", *credential_args(), *extra_args, store=store_url)
+    # Long idle timeout: a test waits seconds (staleness, flushes) between calls on a connection.
+    return start_server(marker, "--http-port", "0", "--idle-timeout", "300", *credential_args(), *extra_args,
+                        store=store_url)
 
 
 def http_port(srv: ServerProcess, timeout: float = 10.0) -> int:

@@ -585,6 +585,10 @@ def test_x21_database_stopped_writes_unavailable_verify_fails_closed_after_stale
         run(main(), 120)
         for srv in servers:
             assert srv.process.poll() is None, f"a server exited: {srv.stderr_tail()}"
+            # The outage is logged once, and its end once (not a line per retry).
+            log = stderr_text(srv)
+            assert log.count("cannot read the store's change log") == 1, log[-3000:]
+            assert log.count("the store is reachable again") == 1, log[-3000:]
         report("database outage", timings)
     finally:
         problems = d.stop()
