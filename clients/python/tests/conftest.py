@@ -68,13 +68,17 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(data_dir: str, *extra_args: str, conformance: bool = True) -> ServerProcess:
+def start_server(data_dir: str, *extra_args: str, conformance: bool = True,
+                 store: str | None = None) -> ServerProcess:
     """Start apikeysd on an ephemeral port and wait for its "listening on" line; with the
-    Conformance test service unless ``conformance`` is false."""
+    Conformance test service unless ``conformance`` is false. With ``store`` (a
+    ``postgres://`` URL) the server uses that database instead of ``data_dir``, which then
+    only names where its stderr goes."""
     binary = apikeysd_path()
     if not binary.exists():
         pytest.fail(f"apikeysd not found at {binary}: build it (swift build) or set APIKEYSD", pytrace=False)
-    args = [str(binary), "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir,
+    where = ["--store", store] if store is not None else ["--data-dir", data_dir]
+    args = [str(binary), "--host", "127.0.0.1", "--port", "0", *where,
             *(["--conformance"] if conformance else []), "--idle-timeout", str(IDLE_TIMEOUT_S),
             "--handshake-timeout", str(HANDSHAKE_TIMEOUT_S),
             "--max-concurrent-calls", str(MAX_CONCURRENT_CALLS), *extra_args]
