@@ -205,10 +205,6 @@ def test_x21_every_kind_of_change_through_one_server_reaches_the_others(deployme
     report("propagation A -> slowest of B, C", timings)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "server bug found by this suite: a write authenticated by an API key (Bearer) that another server "
-    "has already revoked succeeds while the revocation is propagating (~10-50 ms): the caller is "
-    "authenticated from the index, and the write's transaction re-reads the user but not the key"))
 def test_r12_x17_a_key_revoked_through_one_server_authorizes_no_write_on_another(deployment):
     servers = deployment.start(2)
 
@@ -236,10 +232,6 @@ def test_r12_x17_a_key_revoked_through_one_server_authorizes_no_write_on_another
     run(main(), 60)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "server bug found by this suite: a service credential revoked through one server still acts for "
-    "users (here: mints a key) on another while the revocation is propagating: the write's "
-    "transaction does not re-read the credential"))
 def test_x18_a_service_credential_revoked_through_one_server_acts_on_no_other(deployment):
     servers = deployment.start(2)
 
