@@ -10,8 +10,9 @@ import PackageDescription
 //   bench-grpc     the gRPC peer (grpc-swift-2 server) and its grpc-swift-2 load generator
 //   bench-http     the HTTP/JSON peer (Hummingbird 2)
 //   bench-codec    frame encode+decode: protobuf-c (our C target) vs swift-protobuf
-//   bench-seed     writes N keys into a SQLite data directory through APIKeysStorage
-//   bench-storage  Generate, List and start-up over the SQLite store
+//   bench-seed     writes N keys into a SQLite data directory (APIKeysStorage) or a
+//                  PostgreSQL schema (APIKeysPostgres)
+//   bench-storage  Generate and List over the SQLite store; Generate over PostgreSQL
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -112,6 +113,8 @@ let package = Package(
                 "BenchCore",
                 .product(name: "APIKeysDomain", package: "apikeys"),
                 .product(name: "APIKeysStorage", package: "apikeys"),
+                .product(name: "APIKeysPostgres", package: "apikeys"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -121,6 +124,8 @@ let package = Package(
                 "BenchCore",
                 .product(name: "APIKeysDomain", package: "apikeys"),
                 .product(name: "APIKeysStorage", package: "apikeys"),
+                .product(name: "APIKeysPostgres", package: "apikeys"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -8,6 +8,10 @@
 # Runs as root: the server runs as the `postgres` user (runuser). Trust authentication on
 # 127.0.0.1 only. The port is chosen free unless given, and kept in DIR/port so a restart
 # after `halt` comes back on the same one. Installs Debian's postgresql-15 if missing.
+#
+# fsync is off by default: tests need no crash safety from the machine and run faster.
+# APIKEYS_PG_FSYNC=on starts the cluster durable, as a deployment runs it: scripts/bench.sh
+# does, so that every commit it measures pays for its WAL flush.
 set -euo pipefail
 
 BIN=/usr/lib/postgresql/15/bin
@@ -32,10 +36,12 @@ start)
         as_postgres "$BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    fsync=${APIKEYS_PG_FSYNC:-off}
+    [[ "$fsync" == on || "$fsync" == off ]] || { echo "APIKEYS_PG_FSYNC must be on or off, not $fsync" >&2; exit 2; }
     port=${3:-$(cat "$dir/port" 2>/dev/null || free_port)}
     echo "$port" >"$dir/port"
     as_postgres "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=$fsync" start >/dev/null \
         || { tail -20 "$dir/server.log" >&2; exit 1; }
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;

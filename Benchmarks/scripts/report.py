@@ -43,15 +43,52 @@ def f(v, d=0):
 table = []  # (number, benchmark, configuration, throughput, p50, p99, p999, notes)
 LOAD = [
     ("verify", "1", "Verify, our protocol: apikeysd, SQLite store, 100,000 keys"),
+    ("verify-access-log", "1b", "Verify, access log on: apikeysd as in row 1 with --log-level info --access-log on (logfmt, stderr to a file)"),
     ("echo", "2", "The limit: echo of our frames (bench-echo)"),
     ("grpc", "3", "gRPC peer: grpc-swift-2 server + client, HTTP/2, dictionary lookup"),
     ("http", "4", "HTTP/JSON peer: Hummingbird 2, POST /v1/keys:verify (NIO HTTP/1.1 client, pipelined)"),
 ]
 CONFIGS = [("1", "1"), ("16", "1"), ("16", "4"), ("128", "1"), ("128", "4")]
 summary = {}  # (row, inflight, conns) -> dict of medians
-for row, number, title in LOAD:
-    for n, c in CONFIGS:
+
+
+def ratio_to(row, n, c, s, what):
+    """"0.97× row 1 (what)" when row 1 ran the same configuration."""
+    base = summary.get((row, n, c))
+    if not base or base["rps"] != base["rps"] or not base["rps"]:
+        return ""
+    return f"; **{s['rps'] / base['rps']:.2f}×** {what}"
+
+
+def combine_servers(runs):
+    """Lines of one run against several servers at once (three bench-load processes, one per
+    server) as one: throughputs and calls add up, server CPU per call over all calls, p50
+    the mean and p99/p99.9 the worst of the servers'; client CPU adds up (one core)."""
+    by_run = {}
+    for r in runs:
+        by_run.setdefault(r.get("run"), []).append(r)
+    combined = []
+    for parts in by_run.values():
+        calls = sum(num(p.get("calls")) for p in parts)
+        cpu = sum(num(p.get("server_cpu_us_per_call")) * num(p.get("calls")) for p in parts)
+        combined.append({
+            "rps": str(sum(num(p["rps"]) for p in parts)),
+            "p50_us": str(statistics.mean(num(p.get("p50_us")) for p in parts)),
+            "p99_us": str(max(num(p.get("p99_us")) for p in parts)),
+            "p999_us": str(max(num(p.get("p999_us")) for p in parts)),
+            "server_cpu_us_per_call": str(cpu / calls if calls else float("nan")),
+            "client_cpu_pct": str(sum(num(p.get("client_cpu_pct")) for p in parts)),
+            "errors": str(sum(int(p.get("errors", "0")) for p in parts)),
+            "servers": str(len(parts)),
+        })
+    return combined
+
+
+def load_rows(row, number, title, configs=CONFIGS, combine=False, config_label=None, extra_notes=None):
+    for n, c in configs:
         runs = [r for r in rows if r.get("row") == row and r.get("inflight") == n and r.get("connections") == c]
+        if combine:
+            runs = combine_servers(runs)
         if not runs:
             continue
         rps = sorted(num(r["rps"]) for r in runs)
@@ -61,10 +98,27 @@ for row, number, title in LOAD:
              "cpu": med("server_cpu_us_per_call"), "client": med("client_cpu_pct")}
         summary[(row, n, c)] = s
         notes = f"server CPU {f(s['cpu'], 1)} µs/call; client CPU {f(s['client'])}%"
+        if extra_notes:
+            notes += extra_notes(n, c, s)
         if errors:
             notes += f"; **{errors} errors**"
-        table.append((number, title, f"{n} in flight, {c} conn", f"{f(rps[0])} / **{f(statistics.median(rps))}** / {f(rps[-1])}",
+        label = config_label(n, c) if config_label else f"{n} in flight, {c} conn"
+        table.append((number, title, label, f"{f(rps[0])} / **{f(statistics.median(rps))}** / {f(rps[-1])}",
                       f(s["p50"], 1), f(s["p99"], 1), f(s["p999"], 1), notes))
+
+
+access_log_file = next((r for r in rows if r.get("row") == "access-log-file"), None)
+
+
+def access_log_notes(n, c, s):
+    text = ratio_to("verify", n, c, s, "row 1 (access log off)")
+    if access_log_file and num(access_log_file.get("lines")) > 0:
+        text += f"; {f(num(access_log_file['bytes']) / num(access_log_file['lines']))} B per line"
+    return text
+
+
+for row, number, title in LOAD:
+    load_rows(row, number, title, extra_notes=access_log_notes if row == "verify-access-log" else None)
 
 codec = [r for r in rows if r.get("row") == "codec"]
 for r in codec:
@@ -106,6 +160,59 @@ if "k1m" in startup and "k0" in startup:
                   f"RSS: empty {f(rss0 / 1024, 1)} MiB, 100k {f(rss100k / 1024, 1)} MiB, 1M {f(rss1m / 1024, 1)} MiB"))
 
 
+# --- 7. PostgreSQL (issue 10) ---
+PG_CONFIGS = [("1", "1"), ("16", "4"), ("128", "4")]
+load_rows("verify-pg", "7", "Verify, our protocol: apikeysd, PostgreSQL store (durable), 100,000 keys, one server", PG_CONFIGS,
+          extra_notes=lambda n, c, s: ratio_to("verify", n, c, s, "row 1 (SQLite)"))
+load_rows("verify-pg3", "7", "Verify, our protocol: three apikeysd on one PostgreSQL database, 100,000 keys", PG_CONFIGS,
+          combine=True, config_label=lambda n, c: f"3 servers × ({n} in flight, {c} conn)",
+          extra_notes=lambda n, c, s: "; **all three servers share one core**; summed over the servers"
+                                      + ratio_to("verify-pg", n, c, s, "one server"))
+for r in [r for r in rows if r.get("row") == "pg-generate"]:
+    servers, callers = r.get("servers", "1"), r.get("callers", "1")
+    if r.get("store") == "postgres":
+        title = "Storage: Keys/Generate on PostgreSQL (fsync on, serializable), in process"
+        config = f"{servers} server{'s' if servers != '1' else ''} ({'APIKeyService + PostgresKeyStore each' if servers != '1' else 'APIKeyService + PostgresKeyStore'}), {callers} caller{'s' if callers != '1' else ''}"
+    else:
+        title = "Storage: Keys/Generate on SQLite (synchronous=FULL), in process"
+        config = f"1 server, {callers} caller{'s' if callers != '1' else ''}"
+    table.append(("7", title, config, f"{f(num(r['keys_per_s']))} keys/s", r["p50_us"], r["p99_us"], "",
+                  f"{r['calls']} keys in {r.get('seconds', '5')} s"))
+prop = {r["what"]: r for r in rows if r.get("row") == "propagation"}
+for what, title in [("revoke_to_refused_everywhere", "Propagation: Revoke acknowledged on A to refused on B and C (the later)"),
+                    ("generate_to_verified_on_b", "Propagation: Generate acknowledged on A to verifying on B")]:
+    r = prop.get(what)
+    if not r:
+        continue
+    notes = f"p50 / p99 / max {r['p50_ms']} / {r['p99_ms']} / {r['max_ms']} ms over {r['n']} calls"
+    if what == "revoke_to_refused_everywhere":
+        b, c = prop.get("revoke_to_refused_on_b"), prop.get("revoke_to_refused_on_c")
+        if b and c:
+            notes += f"; on B alone p50/p99/max {b['p50_ms']}/{b['p99_ms']}/{b['max_ms']} ms, on C alone {c['p50_ms']}/{c['p99_ms']}/{c['max_ms']} ms"
+    table.append(("7", title, f"{r.get('servers', '3')} apikeysd (release, not pinned), one database",
+                  f"max {f(num(r['max_ms']), 1)} ms", f(num(r["p50_ms"]) * 1000, 0), f(num(r["p99_ms"]) * 1000, 0), "", notes))
+pg_startup = {}
+for r in [r for r in rows if r.get("row") == "pg-startup"]:
+    pg_startup.setdefault(int(r["keys"]), []).append(r)
+pg_seed = {r.get("schema"): r for r in rows if r.get("row") == "pg-seed"}
+if pg_startup:
+    most = max(pg_startup)
+    ms = sorted(num(r["startup_ms"]) for r in pg_startup[most])
+    notes = []
+    for keys in sorted(pg_startup):
+        if keys != most:
+            notes.append(f"{keys:,} keys: {f(statistics.median(num(r['startup_ms']) for r in pg_startup[keys]))} ms")
+    if "k1m" in startup and most == 1_000_000:
+        notes.append(f"SQLite at 1,000,000 (row 6): {f(statistics.median(startup['k1m'][0]))} ms")
+    table.append(("7", f"Storage: apikeysd start-up from PostgreSQL, {most:,} keys (to listening)", "warm database cache",
+                  f"{f(ms[0])} / **{f(statistics.median(ms))}** / {f(ms[-1])} ms", "", "", "", "; ".join(notes)))
+    rss = {k: statistics.median(num(r["rss_kb"]) for r in v) for k, v in pg_startup.items()}
+    notes = [f"{k:,} keys: {f(v / 1024, 1)} MiB" for k, v in sorted(rss.items()) if k != most]
+    if "k1m" in startup and most == 1_000_000:
+        notes.append(f"SQLite at 1,000,000 (row 6): {f(startup['k1m'][1] / 1024, 1)} MiB")
+    table.append(("7", f"Storage: apikeysd resident memory, PostgreSQL store, {most:,} keys", "idle, after start-up",
+                  f"{f(rss[most] / 1024, 1)} MiB", "", "", "", "; ".join(notes)))
+
 # Goals: saturation = the best median throughput over the load configurations.
 def saturation(row):
     vals = [(s["rps"], k) for k, s in summary.items() if k[0] == row]
@@ -137,6 +244,11 @@ if "k1m" in list_worst:
 if "k1m" in startup:
     m = statistics.median(startup["k1m"][0])
     goals.append(("Start-up < 5 s at 1,000,000 keys", f"{f(m / 1000, 2)} s", m < 5000))
+ratios = [(n, c, summary[("verify-pg", n, c)]["rps"] / summary[("verify", n, c)]["rps"])
+          for n, c in [("16", "4"), ("128", "4")] if ("verify-pg", n, c) in summary and ("verify", n, c) in summary]
+if ratios:
+    goals.append(("Verify throughput on PostgreSQL within 10% of SQLite (issue 10; rows 7 / 1)",
+                  "; ".join(f"{r:.2f}× at {n}/{c}" for n, c, r in ratios), min(r for _, _, r in ratios) >= 0.9))
 for g, measured, ok in goals:
     table.append(("goal", g, "", measured, "", "", "", verdict(ok)))
 
@@ -146,6 +258,10 @@ lines += ["| " + " | ".join(str(x) for x in r) + " |" for r in table]
 markdown = "\n".join(lines)
 print(markdown)
 
+pg_seed_text = ""
+if pg_seed:
+    pg_seed_text = "; of that, PostgreSQL through PostgresKeyStore: " + ", ".join(
+        f"{int(r['keys']):,} keys in {f(num(r['ms']) / 1000, 1)} s" for r in pg_seed.values())
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
 doc = f"""# Benchmarks
 
@@ -155,7 +271,7 @@ Written by `make bench` — do not edit by hand; run it again.
 - **Command:** `{a.command}`
 - **Machine:** {a.cores} cores, {a.cpu}; {platform.system()} {platform.release()}; {swift[0] if swift else 'swift ?'}
 - **Pinning:** {a.pinning}; every server runs one event loop thread
-- **Time:** build {a.build_seconds} s (seeding the 10k/100k/1M stores took {a.seed_seconds} s beside it, at low priority), whole run {a.total_seconds} s
+- **Time:** build {a.build_seconds} s (seeding the stores took {a.seed_seconds} s beside it, at low priority{pg_seed_text}), whole run {a.total_seconds} s
 
 {markdown}
 
@@ -166,6 +282,8 @@ client from send to receipt. "server CPU" is the server's user+system CPU time d
 measured interval divided by the calls answered. The peers (3, 4) verify against a dictionary
 keyed by the secret; apikeysd (1) also parses the secret, checks its CRC and hashes it and the
 service credential with SHA-256. Row 4 pipelines HTTP/1.1 requests on each connection.
-Rows 5–6 run in process. Method and caveats: Benchmarks/README.md.
+Rows 5–6 run in process. Row 1b is row 1 with the access log on (issue 11). Rows 7 are
+PostgreSQL (issue 10): a throwaway PostgreSQL 15 cluster with fsync on, on the same machine,
+not pinned. Method and caveats: Benchmarks/README.md.
 """
 open(a.out, "w").write(doc)

@@ -82,12 +82,14 @@ struct StructuredLogHandler: LogHandler {
     }
 
     private static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        // Not timespec: built as a dependency (Benchmarks/), its members resolve to CDispatch's
+        // copy of the type, which MemberImportVisibility refuses without an import of it.
+        let now = Date().timeIntervalSince1970
+        let whole = now.rounded(.down)
+        var seconds = time_t(whole)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int32(now.tv_nsec / 1_000_000))
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, min(999, Int32((now - whole) * 1000)))
     }
 }

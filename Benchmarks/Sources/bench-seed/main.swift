@@ -1,38 +1,57 @@
 import APIKeysDomain
+import APIKeysPostgres
 import APIKeysStorage
 import BenchCore
+import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Writes N keys straight into a SQLite data directory through APIKeysStorage (batched
-// transactions, not one RPC per key), the way apikeysd would have stored them:
+// Writes N keys straight into a store through its transactions (batched, not one RPC per
+// key), the way apikeysd would have stored them:
 //
-//   bench-seed --data-dir DIR --keys N [--tsv 100000]
+//   bench-seed --data-dir DIR --keys N [--tsv 100000]                 SQLite: DIR/apikeys.sqlite
+//   bench-seed --store postgres://…?schema=NAME --data-dir DIR --keys N [--tsv 100000]
 //
 // Tenant "bench" (API keys enabled), N/500 Developer users (at least 10) plus an admin,
 // 2% of the keys revoked. The first --tsv keys get real secrets (SecretCodec) and are
 // listed, if active, in DIR/keys.tsv for the load generators; the rest get valid IDs and
 // random hashes (no secret: generating a million would only cost time). Also writes
 // DIR/service.secret, a service credential to start apikeysd with.
+//
+// With --store (PostgresKeyStore), the schema must be new or empty: the tenant is inserted,
+// not replaced. Each batch is one serializable transaction with one INSERT round trip per
+// key and its change-log entries written at commit, as apikeysd's own writes are; --batch
+// sets the keys per transaction (default 50,000).
 let args = Arguments()
 let dataDir = args.string("data-dir", "bench-data")
+let storeURL = args.optionalString("store")
 let count = args.int("keys", 100_000)
 let tsvLimit = args.int("tsv", 100_000)
+let batch = max(1, args.int("batch", 50_000))
 let tenantID = "bench"
 let users = max(10, count / 500)
 let words = ["billing", "search", "deploy", "mobile", "reports", "metrics", "backup", "etl", "web", "ci"]
 
 mkdir(dataDir, 0o755)
-let path = dataDir + "/apikeys.sqlite"
-unlink(path); unlink(path + "-wal"); unlink(path + "-shm")
-let store: SQLiteKeyStore
-// A page cache that holds the whole file: seeding a million keys otherwise spends most of
-// its time reading and writing index pages through system calls.
-var storeConfiguration = SQLiteKeyStore.Configuration()
-storeConfiguration.pageCacheMiB = 2_048
-do { store = try SQLiteKeyStore(path: path, configuration: storeConfiguration) } catch { fail("cannot open \(path): \(error)") }
+let store: any KeyStore
+let location: String
+if let storeURL {
+    var logger = Logger(label: "bench-seed")
+    logger.logLevel = .warning
+    do { store = try PostgresKeyStore(url: storeURL, logger: logger) } catch { fail("cannot open \(storeURL): \(error)") }
+    location = "\(store)"
+} else {
+    let path = dataDir + "/apikeys.sqlite"
+    unlink(path); unlink(path + "-wal"); unlink(path + "-shm")
+    // A page cache that holds the whole file: seeding a million keys otherwise spends most of
+    // its time reading and writing index pages through system calls.
+    var storeConfiguration = SQLiteKeyStore.Configuration()
+    storeConfiguration.pageCacheMiB = 2_048
+    do { store = try SQLiteKeyStore(path: path, configuration: storeConfiguration) } catch { fail("cannot open \(path): \(error)") }
+    location = path
+}
 
 var clock = timespec()
 clock_gettime(CLOCK_REALTIME, &clock)
@@ -66,12 +85,15 @@ do {
 
 var tsv = ""
 var listed = 0
-let batch = 50_000
 var next = 0
 while next < count {
     let end = min(count, next + batch)
     do {
-        try store.write { tx in
+        // A store that retries a transaction (PostgreSQL after a serialization failure) runs
+        // the body again: the batch's lines are kept only once it committed.
+        let (lines, linesListed) = try store.write { tx -> (String, Int) in
+            var lines = ""
+            var linesListed = 0
             for i in next..<end {
                 let id: String
                 let hash: SecretHash
@@ -93,15 +115,22 @@ while next < count {
                     secretHash: hash)
                 try tx.insertKey(key)
                 if let secret, !revoked {
-                    tsv += KeySet.Entry(secret: secret, tenantID: tenantID, userID: key.ownerID, keyID: id,
-                                        expiresAtMs: key.expiresAt, roles: ["Developer"]).line + "\n"
-                    listed += 1
+                    lines += KeySet.Entry(secret: secret, tenantID: tenantID, userID: key.ownerID, keyID: id,
+                                          expiresAtMs: key.expiresAt, roles: ["Developer"]).line + "\n"
+                    linesListed += 1
                 }
             }
+            return (lines, linesListed)
         }
+        tsv += lines
+        listed += linesListed
     } catch { fail("cannot write keys \(next)..<\(end): \(error)") }
     next = end
+    if storeURL != nil, count >= 200_000 {
+        note("bench-seed: \(next) of \(count) keys in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")
+    }
 }
 writeFile(dataDir + "/keys.tsv", tsv)
 writeFile(dataDir + "/service.secret", SecretCodec.generate(.service).secret)
-note("bench-seed: \(count) keys (\(listed) in keys.tsv), \(users) users in \(path) in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")
+note("bench-seed: \(count) keys (\(listed) in keys.tsv), \(users) users in \(location) in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")
+(store as? PostgresKeyStore)?.close()
