@@ -34,16 +34,20 @@ final class VerificationIndex: Sendable {
         var windowCount: UInt64 = 0
         var previousWindow: Int64 = -1
         var previousWindowCount: UInt64 = 0
+        /// The last service that verified the key: the actor of an excessive-use event.
+        var verifier = ""
 
-        mutating func record(at now: Int64) {
+        mutating func record(at now: Int64, by actor: String) {
             count += 1
             lastUsedAt = max(lastUsedAt, now)
+            verifier = actor
             add(window: now / VerificationIndex.windowMilliseconds, count: 1)
         }
 
         mutating func add(_ other: PendingUsage) {
             count += other.count
             lastUsedAt = max(lastUsedAt, other.lastUsedAt)
+            if verifier.isEmpty { verifier = other.verifier }
             if other.previousWindowCount > 0 { add(window: other.previousWindow, count: other.previousWindowCount) }
             if other.windowCount > 0 { add(window: other.window, count: other.windowCount) }
         }
@@ -90,9 +94,6 @@ final class VerificationIndex: Sendable {
         var spare: [CompactID: PendingUsage]?
         var events: [Event] = []
         var expiryRecorded: [String] = []
-        /// The last service that verified each key used since the last flush: the actor of an
-        /// excessive-use event.
-        var verifiers: [CompactID: String] = [:]
         /// X21: the shared store's change-log position this state includes.
         var changePosition: UInt64 = 0
     }
@@ -301,8 +302,7 @@ final class VerificationIndex: Sendable {
             }
             // X9: usage, counted per window; the flush lets the store decide excessive use
             // from every server's counts.
-            state.pending[parsed.id, default: PendingUsage()].record(at: now)
-            state.verifiers[parsed.id] = actor
+            state.pending[parsed.id, default: PendingUsage()].record(at: now, by: actor)
             state.keys.values[slot] = entry
             return .success(Principal(
                 tenantID: entry.tenantID, userID: entry.ownerID,
@@ -364,18 +364,15 @@ final class VerificationIndex: Sendable {
     }
 
     /// X9: each key's window counts, with the threshold its tenant has now and the event to
-    /// store if the deployment's total crosses it. Takes the verifier names.
+    /// store if the deployment's total crosses it.
     private static func windowUsage(_ taken: [CompactID: PendingUsage], state: inout State) -> [UsageBatch.WindowUsage] {
         var windows: [UsageBatch.WindowUsage] = []
         windows.reserveCapacity(taken.count)
-        let verifiers = state.verifiers
-        state.verifiers = [:]
-        state.verifiers.reserveCapacity(verifiers.count)
         for (id, usage) in taken {
             guard let entry = state.keys[id] else { continue }
             let threshold = UInt64(state.tenants[ExactString(entry.tenantID)]?.threshold ?? UInt32.max)
             let keyID = id.string(prefix: keyPrefix)
-            let actor = verifiers[id] ?? ""
+            let actor = usage.verifier
             for (window, count) in [(usage.previousWindow, usage.previousWindowCount), (usage.window, usage.windowCount)] where count > 0 {
                 let time = window == usage.window ? usage.lastUsedAt : (window + 1) * windowMilliseconds - 1
                 let event = Event(
@@ -415,9 +412,8 @@ final class VerificationIndex: Sendable {
             for window in batch.windows {
                 guard let id = CompactID(window.keyID, prefix: Self.keyPrefix), state.keys[id] != nil else { continue }
                 var counts = PendingUsage()
-                (counts.window, counts.windowCount) = (window.window, window.count)
+                (counts.window, counts.windowCount, counts.verifier) = (window.window, window.count, window.event.actor)
                 state.pending[id, default: PendingUsage()].add(counts)
-                if state.verifiers[id] == nil { state.verifiers[id] = window.event.actor }
             }
             state.events.insert(contentsOf: batch.events, at: 0)
             state.expiryRecorded.insert(contentsOf: batch.expiryRecorded, at: 0)

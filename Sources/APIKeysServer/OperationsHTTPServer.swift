@@ -61,7 +61,13 @@ public struct OperationsHTTPServer: Service {
             configuration: .init(address: .hostname(host, port: port), serverName: "apikeysd"),
             onServerRunning: { channel in started(channel.localAddress?.port ?? 0) },
             logger: quiet)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch where Task.isShuttingDownGracefully {
+            // An error while the port closes (a client's connection cut short) must not turn
+            // a clean SIGTERM into a failed group and exit 1.
+            logger.notice("the HTTP port closed with an error during shutdown", metadata: ["error": "\(error)"])
+        }
     }
 
     private static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
