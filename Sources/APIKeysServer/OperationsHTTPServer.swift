@@ -62,10 +62,12 @@ public struct OperationsHTTPServer: Service {
             onServerRunning: { channel in started(channel.localAddress?.port ?? 0) },
             logger: quiet)
         do {
-            try await app.runService()
+            // No signals of its own: Hummingbird's default traps SIGTERM too, and when its
+            // handler won the race the port stopped before apikeysd's group began to shut
+            // down: "service finished unexpectedly", exit 1 on a clean SIGTERM.
+            try await app.runService(gracefulShutdownSignals: [])
         } catch where Task.isShuttingDownGracefully {
-            // An error while the port closes (a client's connection cut short) must not turn
-            // a clean SIGTERM into a failed group and exit 1.
+            // An error while the port closes (a client's connection cut short) is not a failure.
             logger.notice("the HTTP port closed with an error during shutdown", metadata: ["error": "\(error)"])
         }
     }
