@@ -12,7 +12,7 @@ extension APIKeyService {
         do {
             // Under the write lock: a local commit never lands between reading a record's
             // state and applying it, so the index never goes back to an older state.
-            let applied = try withWriteLockResult { () throws -> Int in
+            let applied = try withWriteLock { () throws -> Int in
                 var total = 0
                 var batch: ChangeBatch
                 repeat {
@@ -38,8 +38,8 @@ extension APIKeyService {
         return max(0, now - freshness.confirmedAt)
     }
 
-    /// X21: UNAVAILABLE once the index may be older than the limit.
-    func checkFreshness() throws(DomainError) {
+    /// X21: UNAVAILABLE once the index may be older than the limit (Verify, and readiness).
+    public func checkFreshness() throws(DomainError) {
         guard freshness.isShared else { return }
         let age = now - freshness.confirmedAt
         guard age <= freshness.maxStaleness else {

@@ -87,7 +87,7 @@ extension APIKeyService {
     public func reloadIndex() throws(DomainError) {
         try flushPending()
         let started = now
-        do { try withWriteLock { try index.load(from: store) } } catch { throw .internal(error) }
+        do { _ = try withWriteLock { try index.load(from: store) } } catch { throw .internal(error) }
         freshness.confirm(at: started)
     }
 }

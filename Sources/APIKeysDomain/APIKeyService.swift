@@ -68,11 +68,7 @@ public final class APIKeyService: Sendable {
         }
     }
 
-    func withWriteLock(_ body: () throws -> Void) throws {
-        try writeLock.withLock { _ in try body() }
-    }
-
-    func withWriteLockResult<T>(_ body: () throws -> T) throws -> T {
+    func withWriteLock<T>(_ body: () throws -> T) throws -> T {
         try writeLock.withLock { _ in try body() }
     }
 

@@ -108,7 +108,7 @@ public final class APIKeysServer: Sendable {
             Self.flush(service, logger: logger, metrics: metrics, lastFlush: lastFlush)
             retention.runIfDue(service, logger: logger)
         }
-        readiness = Readiness(service: service, databasePath: dataDirectory?.databasePath, maxStaleness: postgres == nil ? nil : configuration.maxStaleness)
+        readiness = Readiness(service: service, databasePath: dataDirectory?.databasePath)
         var router = RPCRouter()
         HealthService.register(in: &router, readiness: readiness, pool: pool)
         let certificateServices = CertificateServices(entries: configuration.certificateServices)

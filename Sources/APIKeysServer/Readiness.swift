@@ -8,8 +8,6 @@ public struct Readiness: Sendable {
     let service: APIKeyService
     /// SQLite only.
     let databasePath: String?
-    /// Shared store only (X21): older verification data than this is not ready.
-    let maxStaleness: Duration?
 
     /// Nil when ready; otherwise what is wrong, for the log and `/readyz` (no secret).
     public func problem() -> String? {
@@ -17,13 +15,8 @@ public struct Readiness: Sendable {
         if let databasePath, !FileManager.default.fileExists(atPath: databasePath) {
             return "the database file \(databasePath) is gone"
         }
-        if let maxStaleness {
-            let limit = maxStaleness.components.seconds * 1000
-            let staleness = service.staleness
-            if staleness > limit {
-                return "the verification data is \(staleness / 1000) s old (limit \(limit / 1000) s): the store's change log cannot be read"
-            }
-        }
+        // X21: the same limit Verify keeps (a shared store whose change log went unread).
+        do { try service.checkFreshness() } catch { return error.message }
         do {
             _ = try service.store.tenant(id: "")
             return nil
