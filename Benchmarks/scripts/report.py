@@ -284,6 +284,7 @@ keyed by the secret; apikeysd (1) also parses the secret, checks its CRC and has
 service credential with SHA-256. Row 4 pipelines HTTP/1.1 requests on each connection.
 Rows 5–6 run in process. Row 1b is row 1 with the access log on (issue 11). Rows 7 are
 PostgreSQL (issue 10): a throwaway PostgreSQL 15 cluster with fsync on, on the same machine,
-not pinned. Method and caveats: Benchmarks/README.md.
+vacuumed, analyzed and checkpointed after seeding, its processes pinned to the client core (the
+server core is apikeysd's alone, as with SQLite). Method and caveats: Benchmarks/README.md.
 """
 open(a.out, "w").write(doc)
