@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "APIKeysDomain", targets: ["APIKeysDomain"]),
         .library(name: "APIKeysStorage", targets: ["APIKeysStorage"]),
         .library(name: "APIKeysPostgres", targets: ["APIKeysPostgres"]),
+        // For Benchmarks/'s bench-server: apikeysd's server behind a main valgrind can run.
+        .library(name: "APIKeysServer", targets: ["APIKeysServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),

@@ -13,6 +13,7 @@ import PackageDescription
 //   bench-seed     writes N keys into a SQLite data directory (APIKeysStorage) or a
 //                  PostgreSQL schema (APIKeysPostgres)
 //   bench-storage  Generate and List over the SQLite store; Generate over PostgreSQL
+//   bench-server   apikeysd's server behind a synchronous main, for valgrind (profile-verify.sh)
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -114,6 +115,17 @@ let package = Package(
                 .product(name: "APIKeysDomain", package: "apikeys"),
                 .product(name: "APIKeysStorage", package: "apikeys"),
                 .product(name: "APIKeysPostgres", package: "apikeys"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "bench-server",
+            dependencies: [
+                "BenchCore",
+                .product(name: "APIKeysServer", package: "apikeys"),
+                .product(name: "APIKeysDomain", package: "apikeys"),
+                .product(name: "APIKeysWire", package: "apikeys"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
