@@ -53,19 +53,31 @@ public struct CompactID: Sendable, Hashable {
     }
 
     /// The 20 base32 characters.
-    public var base32: String {
-        var chars = [UInt8](repeating: 0, count: CompactID.length)
-        var h = high
-        var l = low
-        for i in stride(from: 9, through: 0, by: -1) {
-            chars[i] = CompactID.alphabet[Int(h & 31)]
-            chars[i + 10] = CompactID.alphabet[Int(l & 31)]
-            h >>= 5
-            l >>= 5
+    public var base32: String { string(prefix: "") }
+
+    /// The full ID with its prefix, e.g. `key_...`: built in place, since every successful
+    /// Verify names its key (an array and a concatenation cost ~1,500 instructions).
+    public func string(prefix: String) -> String {
+        var prefix = prefix
+        return prefix.withUTF8 { p in
+            String(unsafeUninitializedCapacity: p.count + CompactID.length) { out in
+                _ = out.initialize(fromContentsOf: p)
+                var h = high
+                var l = low
+                for i in stride(from: 9, through: 0, by: -1) {
+                    out[p.count + i] = Self.base32Digit(h & 31)
+                    out[p.count + i + 10] = Self.base32Digit(l & 31)
+                    h >>= 5
+                    l >>= 5
+                }
+                return p.count + CompactID.length
+            }
         }
-        return String(decoding: chars, as: UTF8.self)
     }
 
-    /// The full ID with its prefix, e.g. `key_...`.
-    public func string(prefix: String) -> String { prefix + base32 }
+    /// `alphabet[v]` without an array access: a-z for 0-25, 2-7 for 26-31.
+    @inline(__always)
+    private static func base32Digit(_ v: UInt64) -> UInt8 {
+        v < 26 ? UInt8(ascii: "a") + UInt8(v) : UInt8(ascii: "2") + UInt8(v - 26)
+    }
 }

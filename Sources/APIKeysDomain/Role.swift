@@ -6,11 +6,19 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
     case tenantAdmin = "TenantAdmin"
 
     public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Every role in `sortedNames` order, sorted once (Verify names a principal's roles).
+    static let sortedCases = allCases.sorted()
 }
 
 extension Set where Element == Role {
     /// Roles in a stable order, as the Principal and the stores carry them.
-    public var sortedNames: [String] { self.sorted().map(\.rawValue) }
+    public var sortedNames: [String] {
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for role in Role.sortedCases where contains(role) { names.append(role.rawValue) }
+        return names
+    }
 
     /// Parses a comma-separated list as the stores keep it; unknown names are ignored.
     public init(storedNames: String) {

@@ -75,4 +75,34 @@ struct SecretCodecTests {
         #expect(CompactID("key_ABCDEFGHIJKLMNOPQRST", prefix: "key_") == nil)
         #expect(CompactID("svc_abcdefghijklmnopqrst", prefix: "key_") == nil)
     }
+
+    @Test("Every base32 digit at every position encodes and parses back (the in-place encoder)")
+    func compactIDDigits() {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        for position in 0..<CompactID.length {
+            for digit in alphabet {
+                var chars = Array(repeating: Character("a"), count: CompactID.length)
+                chars[position] = digit
+                let id = "key_" + String(chars)
+                #expect(CompactID(id, prefix: "key_")?.string(prefix: "key_") == id)
+                #expect(CompactID(id, prefix: "key_")?.base32 == String(chars))
+            }
+        }
+        #expect(CompactID(high: 0, low: 0).string(prefix: "") == String(repeating: "a", count: 20))
+        let mask: UInt64 = (1 << 50) - 1
+        #expect(CompactID(high: mask, low: mask).string(prefix: "ak_") == "ak_" + String(repeating: "7", count: 20))
+    }
+}
+
+@Suite("Roles: the names a principal carries")
+struct RoleNamesTests {
+    @Test("sortedNames is every role held, in name order, for every set of roles")
+    func sortedNames() {
+        let all = Role.allCases
+        for mask in 0..<(1 << all.count) {
+            let roles = Set(all.indices.filter { mask & (1 << $0) != 0 }.map { all[$0] })
+            #expect(roles.sortedNames == roles.map(\.rawValue).sorted())
+            #expect(Set<Role>(storedNames: roles.storedNames) == roles)
+        }
+    }
 }
