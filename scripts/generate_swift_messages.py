@@ -197,6 +197,7 @@ class Generator:
         _, swift = self.messages[full]
         self.emit(i + "public struct %s: ProtoMessage {" % m.name)
         self.emit(i + '    public static let protoName = "%s"' % full[1:])
+        self.emit(i + '    public static let protoType = ProtoType(named: protoName)')
         # Group oneof members.
         oneofs = {}
         for f in m.field:

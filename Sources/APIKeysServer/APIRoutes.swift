@@ -226,20 +226,39 @@ struct APIRoutes {
 /// whenever a credential changes, so a revoked credential (X18) stops working at once.
 final class ServiceCallerCache: Sendable {
     /// Keyed by bytes (X15): `String` keys would match a canonically equivalent spelling.
-    private let known = Mutex<(version: Int, callers: [ExactString: Caller])>((-1, [:]))
+    /// `last` is the entry found or added most recently: most connections carry one service's
+    /// credential, and comparing ~90 bytes is far cheaper than hashing them for the dictionary.
+    private let known = Mutex<Known>(Known())
     private static let capacity = 64
+
+    private struct Known {
+        var version = -1
+        var callers: [ExactString: Caller] = [:]
+        var last: (authorization: ExactString, caller: Caller)?
+
+        mutating func reset(_ version: Int) { self = Known(version: version) }
+
+        mutating func lookUp(_ authorization: ExactString) -> Caller? {
+            if let last, last.authorization == authorization { return last.caller }
+            guard let caller = callers[authorization] else { return nil }
+            last = (authorization, caller)
+            return caller
+        }
+    }
 
     func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
         let hasIdentity = call.metadata["x-tenant-id"] != nil || call.metadata["x-user-id"] != nil
         guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
         // X18: any credential change (a revocation) empties the cache before the next lookup.
         let version = service.credentialsVersion
-        if let caller = known.withLock({ $0.version == version ? $0.callers[ExactString(authorization)] : nil }) { return caller }
+        let key = ExactString(authorization)
+        if let caller = known.withLock({ $0.version == version ? $0.lookUp(key) : nil }) { return caller }
         let caller = try resolve()
         if case .service = caller {
             known.withLock { known in
-                if known.version != version || known.callers.count >= Self.capacity { known = (version, [:]) }
-                known.callers[ExactString(authorization)] = caller
+                if known.version != version || known.callers.count >= Self.capacity { known.reset(version) }
+                known.callers[key] = caller
+                known.last = (key, caller)
             }
         }
         return caller

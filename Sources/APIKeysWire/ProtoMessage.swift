@@ -11,6 +11,8 @@ internal import CAPIKeysCodec
 public protocol ProtoMessage: Sendable, Equatable {
     /// The full protobuf name, e.g. `apikeys.v1.VerifyRequest`.
     static var protoName: String { get }
+    /// Its C descriptor, looked up once per type.
+    static var protoType: ProtoType { get }
     init(reader: ProtoReader)
     func write(to writer: ProtoWriter)
 }
@@ -60,12 +62,24 @@ extension ProtoMessage {
     }
 }
 
-/// Message types are found by name: a binary search over the C table of descriptors.
-enum MessageTypes {
-    static func type<M: ProtoMessage>(_: M.Type) -> OpaquePointer {
-        guard let type = akc_type_named(M.protoName) else {
-            fatalError("\(M.protoName) is not a message of proto/; run `make proto`")
+/// A message type's C descriptor, found by name once (a binary search of the C table with
+/// `strcmp`), when the generated type's `protoType` is first used; not on every encode and
+/// decode, where the search cost ~800 instructions each.
+public struct ProtoType: Sendable {
+    /// The descriptor's address: descriptors are static C data, valid for the process.
+    private let address: UInt
+
+    init(named name: String) {
+        guard let type = akc_type_named(name) else {
+            fatalError("\(name) is not a message of proto/; run `make proto`")
         }
-        return type
+        address = UInt(bitPattern: type)
     }
+
+    var pointer: OpaquePointer { OpaquePointer(bitPattern: address)! }
+}
+
+enum MessageTypes {
+    @inline(__always)
+    static func type<M: ProtoMessage>(_: M.Type) -> OpaquePointer { M.protoType.pointer }
 }

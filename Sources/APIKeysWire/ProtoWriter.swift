@@ -1,4 +1,7 @@
 internal import CAPIKeysCodec
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sets the fields of a message being built, by field number; only generated code uses it.
 /// Valid only inside `ProtoMessage.write(to:)`.
@@ -58,7 +61,15 @@ public struct ProtoWriter {
     /// protobuf-c measures strings with strlen, so a NUL would cut the string short;
     /// it is dropped instead.
     private func withoutNUL(_ value: String) -> String {
-        value.utf8.contains(0) ? String(value.unicodeScalars.filter { $0 != "\0" }.map(Character.init)) : value
+        Self.containsNUL(value) ? String(value.unicodeScalars.filter { $0 != "\0" }.map(Character.init)) : value
+    }
+
+    /// memchr over the contiguous UTF-8 (every native string): `utf8.contains(0)` walked the
+    /// view a byte at a time, ~500 instructions per field of every response.
+    private static func containsNUL(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.isEmpty ? false : memchr(bytes.baseAddress!, 0, bytes.count) != nil
+        } ?? value.utf8.contains(0)
     }
 
     private func check(_ status: akc_status, _ field: UInt32) {

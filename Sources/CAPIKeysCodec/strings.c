@@ -1,5 +1,7 @@
 #include "strings.h"
 
+#include <string.h>
+
 // Deeper than any message of proto/ nests; a hostile nesting stops here.
 #define MAX_DEPTH 32
 
@@ -19,6 +21,16 @@ static int read_varint(const uint8_t *data, size_t length, size_t *at, uint64_t 
 static int valid_utf8_without_nul(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+        // Eight bytes at a time while they are ASCII and not NUL: method paths, metadata and
+        // secrets are ASCII, and a byte at a time was ~1,500 instructions per Verify call.
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            const uint64_t high = 0x8080808080808080ULL;
+            if ((w & high) || ((w - 0x0101010101010101ULL) & ~w & high)) break;
+            i += 8;
+        }
+        if (i >= n) break;
         uint8_t c = s[i];
         if (c == 0) return 0;
         if (c < 0x80) {

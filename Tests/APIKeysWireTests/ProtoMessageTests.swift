@@ -221,6 +221,21 @@ struct ProtoMessageTests {
         #expect(try VerifyRequest(serializedBytes: VerifyRequest(secret: string).serializedBytes()).secret == string)
     }
 
+    /// The C prescan checks eight ASCII bytes at a time: a NUL or a bad byte must be caught at
+    /// every offset of a long string, in and after the fast part, and valid text after it kept.
+    @Test("a NUL or a bad byte at any offset of a long ASCII string is refused", arguments: 0..<40)
+    func badByteAtEveryOffset(_ offset: Int) throws {
+        for bad: [UInt8] in [[0x00], [0xFF], [0xC0, 0x80], [0xE2, 0x82]] {
+            var string = [UInt8](repeating: UInt8(ascii: "k"), count: 40)
+            string.replaceSubrange(offset..<min(40, offset + bad.count), with: bad)
+            #expect(throws: WireError(code: .malformedMessage, message: "")) {
+                try VerifyRequest(serializedBytes: [0x0A, UInt8(string.count)] + string)
+            }
+        }
+        let valid = String(repeating: "k", count: offset) + "é😈" + String(repeating: "z", count: 40 - offset)
+        #expect(try VerifyRequest(serializedBytes: VerifyRequest(secret: valid).serializedBytes()).secret == valid)
+    }
+
     @Test("a bad string inside a nested message or map entry is refused too")
     func nestedBadString() throws {
         // EchoResponse{metadata {key "k" value "\xFF"}}

@@ -5,6 +5,7 @@
 
 public struct EmptyMessage: ProtoMessage {
     public static let protoName = "apikeys.v1.EmptyMessage"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -19,6 +20,7 @@ public struct EmptyMessage: ProtoMessage {
 
 public struct EchoRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.EchoRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var statusCode: Int32
     public var statusMessage: String
     public var sleepMillis: UInt32
@@ -56,6 +58,7 @@ public struct EchoRequest: ProtoMessage {
 
 public struct EchoResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.EchoResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var payload: [UInt8]
     public var metadata: [String: String]
     public var callsInFlight: UInt32
@@ -122,6 +125,7 @@ public enum CredentialKind: Int32, Sendable, CaseIterable {
 
 public struct Tenant: ProtoMessage {
     public static let protoName = "apikeys.v1.Tenant"
+    public static let protoType = ProtoType(named: protoName)
     public var id: String
     public var name: String
     public var createdAtMs: Int64
@@ -147,6 +151,7 @@ public struct Tenant: ProtoMessage {
 
 public struct User: ProtoMessage {
     public static let protoName = "apikeys.v1.User"
+    public static let protoType = ProtoType(named: protoName)
     public var tenantID: String
     public var userID: String
     public var displayName: String
@@ -184,6 +189,7 @@ public struct User: ProtoMessage {
 
 public struct CreateTenantRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateTenantRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var tenantID: String
     public var name: String
 
@@ -205,6 +211,7 @@ public struct CreateTenantRequest: ProtoMessage {
 
 public struct CreateTenantResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateTenantResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var tenant: Tenant?
 
     public init(tenant: Tenant? = nil) {
@@ -222,6 +229,7 @@ public struct CreateTenantResponse: ProtoMessage {
 
 public struct CreateUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateUserRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var tenantID: String
     public var userID: String
     public var displayName: String
@@ -255,6 +263,7 @@ public struct CreateUserRequest: ProtoMessage {
 
 public struct CreateUserResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateUserResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var user: User?
 
     public init(user: User? = nil) {
@@ -272,6 +281,7 @@ public struct CreateUserResponse: ProtoMessage {
 
 public struct RemoveUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RemoveUserRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var tenantID: String
     public var userID: String
 
@@ -293,6 +303,7 @@ public struct RemoveUserRequest: ProtoMessage {
 
 public struct RemoveUserResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RemoveUserResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var keysRevoked: UInt32
 
     public init(keysRevoked: UInt32 = 0) {
@@ -310,6 +321,7 @@ public struct RemoveUserResponse: ProtoMessage {
 
 public struct CredentialInfo: ProtoMessage {
     public static let protoName = "apikeys.v1.CredentialInfo"
+    public static let protoType = ProtoType(named: protoName)
     public var id: String
     public var kind: CredentialKind
     public var name: String
@@ -355,6 +367,7 @@ public struct CredentialInfo: ProtoMessage {
 
 public struct CreateServiceCredentialRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateServiceCredentialRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var name: String
     public var scope: CredentialScope
     public var tenants: [String]
@@ -380,6 +393,7 @@ public struct CreateServiceCredentialRequest: ProtoMessage {
 
 public struct CreateServiceCredentialResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateServiceCredentialResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var name: String
     public var secret: String
     public var credential: CredentialInfo?
@@ -405,6 +419,7 @@ public struct CreateServiceCredentialResponse: ProtoMessage {
 
 public struct CreateOperatorCredentialRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateOperatorCredentialRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var name: String
 
     public init(name: String = "") {
@@ -422,6 +437,7 @@ public struct CreateOperatorCredentialRequest: ProtoMessage {
 
 public struct CreateOperatorCredentialResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.CreateOperatorCredentialResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var secret: String
     public var credential: CredentialInfo?
 
@@ -443,6 +459,7 @@ public struct CreateOperatorCredentialResponse: ProtoMessage {
 
 public struct ListCredentialsRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.ListCredentialsRequest"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -457,6 +474,7 @@ public struct ListCredentialsRequest: ProtoMessage {
 
 public struct ListCredentialsResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.ListCredentialsResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var credentials: [CredentialInfo]
 
     public init(credentials: [CredentialInfo] = []) {
@@ -474,6 +492,7 @@ public struct ListCredentialsResponse: ProtoMessage {
 
 public struct RotateCredentialRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RotateCredentialRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var credentialID: String
 
     public init(credentialID: String = "") {
@@ -491,6 +510,7 @@ public struct RotateCredentialRequest: ProtoMessage {
 
 public struct RotateCredentialResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RotateCredentialResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var secret: String
     public var credential: CredentialInfo?
     public var replacesID: String
@@ -516,6 +536,7 @@ public struct RotateCredentialResponse: ProtoMessage {
 
 public struct RevokeCredentialRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeCredentialRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var credentialID: String
 
     public init(credentialID: String = "") {
@@ -533,6 +554,7 @@ public struct RevokeCredentialRequest: ProtoMessage {
 
 public struct RevokeCredentialResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeCredentialResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var credential: CredentialInfo?
 
     public init(credential: CredentialInfo? = nil) {
@@ -550,6 +572,7 @@ public struct RevokeCredentialResponse: ProtoMessage {
 
 public struct AssignRoleRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.AssignRoleRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var userID: String
     public var role: Role
 
@@ -571,6 +594,7 @@ public struct AssignRoleRequest: ProtoMessage {
 
 public struct RemoveRoleRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RemoveRoleRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var userID: String
     public var role: Role
 
@@ -592,6 +616,7 @@ public struct RemoveRoleRequest: ProtoMessage {
 
 public struct SetLicenseRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.SetLicenseRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var userID: String
     public var licensed: Bool
 
@@ -613,6 +638,7 @@ public struct SetLicenseRequest: ProtoMessage {
 
 public struct GetUserRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GetUserRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var userID: String
 
     public init(userID: String = "") {
@@ -630,6 +656,7 @@ public struct GetUserRequest: ProtoMessage {
 
 public struct UserResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.UserResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var user: User?
 
     public init(user: User? = nil) {
@@ -647,6 +674,7 @@ public struct UserResponse: ProtoMessage {
 
 public struct ListUsersRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.ListUsersRequest"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -661,6 +689,7 @@ public struct ListUsersRequest: ProtoMessage {
 
 public struct ListUsersResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.ListUsersResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var users: [User]
 
     public init(users: [User] = []) {
@@ -680,6 +709,7 @@ public struct ListUsersResponse: ProtoMessage {
 
 public struct Event: ProtoMessage {
     public static let protoName = "apikeys.v1.Event"
+    public static let protoType = ProtoType(named: protoName)
     public var id: UInt64
     public var timeMs: Int64
     public var tenantID: String
@@ -729,6 +759,7 @@ public struct Event: ProtoMessage {
 
 public struct ListEventsRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.ListEventsRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
     public var action: String
     public var actor: String
@@ -770,6 +801,7 @@ public struct ListEventsRequest: ProtoMessage {
 
 public struct ListEventsResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.ListEventsResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var events: [Event]
     public var nextPageToken: String
 
@@ -793,6 +825,7 @@ public struct ListEventsResponse: ProtoMessage {
 
 public struct ErrorDetails: ProtoMessage {
     public static let protoName = "apikeys.v1.ErrorDetails"
+    public static let protoType = ProtoType(named: protoName)
     public var rule: String
     public var reason: String
 
@@ -816,6 +849,7 @@ public struct ErrorDetails: ProtoMessage {
 
 public struct HealthCheckRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.HealthCheckRequest"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -830,6 +864,7 @@ public struct HealthCheckRequest: ProtoMessage {
 
 public struct HealthCheckResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.HealthCheckResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var status: HealthCheckResponse.ServingStatus
     public var version: String
 
@@ -913,6 +948,7 @@ public enum RevokeOutcome: Int32, Sendable, CaseIterable {
 
 public struct ApiKey: ProtoMessage {
     public static let protoName = "apikeys.v1.ApiKey"
+    public static let protoType = ProtoType(named: protoName)
     public var id: String
     public var name: String
     public var ownerID: String
@@ -970,6 +1006,7 @@ public struct ApiKey: ProtoMessage {
 
 public struct GenerateKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GenerateKeyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var name: String
     public var expiry: Expiry?
 
@@ -1000,6 +1037,7 @@ public struct GenerateKeyRequest: ProtoMessage {
 
 public struct GenerateKeyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.GenerateKeyResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var key: ApiKey?
     public var secret: String
 
@@ -1021,6 +1059,7 @@ public struct GenerateKeyResponse: ProtoMessage {
 
 public struct ListKeysRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.ListKeysRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var search: String
     public var status: KeyStatus
     public var sortBy: KeySortField
@@ -1058,6 +1097,7 @@ public struct ListKeysRequest: ProtoMessage {
 
 public struct ListKeysResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.ListKeysResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var keys: [ApiKey]
     public var nextPageToken: String
 
@@ -1079,6 +1119,7 @@ public struct ListKeysResponse: ProtoMessage {
 
 public struct GetKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GetKeyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
 
     public init(keyID: String = "") {
@@ -1096,6 +1137,7 @@ public struct GetKeyRequest: ProtoMessage {
 
 public struct GetKeyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.GetKeyResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var key: ApiKey?
 
     public init(key: ApiKey? = nil) {
@@ -1113,6 +1155,7 @@ public struct GetKeyResponse: ProtoMessage {
 
 public struct RenameKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RenameKeyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
     public var name: String
 
@@ -1134,6 +1177,7 @@ public struct RenameKeyRequest: ProtoMessage {
 
 public struct RenameKeyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RenameKeyResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var key: ApiKey?
 
     public init(key: ApiKey? = nil) {
@@ -1151,6 +1195,7 @@ public struct RenameKeyResponse: ProtoMessage {
 
 public struct RevokeKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
     public var reason: String
 
@@ -1172,6 +1217,7 @@ public struct RevokeKeyRequest: ProtoMessage {
 
 public struct RevokeKeyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeyResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var key: ApiKey?
 
     public init(key: ApiKey? = nil) {
@@ -1189,6 +1235,7 @@ public struct RevokeKeyResponse: ProtoMessage {
 
 public struct RevokeKeysRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeysRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyIDs: [String]
     public var reason: String
 
@@ -1210,6 +1257,7 @@ public struct RevokeKeysRequest: ProtoMessage {
 
 public struct RevokeKeyResult: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeyResult"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
     public var outcome: RevokeOutcome
     public var message: String
@@ -1235,6 +1283,7 @@ public struct RevokeKeyResult: ProtoMessage {
 
 public struct RevokeKeysResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.RevokeKeysResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var results: [RevokeKeyResult]
 
     public init(results: [RevokeKeyResult] = []) {
@@ -1252,6 +1301,7 @@ public struct RevokeKeysResponse: ProtoMessage {
 
 public struct DeleteKeyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.DeleteKeyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var keyID: String
 
     public init(keyID: String = "") {
@@ -1269,6 +1319,7 @@ public struct DeleteKeyRequest: ProtoMessage {
 
 public struct DeleteKeyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.DeleteKeyResponse"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -1285,6 +1336,7 @@ public struct DeleteKeyResponse: ProtoMessage {
 
 public struct TenantSettings: ProtoMessage {
     public static let protoName = "apikeys.v1.TenantSettings"
+    public static let protoType = ProtoType(named: protoName)
     public var apiKeysEnabled: Bool
     public var maxExpirySeconds: UInt64
     public var maxKeysPerUser: UInt32
@@ -1318,6 +1370,7 @@ public struct TenantSettings: ProtoMessage {
 
 public struct GetSettingsRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.GetSettingsRequest"
+    public static let protoType = ProtoType(named: protoName)
 
     public init() {}
 
@@ -1332,6 +1385,7 @@ public struct GetSettingsRequest: ProtoMessage {
 
 public struct GetSettingsResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.GetSettingsResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var settings: TenantSettings?
 
     public init(settings: TenantSettings? = nil) {
@@ -1349,6 +1403,7 @@ public struct GetSettingsResponse: ProtoMessage {
 
 public struct UpdateSettingsRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.UpdateSettingsRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var apiKeysEnabled: Bool?
     public var maxExpirySeconds: UInt64?
     public var maxKeysPerUser: UInt32?
@@ -1378,6 +1433,7 @@ public struct UpdateSettingsRequest: ProtoMessage {
 
 public struct UpdateSettingsResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.UpdateSettingsResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var settings: TenantSettings?
 
     public init(settings: TenantSettings? = nil) {
@@ -1397,6 +1453,7 @@ public struct UpdateSettingsResponse: ProtoMessage {
 
 public struct VerifyRequest: ProtoMessage {
     public static let protoName = "apikeys.v1.VerifyRequest"
+    public static let protoType = ProtoType(named: protoName)
     public var secret: String
 
     public init(secret: String = "") {
@@ -1414,6 +1471,7 @@ public struct VerifyRequest: ProtoMessage {
 
 public struct Principal: ProtoMessage {
     public static let protoName = "apikeys.v1.Principal"
+    public static let protoType = ProtoType(named: protoName)
     public var tenantID: String
     public var userID: String
     public var keyID: String
@@ -1447,6 +1505,7 @@ public struct Principal: ProtoMessage {
 
 public struct VerifyResponse: ProtoMessage {
     public static let protoName = "apikeys.v1.VerifyResponse"
+    public static let protoType = ProtoType(named: protoName)
     public var principal: Principal?
 
     public init(principal: Principal? = nil) {
