@@ -40,36 +40,41 @@ const (
 
 // Methods describes every RPC in proto/, in the order of the .proto files.
 var Methods = []MethodDesc{
-	{Path: MethodConformanceEmpty, Service: "apikeys.v1.Conformance", Name: "Empty", Input: "apikeys.v1.EmptyMessage", Output: "apikeys.v1.EmptyMessage", Retry: NotIdempotent},
-	{Path: MethodConformanceEcho, Service: "apikeys.v1.Conformance", Name: "Echo", Input: "apikeys.v1.EchoRequest", Output: "apikeys.v1.EchoResponse", Retry: NotIdempotent},
+	{Path: MethodConformanceEmpty, Service: "apikeys.v1.Conformance", Name: "Empty", Input: "apikeys.v1.EmptyMessage", Output: "apikeys.v1.EmptyMessage", Retry: NoSideEffects},
+	{Path: MethodConformanceEcho, Service: "apikeys.v1.Conformance", Name: "Echo", Input: "apikeys.v1.EchoRequest", Output: "apikeys.v1.EchoResponse", Retry: NoSideEffects},
 	{Path: MethodDirectoryCreateTenant, Service: "apikeys.v1.Directory", Name: "CreateTenant", Input: "apikeys.v1.CreateTenantRequest", Output: "apikeys.v1.CreateTenantResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryCreateUser, Service: "apikeys.v1.Directory", Name: "CreateUser", Input: "apikeys.v1.CreateUserRequest", Output: "apikeys.v1.CreateUserResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryRemoveUser, Service: "apikeys.v1.Directory", Name: "RemoveUser", Input: "apikeys.v1.RemoveUserRequest", Output: "apikeys.v1.RemoveUserResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryCreateServiceCredential, Service: "apikeys.v1.Directory", Name: "CreateServiceCredential", Input: "apikeys.v1.CreateServiceCredentialRequest", Output: "apikeys.v1.CreateServiceCredentialResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryCreateOperatorCredential, Service: "apikeys.v1.Directory", Name: "CreateOperatorCredential", Input: "apikeys.v1.CreateOperatorCredentialRequest", Output: "apikeys.v1.CreateOperatorCredentialResponse", Retry: NotIdempotent},
-	{Path: MethodDirectoryListCredentials, Service: "apikeys.v1.Directory", Name: "ListCredentials", Input: "apikeys.v1.ListCredentialsRequest", Output: "apikeys.v1.ListCredentialsResponse", Retry: NotIdempotent},
+	{Path: MethodDirectoryListCredentials, Service: "apikeys.v1.Directory", Name: "ListCredentials", Input: "apikeys.v1.ListCredentialsRequest", Output: "apikeys.v1.ListCredentialsResponse", Retry: NoSideEffects},
 	{Path: MethodDirectoryRotateCredential, Service: "apikeys.v1.Directory", Name: "RotateCredential", Input: "apikeys.v1.RotateCredentialRequest", Output: "apikeys.v1.RotateCredentialResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryRevokeCredential, Service: "apikeys.v1.Directory", Name: "RevokeCredential", Input: "apikeys.v1.RevokeCredentialRequest", Output: "apikeys.v1.RevokeCredentialResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryAssignRole, Service: "apikeys.v1.Directory", Name: "AssignRole", Input: "apikeys.v1.AssignRoleRequest", Output: "apikeys.v1.UserResponse", Retry: NotIdempotent},
 	{Path: MethodDirectoryRemoveRole, Service: "apikeys.v1.Directory", Name: "RemoveRole", Input: "apikeys.v1.RemoveRoleRequest", Output: "apikeys.v1.UserResponse", Retry: NotIdempotent},
 	{Path: MethodDirectorySetLicense, Service: "apikeys.v1.Directory", Name: "SetLicense", Input: "apikeys.v1.SetLicenseRequest", Output: "apikeys.v1.UserResponse", Retry: NotIdempotent},
-	{Path: MethodDirectoryGetUser, Service: "apikeys.v1.Directory", Name: "GetUser", Input: "apikeys.v1.GetUserRequest", Output: "apikeys.v1.UserResponse", Retry: NotIdempotent},
-	{Path: MethodDirectoryListUsers, Service: "apikeys.v1.Directory", Name: "ListUsers", Input: "apikeys.v1.ListUsersRequest", Output: "apikeys.v1.ListUsersResponse", Retry: NotIdempotent},
-	{Path: MethodEventsList, Service: "apikeys.v1.Events", Name: "List", Input: "apikeys.v1.ListEventsRequest", Output: "apikeys.v1.ListEventsResponse", Retry: NotIdempotent},
-	{Path: MethodHealthCheck, Service: "apikeys.v1.Health", Name: "Check", Input: "apikeys.v1.HealthCheckRequest", Output: "apikeys.v1.HealthCheckResponse", Retry: NotIdempotent},
+	{Path: MethodDirectoryGetUser, Service: "apikeys.v1.Directory", Name: "GetUser", Input: "apikeys.v1.GetUserRequest", Output: "apikeys.v1.UserResponse", Retry: NoSideEffects},
+	{Path: MethodDirectoryListUsers, Service: "apikeys.v1.Directory", Name: "ListUsers", Input: "apikeys.v1.ListUsersRequest", Output: "apikeys.v1.ListUsersResponse", Retry: NoSideEffects},
+	{Path: MethodEventsList, Service: "apikeys.v1.Events", Name: "List", Input: "apikeys.v1.ListEventsRequest", Output: "apikeys.v1.ListEventsResponse", Retry: NoSideEffects},
+	{Path: MethodHealthCheck, Service: "apikeys.v1.Health", Name: "Check", Input: "apikeys.v1.HealthCheckRequest", Output: "apikeys.v1.HealthCheckResponse", Retry: NoSideEffects},
 	{Path: MethodKeysGenerate, Service: "apikeys.v1.Keys", Name: "Generate", Input: "apikeys.v1.GenerateKeyRequest", Output: "apikeys.v1.GenerateKeyResponse", Retry: NotIdempotent},
-	{Path: MethodKeysList, Service: "apikeys.v1.Keys", Name: "List", Input: "apikeys.v1.ListKeysRequest", Output: "apikeys.v1.ListKeysResponse", Retry: NotIdempotent},
-	{Path: MethodKeysGet, Service: "apikeys.v1.Keys", Name: "Get", Input: "apikeys.v1.GetKeyRequest", Output: "apikeys.v1.GetKeyResponse", Retry: NotIdempotent},
+	{Path: MethodKeysList, Service: "apikeys.v1.Keys", Name: "List", Input: "apikeys.v1.ListKeysRequest", Output: "apikeys.v1.ListKeysResponse", Retry: NoSideEffects},
+	{Path: MethodKeysGet, Service: "apikeys.v1.Keys", Name: "Get", Input: "apikeys.v1.GetKeyRequest", Output: "apikeys.v1.GetKeyResponse", Retry: NoSideEffects},
 	{Path: MethodKeysRename, Service: "apikeys.v1.Keys", Name: "Rename", Input: "apikeys.v1.RenameKeyRequest", Output: "apikeys.v1.RenameKeyResponse", Retry: NotIdempotent},
 	{Path: MethodKeysRevoke, Service: "apikeys.v1.Keys", Name: "Revoke", Input: "apikeys.v1.RevokeKeyRequest", Output: "apikeys.v1.RevokeKeyResponse", Retry: NotIdempotent},
 	{Path: MethodKeysRevokeMany, Service: "apikeys.v1.Keys", Name: "RevokeMany", Input: "apikeys.v1.RevokeKeysRequest", Output: "apikeys.v1.RevokeKeysResponse", Retry: NotIdempotent},
 	{Path: MethodKeysDelete, Service: "apikeys.v1.Keys", Name: "Delete", Input: "apikeys.v1.DeleteKeyRequest", Output: "apikeys.v1.DeleteKeyResponse", Retry: NotIdempotent},
-	{Path: MethodSettingsGet, Service: "apikeys.v1.Settings", Name: "Get", Input: "apikeys.v1.GetSettingsRequest", Output: "apikeys.v1.GetSettingsResponse", Retry: NotIdempotent},
+	{Path: MethodSettingsGet, Service: "apikeys.v1.Settings", Name: "Get", Input: "apikeys.v1.GetSettingsRequest", Output: "apikeys.v1.GetSettingsResponse", Retry: NoSideEffects},
 	{Path: MethodSettingsUpdate, Service: "apikeys.v1.Settings", Name: "Update", Input: "apikeys.v1.UpdateSettingsRequest", Output: "apikeys.v1.UpdateSettingsResponse", Retry: NotIdempotent},
-	{Path: MethodVerificationVerify, Service: "apikeys.v1.Verification", Name: "Verify", Input: "apikeys.v1.VerifyRequest", Output: "apikeys.v1.VerifyResponse", Retry: NotIdempotent},
+	{Path: MethodVerificationVerify, Service: "apikeys.v1.Verification", Name: "Verify", Input: "apikeys.v1.VerifyRequest", Output: "apikeys.v1.VerifyResponse", Retry: Idempotent},
 }
 
 // ConformanceClient calls the apikeys.v1.Conformance service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type ConformanceClient struct{ c *Client }
 
 // Conformance returns the client of the apikeys.v1.Conformance service.
@@ -94,6 +99,11 @@ func (s ConformanceClient) Echo(ctx context.Context, in *apikeysv1.EchoRequest, 
 }
 
 // DirectoryClient calls the apikeys.v1.Directory service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type DirectoryClient struct{ c *Client }
 
 // Directory returns the client of the apikeys.v1.Directory service.
@@ -217,6 +227,11 @@ func (s DirectoryClient) ListUsers(ctx context.Context, in *apikeysv1.ListUsersR
 }
 
 // EventsClient calls the apikeys.v1.Events service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type EventsClient struct{ c *Client }
 
 // Events returns the client of the apikeys.v1.Events service.
@@ -232,6 +247,11 @@ func (s EventsClient) List(ctx context.Context, in *apikeysv1.ListEventsRequest,
 }
 
 // HealthClient calls the apikeys.v1.Health service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type HealthClient struct{ c *Client }
 
 // Health returns the client of the apikeys.v1.Health service.
@@ -247,6 +267,11 @@ func (s HealthClient) Check(ctx context.Context, in *apikeysv1.HealthCheckReques
 }
 
 // KeysClient calls the apikeys.v1.Keys service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type KeysClient struct{ c *Client }
 
 // Keys returns the client of the apikeys.v1.Keys service.
@@ -317,6 +342,11 @@ func (s KeysClient) Delete(ctx context.Context, in *apikeysv1.DeleteKeyRequest, 
 
 // SettingsClient calls the apikeys.v1.Settings service over apikeys framing.
 // Tenant admin only (R3, R14).
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type SettingsClient struct{ c *Client }
 
 // Settings returns the client of the apikeys.v1.Settings service.
@@ -341,6 +371,11 @@ func (s SettingsClient) Update(ctx context.Context, in *apikeysv1.UpdateSettings
 }
 
 // VerificationClient calls the apikeys.v1.Verification service over apikeys framing.
+// Runs over apikeys framing (docs/PROTOCOL.md), not HTTP/2 gRPC: stubs generated by
+// protoc-gen-go-grpc, grpc-tools or any other gRPC plugin cannot call it. Use a client
+// of clients/ or write one from docs/PROTOCOL.md ("Writing a client"). An rpc's
+// idempotency_level says whether a client may send it again when the connection broke
+// before its answer (IDEMPOTENT, NO_SIDE_EFFECTS) or not (no option).
 type VerificationClient struct{ c *Client }
 
 // Verification returns the client of the apikeys.v1.Verification service.
