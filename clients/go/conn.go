@@ -79,7 +79,8 @@ func dial(ctx context.Context, addr string, tlsConfig *tls.Config, handshakeTime
 	}
 	fail := func(err error) (*conn, *Error) {
 		nc.Close()
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		var ne net.Error
+		if (ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout()) && !errors.Is(err, context.Canceled) {
 			err = fmt.Errorf("handshake timeout (%v): %w", handshakeTimeout, err)
 		}
 		return nil, handshakeError(addr, err)
