@@ -242,7 +242,13 @@ func (c *Client) Invoke(ctx context.Context, method string, in, out proto.Messag
 			return nil
 		}
 		again := e.fate == notSent || e.fate == notRun || (e.fate == maybeRun && retry != NotIdempotent)
-		if !again || attempt >= maxAttempts || ctx.Err() != nil {
+		if again && ctx.Err() != nil {
+			// It would have been resent, but the caller's time is up.
+			ce := contextError(ctx, method)
+			ce.Message += " (" + e.Message + ")"
+			return ce
+		}
+		if !again || attempt >= maxAttempts {
 			return e
 		}
 		c.retries.Add(1)
@@ -304,15 +310,15 @@ func (c *Client) pick(ctx context.Context) (*conn, error) {
 		if lastErr != nil && lastErr.fate == permanent && dialing == nil {
 			return nil, lastErr
 		}
-		var timer <-chan time.Time
+		var timer *time.Timer
+		var wakeUp <-chan time.Time
 		if wake >= 0 {
-			t := time.NewTimer(wake)
-			defer t.Stop()
-			timer = t.C
+			timer = time.NewTimer(wake)
+			wakeUp = timer.C
 		}
 		select {
 		case <-dialing:
-		case <-timer:
+		case <-wakeUp:
 		case <-ctx.Done():
 			e := contextError(ctx, "waiting for a connection to "+c.addr)
 			if lastErr != nil {
@@ -324,7 +330,14 @@ func (c *Client) pick(ctx context.Context) (*conn, error) {
 			if lastErr != nil {
 				msg += " (last attempt: " + lastErr.Message + ")"
 			}
-			return nil, &Error{Code: Unavailable, Message: msg, cause: lastErr, fate: ranOrRefused}
+			e := &Error{Code: Unavailable, Message: msg}
+			if lastErr != nil {
+				e.cause = lastErr
+			}
+			return nil, e
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }

@@ -180,12 +180,14 @@ func readFrame(br *bufio.Reader, max int) (*apikeysv1.Frame, error) {
 	return frame, nil
 }
 
-// writeFrame sends one frame; the caller holds wmu.
-func (c *conn) writeFrame(f *apikeysv1.Frame) error {
+// writeFrame sends one frame by deadline (zero: none); the caller holds wmu. A write
+// that times out may have sent part of the frame: the caller must shut the connection.
+func (c *conn) writeFrame(f *apikeysv1.Frame, deadline time.Time) error {
 	body, err := proto.Marshal(f)
 	if err != nil {
 		return err
 	}
+	c.nc.SetWriteDeadline(deadline)
 	var prefix [4]byte
 	binary.BigEndian.PutUint32(prefix[:], uint32(len(body)))
 	c.bw.Write(prefix[:])
@@ -196,7 +198,7 @@ func (c *conn) writeFrame(f *apikeysv1.Frame) error {
 func (c *conn) send(f *apikeysv1.Frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.writeFrame(f)
+	return c.writeFrame(f, time.Time{})
 }
 
 func (c *conn) readLoop(br *bufio.Reader) {
@@ -310,7 +312,8 @@ func (c *conn) roundTrip(ctx context.Context, method string, md map[string]strin
 	c.pending[id] = ch
 	c.mu.Unlock()
 	req := &apikeysv1.Request{CallId: id, Method: method, Metadata: md, Message: payload}
-	if deadline, ok := ctx.Deadline(); ok {
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
 		left := time.Until(deadline)
 		if left <= 0 {
 			c.forget(id)
@@ -326,12 +329,18 @@ func (c *conn) roundTrip(ctx context.Context, method string, md map[string]strin
 		return nil, &Error{Code: ResourceExhausted,
 			Message: fmt.Sprintf("request frame of %d bytes is above the server's max_frame_size %d", size, c.maxFrameSize())}
 	}
-	err := c.writeFrame(frame)
+	// The deadline also bounds the write: a server that stopped reading cannot hold the
+	// call past it.
+	err := c.writeFrame(frame, deadline)
 	c.wmu.Unlock()
 	c.started.Add(1)
 	if err != nil {
 		// Part of the request may have left: the server may run it.
 		c.shutdown(&Error{Code: Unavailable, Message: "connection lost: " + err.Error(), cause: err, fate: maybeRun})
+		if ctx.Err() != nil {
+			<-ch
+			return nil, contextError(ctx, method)
+		}
 	}
 
 	select {
@@ -394,7 +403,17 @@ func (c *conn) close() {
 	last := c.nextID
 	c.draining = true
 	c.mu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	c.send(&apikeysv1.Frame{Kind: &apikeysv1.Frame_Goaway{Goaway: &apikeysv1.GoAway{LastCallId: last}}})
+	sent := make(chan struct{})
+	go func() { // best effort: a write stuck behind a full socket is ended by the close
+		defer close(sent)
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		goaway := &apikeysv1.Frame{Kind: &apikeysv1.Frame_Goaway{Goaway: &apikeysv1.GoAway{LastCallId: last}}}
+		c.writeFrame(goaway, time.Now().Add(100*time.Millisecond))
+	}()
+	select {
+	case <-sent:
+	case <-time.After(100 * time.Millisecond):
+	}
 	c.shutdown(&Error{Code: Canceled, Message: "client closed", fate: ranOrRefused})
 }

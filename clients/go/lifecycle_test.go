@@ -404,3 +404,46 @@ func TestMutualTLSCertificateIsTheServiceIdentity(t *testing.T) {
 	_, err = anonymous.Health().Check(ctxFor(t, 10*time.Second), &apikeysv1.HealthCheckRequest{})
 	wantCode(t, err, apikeys.Unavailable, "")
 }
+
+// A server that stops reading (SIGSTOP) cannot hold calls past their deadline, even
+// when their requests no longer fit in the socket's buffers; once it runs again the
+// client carries on on a new connection.
+func TestDeadlineBoundsAWriteToAStoppedServer(t *testing.T) {
+	s := startServer(t)
+	c := s.client(t, apikeys.WithPoolSize(1))
+	if err := c.Connect(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGSTOP)
+	defer s.cmd.Process.Signal(syscall.SIGCONT)
+	payload := make([]byte, 3<<20)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := c.Conformance().Echo(ctx, &apikeysv1.EchoRequest{Payload: payload})
+			if code := apikeys.CodeOf(err); code != apikeys.DeadlineExceeded {
+				t.Errorf("want DEADLINE_EXCEEDED, got %v", err)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Signal(syscall.SIGCONT)
+		t.Fatal("calls with a 1 s deadline still blocked after 5 s")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("calls with a 1 s deadline returned after %v", d)
+	}
+	s.cmd.Process.Signal(syscall.SIGCONT)
+	if _, err := c.Health().Check(ctxFor(t, 10*time.Second), &apikeysv1.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
