@@ -213,6 +213,9 @@ func (c *Client) ServerSettings(ctx context.Context) (*apikeysv1.ServerSettings,
 // a call cut off by a broken connection is sent again only if the method's
 // idempotency_level in proto/ says that is safe.
 func (c *Client) Invoke(ctx context.Context, method string, in, out proto.Message, opts ...CallOption) error {
+	if ctx.Err() != nil {
+		return contextError(ctx, method+" not sent")
+	}
 	co := c.o.call.with(opts)
 	md := co.build()
 	if err := checkMetadata(md); err != nil {
