@@ -447,3 +447,29 @@ func TestDeadlineBoundsAWriteToAStoppedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Keepalive: a connection whose peer stops answering pings is dropped, so calls go to a
+// new connection instead of waiting on a dead one.
+func TestKeepaliveDropsAConnectionWithoutPongs(t *testing.T) {
+	s := startServer(t)
+	c := s.client(t, apikeys.WithPoolSize(1), apikeys.WithKeepalive(200*time.Millisecond))
+	if err := c.Connect(ctxFor(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGSTOP)
+	defer s.cmd.Process.Signal(syscall.SIGCONT)
+	deadline := time.Now().Add(3 * time.Second)
+	for c.Stats().Open != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a connection to a stopped server was still in use after 3 s of unanswered pings")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGCONT)
+	if _, err := c.Health().Check(ctxFor(t, 10*time.Second), &apikeysv1.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Dials != 2 {
+		t.Fatalf("want a second connection, stats %+v", st)
+	}
+}
