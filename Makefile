@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-go test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -21,7 +21,8 @@ build: deps
 run: build
 	$(BIN)/apikeysd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
 
-# Generated code: protoc-c C, Swift messages, Python messages (all committed).
+# Generated code: protoc-c C, Swift messages, Python messages, Go messages and the Go
+# client's typed methods (all committed).
 proto: deps
 	scripts/generate-proto.sh
 
@@ -32,7 +33,7 @@ proto-check: deps
 # PostgreSQL cluster for the PostgreSQL store's tests (stopped and removed at the end).
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-conformance test-quickstart fuzz-smoke
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-go test-conformance test-quickstart fuzz-smoke
 
 # Tests that measure time (idle timeouts, deadlines, a flush beside verifications, a restart
 # within a deadline) run in an invocation of their own, after the rest: in one process with
@@ -53,6 +54,12 @@ test-swift-postgres:
 
 test-python:
 	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd scripts/with-postgres.sh python3 -m pytest -q clients/python/tests
+
+# The Go client against real apikeysd processes of this build (Debian's Go and Go
+# protobuf; no module downloads).
+test-go:
+	cd clients/go && unformatted=$$(gofmt -l .) && [ -z "$$unformatted" ] || { echo "test-go: not gofmt-formatted: $$unformatted" >&2; exit 1; }
+	cd clients/go && export APIKEYSD=$(CURDIR)/$(BIN)/apikeysd GOFLAGS=-mod=mod GOPROXY=off && go vet ./... && go test -count=1 ./...
 
 test-conformance:
 	scripts/run-conformance.sh $(BIN)

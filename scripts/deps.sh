@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libsqlite3-dev pkg-config openssl postgresql-15 postgresql-client-15)
+# golang-*: the Go client (clients/go) builds with Debian's Go and Go protobuf, as no Go
+# module can be downloaded here.
+debian_packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libsqlite3-dev pkg-config openssl postgresql-15 postgresql-client-15
+  golang-go golang-google-protobuf-dev protoc-gen-go)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -23,6 +26,8 @@ fi
 
 command -v swift >/dev/null || { echo "deps: FAILED: no swift toolchain on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "deps: FAILED: python3 is missing" >&2; exit 1; }
+command -v go >/dev/null || { echo "deps: FAILED: go is missing although golang-go is installed (is /usr/bin on PATH?)" >&2; exit 1; }
+[ -d /usr/share/gocode/src/google.golang.org/protobuf ] || { echo "deps: FAILED: Debian's Go protobuf is not at /usr/share/gocode/src/google.golang.org/protobuf (golang-google-protobuf-dev), which clients/go/go.mod points at" >&2; exit 1; }
 
 if ! python3 -c 'import google.protobuf, pytest, sys; sys.exit(0 if google.protobuf.__version__ == "4.21.12" else 1)' 2>/dev/null; then
   echo "deps: installing Python packages from clients/python/requirements.txt"

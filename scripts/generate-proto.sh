@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every file derived from proto/: the protoc-c C sources, the C table of
-# message types, the Swift message types and the Python messages.
+# message types, the Swift message types, the Python messages, and the Go messages
+# (protoc-gen-go) with the Go client's service surface (clients/go/cmd/protoc-gen-go-apikeys).
 # With --check, generates into a temporary tree and fails if the committed files differ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 check=0
 [ "${1:-}" = "--check" ] && check=1
 
-for tool in protoc-c protoc python3; do
+for tool in protoc-c protoc python3 go protoc-gen-go; do
   command -v "$tool" >/dev/null || { echo "generate-proto: $tool is missing (make deps installs it)" >&2; exit 1; }
 done
 
@@ -37,15 +38,40 @@ python3 scripts/generate_swift_messages.py "$out/descriptors.pb" "$out/swift/Mes
 mkdir -p "$out/python"
 (cd proto && protoc --proto_path=. --python_out="$out/python" $protos)
 
+# Go: protoc-gen-go's messages in package apikeysv1, and the typed methods, method paths and
+# retry levels of every RPC from the service definitions (our plugin, built from clients/go
+# against Debian's Go protobuf: no module downloads). Our protos declare no go_package.
+mkdir -p "$out/go/apikeysv1" "$out/go-services"
+go_module=apikeys/clients/go
+(cd clients/go && GOFLAGS=-mod=mod GOPROXY=off go build -o "$out/protoc-gen-go-apikeys" ./cmd/protoc-gen-go-apikeys)
+go_m=()
+for p in $protos; do go_m+=("M$p=$go_module/apikeysv1"); done
+go_opts=$(IFS=,; echo "${go_m[*]}")
+(cd proto && protoc --proto_path=. --go_out="$out/go" --go_opt="paths=import,module=$go_module,$go_opts" $protos)
+(cd proto && protoc --proto_path=. --plugin=protoc-gen-go-apikeys="$out/protoc-gen-go-apikeys" \
+  --go-apikeys_out="$out/go-services" --go-apikeys_opt="$go_opts" $protos)
+
 targets=(
   "$out/c:Sources/CAPIKeysCodec/generated"
   "$out/swift:Sources/APIKeysWire/Generated"
   "$out/python/apikeys/v1:clients/python/apikeys_client/proto/apikeys/v1"
+  "$out/go/apikeysv1:clients/go/apikeysv1"
+  "$out/go-services/services.pb.go:clients/go/services.pb.go"
 )
 status=0
 for pair in "${targets[@]}"; do
   from=${pair%%:*}; to=${pair#*:}
-  if [ $check = 1 ]; then
+  if [ -f "$from" ]; then  # a single file beside hand-written ones (clients/go)
+    if [ $check = 1 ]; then
+      if ! cmp -s "$from" "$to"; then
+        echo "generate-proto: $to is stale against proto/; run 'make proto' and commit" >&2
+        diff "$from" "$to" | head -20 >&2 || true
+        status=1
+      fi
+    else
+      cp "$from" "$to"
+    fi
+  elif [ $check = 1 ]; then
     if ! diff -r -q -x '__init__.py' -x '__pycache__' "$from" "$to" >/dev/null 2>&1; then
       echo "generate-proto: $to is stale against proto/; run 'make proto' and commit" >&2
       diff -r -x '__init__.py' -x '__pycache__' "$from" "$to" | head -20 >&2 || true

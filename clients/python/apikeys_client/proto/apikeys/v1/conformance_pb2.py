@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pikeys/v1/conformance.proto\x12\napikeys.v1\"\x0e\n\x0c\x45mptyMessage\"\x8f\x01\n\x0b\x45\x63hoRequest\x12\x13\n\x0bstatus_code\x18\x01 \x01(\x05\x12\x16\n\x0estatus_message\x18\x02 \x01(\t\x12\x14\n\x0csleep_millis\x18\x03 \x01(\r\x12\x15\n\rresponse_size\x18\x04 \x01(\r\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x15\n\recho_metadata\x18\x06 \x01(\x08\"\xa3\x01\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x38\n\x08metadata\x18\x02 \x03(\x0b\x32&.apikeys.v1.EchoResponse.MetadataEntry\x12\x17\n\x0f\x63\x61lls_in_flight\x18\x03 \x01(\r\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\x85\x01\n\x0b\x43onformance\x12;\n\x05\x45mpty\x12\x18.apikeys.v1.EmptyMessage\x1a\x18.apikeys.v1.EmptyMessage\x12\x39\n\x04\x45\x63ho\x12\x17.apikeys.v1.EchoRequest\x1a\x18.apikeys.v1.EchoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61pikeys/v1/conformance.proto\x12\napikeys.v1\"\x0e\n\x0c\x45mptyMessage\"\x8f\x01\n\x0b\x45\x63hoRequest\x12\x13\n\x0bstatus_code\x18\x01 \x01(\x05\x12\x16\n\x0estatus_message\x18\x02 \x01(\t\x12\x14\n\x0csleep_millis\x18\x03 \x01(\r\x12\x15\n\rresponse_size\x18\x04 \x01(\r\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x15\n\recho_metadata\x18\x06 \x01(\x08\"\xa3\x01\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x38\n\x08metadata\x18\x02 \x03(\x0b\x32&.apikeys.v1.EchoResponse.MetadataEntry\x12\x17\n\x0f\x63\x61lls_in_flight\x18\x03 \x01(\r\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\x8f\x01\n\x0b\x43onformance\x12@\n\x05\x45mpty\x12\x18.apikeys.v1.EmptyMessage\x1a\x18.apikeys.v1.EmptyMessage\"\x03\x90\x02\x01\x12>\n\x04\x45\x63ho\x12\x17.apikeys.v1.EchoRequest\x1a\x18.apikeys.v1.EchoResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.conformance_pb2', globals())
@@ -22,6 +22,10 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _ECHORESPONSE_METADATAENTRY._options = None
   _ECHORESPONSE_METADATAENTRY._serialized_options = b'8\001'
+  _CONFORMANCE.methods_by_name['Empty']._options = None
+  _CONFORMANCE.methods_by_name['Empty']._serialized_options = b'\220\002\001'
+  _CONFORMANCE.methods_by_name['Echo']._options = None
+  _CONFORMANCE.methods_by_name['Echo']._serialized_options = b'\220\002\001'
   _EMPTYMESSAGE._serialized_start=44
   _EMPTYMESSAGE._serialized_end=58
   _ECHOREQUEST._serialized_start=61
@@ -31,5 +35,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _ECHORESPONSE_METADATAENTRY._serialized_start=323
   _ECHORESPONSE_METADATAENTRY._serialized_end=370
   _CONFORMANCE._serialized_start=373
-  _CONFORMANCE._serialized_end=506
+  _CONFORMANCE._serialized_end=516
 # @@protoc_insertion_point(module_scope)

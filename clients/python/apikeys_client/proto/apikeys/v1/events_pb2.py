@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61pikeys/v1/events.proto\x12\napikeys.v1\"\xe7\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12/\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1e.apikeys.v1.Event.DetailsEntry\x12\r\n\x05\x63ount\x18\t \x01(\x04\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x11ListEventsRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x10\n\x08since_ms\x18\x04 \x01(\x03\x12\x10\n\x08until_ms\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\r\x12\x12\n\npage_token\x18\x07 \x01(\t\"P\n\x12ListEventsResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.apikeys.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2O\n\x06\x45vents\x12\x45\n\x04List\x12\x1d.apikeys.v1.ListEventsRequest\x1a\x1e.apikeys.v1.ListEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61pikeys/v1/events.proto\x12\napikeys.v1\"\xe7\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12/\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x1e.apikeys.v1.Event.DetailsEntry\x12\r\n\x05\x63ount\x18\t \x01(\x04\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8d\x01\n\x11ListEventsRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x10\n\x08since_ms\x18\x04 \x01(\x03\x12\x10\n\x08until_ms\x18\x05 \x01(\x03\x12\x11\n\tpage_size\x18\x06 \x01(\r\x12\x12\n\npage_token\x18\x07 \x01(\t\"P\n\x12ListEventsResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.apikeys.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2T\n\x06\x45vents\x12J\n\x04List\x12\x1d.apikeys.v1.ListEventsRequest\x1a\x1e.apikeys.v1.ListEventsResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.events_pb2', globals())
@@ -22,6 +22,8 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _EVENT_DETAILSENTRY._options = None
   _EVENT_DETAILSENTRY._serialized_options = b'8\001'
+  _EVENTS.methods_by_name['List']._options = None
+  _EVENTS.methods_by_name['List']._serialized_options = b'\220\002\001'
   _EVENT._serialized_start=40
   _EVENT._serialized_end=271
   _EVENT_DETAILSENTRY._serialized_start=225
@@ -31,5 +33,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _LISTEVENTSRESPONSE._serialized_start=417
   _LISTEVENTSRESPONSE._serialized_end=497
   _EVENTS._serialized_start=499
-  _EVENTS._serialized_end=578
+  _EVENTS._serialized_end=583
 # @@protoc_insertion_point(module_scope)

@@ -13,13 +13,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61pikeys/v1/health.proto\x12\napikeys.v1\"\x14\n\x12HealthCheckRequest\"\xa1\x01\n\x13HealthCheckResponse\x12=\n\x06status\x18\x01 \x01(\x0e\x32-.apikeys.v1.HealthCheckResponse.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x32R\n\x06Health\x12H\n\x05\x43heck\x12\x1e.apikeys.v1.HealthCheckRequest\x1a\x1f.apikeys.v1.HealthCheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61pikeys/v1/health.proto\x12\napikeys.v1\"\x14\n\x12HealthCheckRequest\"\xa1\x01\n\x13HealthCheckResponse\x12=\n\x06status\x18\x01 \x01(\x0e\x32-.apikeys.v1.HealthCheckResponse.ServingStatus\x12\x0f\n\x07version\x18\x02 \x01(\t\":\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x32W\n\x06Health\x12M\n\x05\x43heck\x12\x1e.apikeys.v1.HealthCheckRequest\x1a\x1f.apikeys.v1.HealthCheckResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.health_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
+  _HEALTH.methods_by_name['Check']._options = None
+  _HEALTH.methods_by_name['Check']._serialized_options = b'\220\002\001'
   _HEALTHCHECKREQUEST._serialized_start=39
   _HEALTHCHECKREQUEST._serialized_end=59
   _HEALTHCHECKRESPONSE._serialized_start=62
@@ -27,5 +29,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=165
   _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=223
   _HEALTH._serialized_start=225
-  _HEALTH._serialized_end=307
+  _HEALTH._serialized_end=312
 # @@protoc_insertion_point(module_scope)

@@ -13,13 +13,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61pikeys/v1/settings.proto\x12\napikeys.v1\"\x9a\x01\n\x0eTenantSettings\x12\x18\n\x10\x61pi_keys_enabled\x18\x01 \x01(\x08\x12\x1a\n\x12max_expiry_seconds\x18\x02 \x01(\x04\x12\x19\n\x11max_keys_per_user\x18\x03 \x01(\r\x12 \n\x18\x65xcessive_use_per_minute\x18\x04 \x01(\r\x12\x15\n\rupdated_at_ms\x18\x05 \x01(\x03\"\x14\n\x12GetSettingsRequest\"C\n\x13GetSettingsResponse\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x1a.apikeys.v1.TenantSettings\"\xed\x01\n\x15UpdateSettingsRequest\x12\x1a\n\x10\x61pi_keys_enabled\x18\x01 \x01(\x08H\x00\x12\x1c\n\x12max_expiry_seconds\x18\x02 \x01(\x04H\x01\x12\x1b\n\x11max_keys_per_user\x18\x03 \x01(\rH\x02\x12\"\n\x18\x65xcessive_use_per_minute\x18\x04 \x01(\rH\x03\x42\x19\n\x17\x61pi_keys_enabled_updateB\x13\n\x11max_expiry_updateB\x11\n\x0fmax_keys_updateB\x16\n\x14\x65xcessive_use_update\"F\n\x16UpdateSettingsResponse\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x1a.apikeys.v1.TenantSettings2\xa3\x01\n\x08Settings\x12\x46\n\x03Get\x12\x1e.apikeys.v1.GetSettingsRequest\x1a\x1f.apikeys.v1.GetSettingsResponse\x12O\n\x06Update\x12!.apikeys.v1.UpdateSettingsRequest\x1a\".apikeys.v1.UpdateSettingsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x61pikeys/v1/settings.proto\x12\napikeys.v1\"\x9a\x01\n\x0eTenantSettings\x12\x18\n\x10\x61pi_keys_enabled\x18\x01 \x01(\x08\x12\x1a\n\x12max_expiry_seconds\x18\x02 \x01(\x04\x12\x19\n\x11max_keys_per_user\x18\x03 \x01(\r\x12 \n\x18\x65xcessive_use_per_minute\x18\x04 \x01(\r\x12\x15\n\rupdated_at_ms\x18\x05 \x01(\x03\"\x14\n\x12GetSettingsRequest\"C\n\x13GetSettingsResponse\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x1a.apikeys.v1.TenantSettings\"\xed\x01\n\x15UpdateSettingsRequest\x12\x1a\n\x10\x61pi_keys_enabled\x18\x01 \x01(\x08H\x00\x12\x1c\n\x12max_expiry_seconds\x18\x02 \x01(\x04H\x01\x12\x1b\n\x11max_keys_per_user\x18\x03 \x01(\rH\x02\x12\"\n\x18\x65xcessive_use_per_minute\x18\x04 \x01(\rH\x03\x42\x19\n\x17\x61pi_keys_enabled_updateB\x13\n\x11max_expiry_updateB\x11\n\x0fmax_keys_updateB\x16\n\x14\x65xcessive_use_update\"F\n\x16UpdateSettingsResponse\x12,\n\x08settings\x18\x01 \x01(\x0b\x32\x1a.apikeys.v1.TenantSettings2\xa8\x01\n\x08Settings\x12K\n\x03Get\x12\x1e.apikeys.v1.GetSettingsRequest\x1a\x1f.apikeys.v1.GetSettingsResponse\"\x03\x90\x02\x01\x12O\n\x06Update\x12!.apikeys.v1.UpdateSettingsRequest\x1a\".apikeys.v1.UpdateSettingsResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.settings_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
+  _SETTINGS.methods_by_name['Get']._options = None
+  _SETTINGS.methods_by_name['Get']._serialized_options = b'\220\002\001'
   _TENANTSETTINGS._serialized_start=42
   _TENANTSETTINGS._serialized_end=196
   _GETSETTINGSREQUEST._serialized_start=198
@@ -31,5 +33,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _UPDATESETTINGSRESPONSE._serialized_start=529
   _UPDATESETTINGSRESPONSE._serialized_end=599
   _SETTINGS._serialized_start=602
-  _SETTINGS._serialized_end=765
+  _SETTINGS._serialized_end=770
 # @@protoc_insertion_point(module_scope)

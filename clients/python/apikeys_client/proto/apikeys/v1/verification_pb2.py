@@ -13,13 +13,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61pikeys/v1/verification.proto\x12\napikeys.v1\"\x1f\n\rVerifyRequest\x12\x0e\n\x06secret\x18\x01 \x01(\t\"e\n\tPrincipal\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\r\n\x05roles\x18\x04 \x03(\t\x12\x15\n\rexpires_at_ms\x18\x05 \x01(\x03\":\n\x0eVerifyResponse\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.apikeys.v1.Principal2O\n\x0cVerification\x12?\n\x06Verify\x12\x19.apikeys.v1.VerifyRequest\x1a\x1a.apikeys.v1.VerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61pikeys/v1/verification.proto\x12\napikeys.v1\"\x1f\n\rVerifyRequest\x12\x0e\n\x06secret\x18\x01 \x01(\t\"e\n\tPrincipal\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\r\n\x05roles\x18\x04 \x03(\t\x12\x15\n\rexpires_at_ms\x18\x05 \x01(\x03\":\n\x0eVerifyResponse\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.apikeys.v1.Principal2T\n\x0cVerification\x12\x44\n\x06Verify\x12\x19.apikeys.v1.VerifyRequest\x1a\x1a.apikeys.v1.VerifyResponse\"\x03\x90\x02\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'apikeys.v1.verification_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
+  _VERIFICATION.methods_by_name['Verify']._options = None
+  _VERIFICATION.methods_by_name['Verify']._serialized_options = b'\220\002\002'
   _VERIFYREQUEST._serialized_start=45
   _VERIFYREQUEST._serialized_end=76
   _PRINCIPAL._serialized_start=78
@@ -27,5 +29,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _VERIFYRESPONSE._serialized_start=181
   _VERIFYRESPONSE._serialized_end=239
   _VERIFICATION._serialized_start=241
-  _VERIFICATION._serialized_end=320
+  _VERIFICATION._serialized_end=325
 # @@protoc_insertion_point(module_scope)
