@@ -18,6 +18,7 @@ from apikeys_client import Client, GoAwayReason, StatusCode, framing, pb
 from apikeys_client.proto.apikeys.v1 import conformance_pb2, keys_pb2
 from conftest import start_server
 from helpers import ECHO, HEALTH, RawConnection, goaways, reason_name, run
+from test_operations import http_get, http_port, wait_for
 from reliability import (
     MIB, SERVICE_ARGS, SERVICE_SECRET, LatencyProbe, assert_latency_bounded, fd_count, measure_latency,
     provision, rss_bytes, summary_ms,
@@ -776,7 +777,8 @@ def test_a_non_reader_asking_a_hundred_large_answers_in_one_burst(server_factory
     would take a connection's unwritten output over twice the bound (16 MiB) is replaced by a
     short RESOURCE_EXHAUSTED. Afterwards one connection reads everything: a few full answers,
     the rest replaced, each call answered once."""
-    srv = server_factory("--idle-timeout", "20")
+    srv = server_factory("--idle-timeout", "20", "--http-port", "0")
+    metrics_port = http_port(srv)
     base = measure_latency(srv.address, 1.0)
     size, count, connections = 4_194_104, 100, 2
     burst = framing.PREFACE + b"".join(
@@ -796,6 +798,8 @@ def test_a_non_reader_asking_a_hundred_large_answers_in_one_burst(server_factory
         # Building and dropping 800 MiB of answers takes a few seconds on a loaded machine.
         await asyncio.sleep(6)
         rss["held"] = rss_bytes(srv.process.pid)
+        # What an operator sees meanwhile (issue 11): answers replaced.
+        rss["replaced"] = metric(metrics_port, "apikeys_responses_replaced_total")
         reader, writer = await asyncio.open_connection(sock=socks[0])
         raw = RawConnection(reader, writer)
         await raw.handshake()
@@ -823,3 +827,33 @@ def test_a_non_reader_asking_a_hundred_large_answers_in_one_burst(server_factory
     assert 1 <= len(full) <= 8
     assert all(len(pb.EchoResponse.FromString(a.message).payload) == size for a in full)
     assert all("read your responses" in a.status.message for a in dropped)
+    # The operator's view: /metrics counts the replaced answers, at least those read here.
+    assert rss["replaced"] > 0, rss
+    assert metric(metrics_port, "apikeys_responses_replaced_total") >= len(dropped)
+
+
+def test_a_paused_connection_shows_in_the_metrics_until_it_goes(server_factory):
+    """Issue 11: a client that sends and never reads is paused (PROTOCOL.md §5), and the
+    operator sees it: apikeys_connections_reading_paused is 1 while the connection is held
+    and 0 once it is gone; apikeys_responses_replaced_total counts the answers replaced."""
+    srv = server_factory("--idle-timeout", "20", "--http-port", "0")
+    port = http_port(srv)
+    assert metric(port, "apikeys_connections_reading_paused") == 0
+    sock, sent, stalled, _ = _flood_without_reading(srv.address, _echo_chunk(0, 256 * 1024, 4_096), 64 * GIB, 3.0, 30.0)
+    try:
+        assert stalled, f"the server read {sent / MIB:.0f} MiB from a client that never reads"
+        assert metric(port, "apikeys_connections_reading_paused") == 1
+        assert metric(port, "apikeys_responses_replaced_total") > 0
+    finally:
+        sock.close()
+    wait_for(lambda: metric(port, "apikeys_connections_reading_paused") == 0, what="the paused gauge back at 0")
+
+
+def metric(port: int, name: str) -> float:
+    """One unlabelled series' value from /metrics (0 when it has no sample yet)."""
+    status, body = http_get(port, "/metrics")
+    assert status == 200, (status, body)
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
