@@ -34,17 +34,32 @@ final class VerificationIndex: Sendable {
         var windowCount: UInt64 = 0
         var previousWindow: Int64 = -1
         var previousWindowCount: UInt64 = 0
-        /// The last service that verified the key: the actor of an excessive-use event.
+        /// The first service that verified the key since the last flush: the actor of an
+        /// excessive-use event.
         var verifier = ""
+        /// The key's tenant and owner, for that event: kept here so that a flush needs no
+        /// lookup in the index (and no time under its lock) per key.
+        var tenantID = ""
+        var ownerID = ""
 
-        mutating func record(at now: Int64, by actor: String) {
+        mutating func record(at now: Int64, by actor: String, tenantID: String, ownerID: String) {
+            // Strings only on the first use in a flush interval: each assignment is a retain
+            // and a release, on every Verify call.
+            if count == 0 {
+                verifier = actor
+                self.tenantID = tenantID
+                self.ownerID = ownerID
+            }
             count += 1
             lastUsedAt = max(lastUsedAt, now)
-            verifier = actor
             add(window: now / VerificationIndex.windowMilliseconds, count: 1)
         }
 
         mutating func add(_ other: PendingUsage) {
+            if count == 0 {
+                tenantID = other.tenantID
+                ownerID = other.ownerID
+            }
             count += other.count
             lastUsedAt = max(lastUsedAt, other.lastUsedAt)
             if verifier.isEmpty { verifier = other.verifier }
@@ -302,7 +317,7 @@ final class VerificationIndex: Sendable {
             }
             // X9: usage, counted per window; the flush lets the store decide excessive use
             // from every server's counts.
-            state.pending[parsed.id, default: PendingUsage()].record(at: now, by: actor)
+            state.pending[parsed.id, default: PendingUsage()].record(at: now, by: actor, tenantID: entry.tenantID, ownerID: entry.ownerID)
             state.keys.values[slot] = entry
             return .success(Principal(
                 tenantID: entry.tenantID, userID: entry.ownerID,
@@ -353,11 +368,14 @@ final class VerificationIndex: Sendable {
             }
             swap(&batch.events, &state.events)
             swap(&batch.expiryRecorded, &state.expiryRecorded)
-            batch.windows = Self.windowUsage(taken, state: &state)
-            return taken
+            // Only swaps under the lock that Verify takes: the per-key work (tens of thousands
+            // of keys a second) is done after it. The tenants are shared, not copied: Verify
+            // only reads them, and settings change rarely.
+            return (pending: taken, tenants: state.tenants)
         }
-        batch.usage.reserveCapacity(taken.count)
-        for (id, usage) in taken {
+        batch.windows = Self.windowUsage(taken.pending, tenants: taken.tenants)
+        batch.usage.reserveCapacity(taken.pending.count)
+        for (id, usage) in taken.pending {
             batch.usage.append(UsageBatch.Usage(keyID: id.string(prefix: Self.keyPrefix), lastUsedAt: usage.lastUsedAt, count: usage.count))
         }
         return batch
@@ -365,24 +383,22 @@ final class VerificationIndex: Sendable {
 
     /// X9: each key's window counts, with the threshold its tenant has now and the event to
     /// store if the deployment's total crosses it.
-    private static func windowUsage(_ taken: [CompactID: PendingUsage], state: inout State) -> [UsageBatch.WindowUsage] {
+    private static func windowUsage(_ taken: [CompactID: PendingUsage], tenants: [ExactString: TenantEntry]) -> [UsageBatch.WindowUsage] {
         var windows: [UsageBatch.WindowUsage] = []
         windows.reserveCapacity(taken.count)
         for (id, usage) in taken {
-            guard let entry = state.keys[id] else { continue }
-            let threshold = UInt64(state.tenants[ExactString(entry.tenantID)]?.threshold ?? UInt32.max)
+            let threshold = UInt64(tenants[ExactString(usage.tenantID)]?.threshold ?? UInt32.max)
             let keyID = id.string(prefix: keyPrefix)
-            let actor = usage.verifier
-            for (window, count) in [(usage.previousWindow, usage.previousWindowCount), (usage.window, usage.windowCount)] where count > 0 {
-                let time = window == usage.window ? usage.lastUsedAt : (window + 1) * windowMilliseconds - 1
-                let event = Event(
-                    time: time, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExcessiveUse,
-                    keyID: keyID, outcome: .success,
-                    details: [
-                        "rule": "X9", "owner": entry.ownerID, "threshold_per_minute": String(threshold),
-                        "window_start_ms": String(window * windowMilliseconds),
-                    ])
-                windows.append(UsageBatch.WindowUsage(keyID: keyID, window: window, count: count, threshold: threshold, event: event))
+            if usage.previousWindowCount > 0 {
+                windows.append(UsageBatch.WindowUsage(
+                    keyID: keyID, window: usage.previousWindow, count: usage.previousWindowCount, threshold: threshold,
+                    tenantID: usage.tenantID, ownerID: usage.ownerID, actor: usage.verifier,
+                    time: (usage.previousWindow + 1) * windowMilliseconds - 1))
+            }
+            if usage.windowCount > 0 {
+                windows.append(UsageBatch.WindowUsage(
+                    keyID: keyID, window: usage.window, count: usage.windowCount, threshold: threshold,
+                    tenantID: usage.tenantID, ownerID: usage.ownerID, actor: usage.verifier, time: usage.lastUsedAt))
             }
         }
         return windows

@@ -15,17 +15,18 @@ final class UsageWindowTotals: Sendable {
         var raised = false
     }
 
-    private let totals = Mutex<[WindowID: Total]>([:])
+    private let totals = Mutex<(totals: [WindowID: Total], prunedBefore: Int64)>(([:], .min))
 
     /// The events `windows` raise, and the totals to keep once they are stored: call
     /// ``commit(_:)`` with the second after the transaction that stores the first commits.
     func tally(_ windows: [UsageBatch.WindowUsage]) -> (events: [Event], pending: PendingTotals) {
-        totals.withLock { totals in
+        totals.withLock { state in
             var updated: [WindowID: Total] = [:]
+            updated.reserveCapacity(windows.count)
             var events: [Event] = []
             for usage in windows {
                 let id = WindowID(keyID: usage.keyID, window: usage.window)
-                var total = updated[id] ?? totals[id] ?? Total()
+                var total = updated[id] ?? state.totals[id] ?? Total()
                 total.count += usage.count
                 if total.count > usage.threshold, !total.raised {
                     total.raised = true
@@ -38,11 +39,14 @@ final class UsageWindowTotals: Sendable {
     }
 
     func commit(_ pending: PendingTotals) {
-        totals.withLock { totals in
-            if let oldest = pending.oldestWindow {
-                totals = totals.filter { $0.key.window >= oldest - 1 }
+        totals.withLock { state in
+            // Forgetting old windows copies every total: only when a minute has passed, not
+            // on every flush (once a second, tens of thousands of keys).
+            if let oldest = pending.oldestWindow, oldest - 1 > state.prunedBefore {
+                state.totals = state.totals.filter { $0.key.window >= oldest - 1 }
+                state.prunedBefore = oldest - 1
             }
-            totals.merge(pending.totals) { _, new in new }
+            state.totals.merge(pending.totals) { _, new in new }
         }
     }
 

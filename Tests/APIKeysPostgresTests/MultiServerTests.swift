@@ -80,10 +80,10 @@ struct MultiServerTests {
         try stores[0].write { tx in try tx.insertKey(key) }
         let window = t0 / 60_000
         @Sendable func usage(_ count: UInt64, window: Int64 = window, threshold: UInt64 = 10) -> UsageBatch {
-            let event = Event(time: window * 60_000, tenantID: "acme", actor: "service:gw", action: EventAction.keyExcessiveUse, keyID: key.id)
             return UsageBatch(
                 usage: [UsageBatch.Usage(keyID: key.id, lastUsedAt: window * 60_000, count: count)],
-                windows: [UsageBatch.WindowUsage(keyID: key.id, window: window, count: count, threshold: threshold, event: event)])
+                windows: [UsageBatch.WindowUsage(keyID: key.id, window: window, count: count, threshold: threshold,
+                                                 tenantID: "acme", ownerID: "bob", actor: "service:gw", time: window * 60_000)])
         }
         func excessive() throws -> Int {
             try stores[1].listEvents(EventQuery(tenantID: "acme", action: EventAction.keyExcessiveUse, limit: 100)).count
