@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "apikeysd", targets: ["apikeysd"]),
         .executable(name: "apikeys", targets: ["apikeys"]),
         .executable(name: "apikeys-conformance", targets: ["apikeys-conformance"]),
+        .executable(name: "apikeys-console", targets: ["apikeys-console"]),
         .library(name: "APIKeysClient", targets: ["APIKeysClient"]),
         // For Benchmarks/ (its own package): the wire, the domain and the store, used directly.
         .library(name: "APIKeysWire", targets: ["APIKeysWire"]),
@@ -36,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Debian's libprotobuf-c, found through pkg-config.
@@ -138,6 +141,31 @@ let package = Package(
             dependencies: [
                 "APIKeysClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The web console (issue 13): server-rendered pages that call apikeysd with the Swift
+        // client as a service of scope act, acting for the signed-in user (X13, X17).
+        .target(
+            name: "APIKeysConsole",
+            dependencies: [
+                "APIKeysClient", "APIKeysWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apikeys-console",
+            dependencies: [
+                "APIKeysConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

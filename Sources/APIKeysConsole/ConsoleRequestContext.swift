@@ -1,0 +1,16 @@
+import Hummingbird
+import NIOCore
+
+/// Hummingbird's request context plus what the console needs: the peer's address (a
+/// trusted user header counts only from a configured proxy) and the signed-in session.
+struct ConsoleRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The TCP peer: the browser, or the authenticating proxy in front of it.
+    let peerAddress: String?
+    var session: Session?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+}
