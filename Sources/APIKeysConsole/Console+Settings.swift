@@ -52,6 +52,14 @@ extension Console {
             request.excessiveUsePerMinute = excessive
             changes.append("excessive use above \(excessive) verifications a minute")
         }
+        // Switching keys off stops every key of the tenant at once (R14, X4): asked first.
+        if request.apiKeysEnabled == false, form["confirmed"] != "yes" {
+            let carried: [[String: Any]] = ["max_expiry", "max_expiry_unit", "max_keys", "excessive_use"].map {
+                ["name": $0, "value": form.text($0)]
+            }
+            return page("settings-confirm", ["fields": carried, "changes": changes.joined(separator: "; ")],
+                        title: "Confirm settings", nav: "settings", context: context, isAdmin: true)
+        }
         guard !changes.isEmpty else {
             sessions.setNotice("Nothing changed.", for: session.id)
             return redirect("/console/settings")

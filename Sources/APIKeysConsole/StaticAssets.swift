@@ -138,6 +138,7 @@ enum StaticAssets {
       table.data tr { display: block; border-top: 1px solid var(--line); padding: .4rem 0; }
       table.data td { display: grid; grid-template-columns: 8.5rem 1fr; gap: .5rem; border: none; padding: .25rem .75rem; }
       table.data td[data-label]::before { content: attr(data-label); font-weight: 600; color: var(--muted); }
+      table.data td > .badge { justify-self: start; }
       .filters > div, .filters input, .filters select { width: 100%; }
     }
     """

@@ -31,6 +31,18 @@ extension Templates {
     <p class="meta">Last changed {{updated}}.</p>
     """
 
+    static let settingsConfirm = """
+    <h1>Disable API keys?</h1>
+    <p class="warning" role="alert"><strong>Every API key of tenant {{tenantID}} stops authenticating at once</strong>, and no key can be generated, until a tenant admin enables them again; then every key that is still Active works again (R14, X4).</p>
+    <p>Changes to save: {{changes}}.</p>
+    <form method="post" action="/console/settings" class="stack">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
+    <input type="hidden" name="confirmed" value="yes">
+    <div class="actions"><button type="submit" class="danger" id="confirm-settings">Disable API keys</button> <a href="/console/settings">Cancel</a></div>
+    </form>
+    """
+
     static let keys = """
     <h1>API keys</h1>
     <p class="lede">Every key of tenant <strong>{{tenantID}}</strong>. Revoke stops a key for good (R10, R12); only its owner can delete it, from their own page (R13).</p>
@@ -161,7 +173,7 @@ extension Templates {
     <td data-label="Name">{{displayName}}</td>
     <td data-label="Roles">{{#roles}}<span class="badge badge-role">{{.}}</span> {{/roles}}</td>
     <td data-label="License">{{#licensed}}<span class="badge badge-active">Licensed</span>{{/licensed}}{{^licensed}}<span class="badge badge-unknown">No license</span>{{/licensed}}</td>
-    <td data-label="Actions" class="row-actions">
+    <td data-label="Actions"><div class="row-actions">
     <form method="post" action="/console/users/developer"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="user_id" value="{{userID}}">
     {{#developer}}<input type="hidden" name="grant" value="no"><button type="submit">Remove Developer<span class="visually-hidden"> from {{userID}}</span></button>{{/developer}}
     {{^developer}}<input type="hidden" name="grant" value="yes"><button type="submit">Grant Developer<span class="visually-hidden"> to {{userID}}</span></button>{{/developer}}
@@ -170,7 +182,7 @@ extension Templates {
     {{#licensed}}<input type="hidden" name="licensed" value="no"><button type="submit">Take license<span class="visually-hidden"> from {{userID}}</span></button>{{/licensed}}
     {{^licensed}}<input type="hidden" name="licensed" value="yes"><button type="submit">Give license<span class="visually-hidden"> to {{userID}}</span></button>{{/licensed}}
     </form>
-    </td>
+    </div></td>
     </tr>
     {{/users}}
     </tbody>

@@ -31,7 +31,7 @@ extension Templates {
     <td data-label="Expiry">{{expires}}</td>
     <td data-label="Last used">{{lastUsed}}</td>
     <td data-label="Status"><span class="badge badge-{{statusClass}}">{{status}}</span></td>
-    <td data-label="Actions" class="row-actions">
+    <td data-label="Actions"><div class="row-actions">
     <details class="rowmenu"><summary>Rename<span class="visually-hidden"> {{id}}</span></summary>
     <form method="post" action="/hub/keys/rename" class="stack">
     <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key_id" value="{{id}}">
@@ -40,7 +40,7 @@ extension Templates {
     </form></details>
     {{#active}}<form method="post" action="/hub/keys/revoke"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key_id" value="{{id}}"><button type="submit" class="danger">Revoke…<span class="visually-hidden"> {{id}}</span></button></form>{{/active}}
     <form method="post" action="/hub/keys/delete"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="key_id" value="{{id}}"><button type="submit" class="danger">Delete…<span class="visually-hidden"> {{id}}</span></button></form>
-    </td>
+    </div></td>
     </tr>
     {{/keys}}
     {{^keys}}<tr><td colspan="8">You have no keys yet.</td></tr>{{/keys}}

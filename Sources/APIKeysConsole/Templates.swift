@@ -4,7 +4,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "message": message, "signin": signIn,
-        "settings": settings, "keys": keys, "revoke-confirm": revokeConfirm, "revoke-results": revokeResults,
+        "settings": settings, "settings-confirm": settingsConfirm, "keys": keys, "revoke-confirm": revokeConfirm, "revoke-results": revokeResults,
         "events": events, "users": users,
         "hub": hub, "secret": secret, "hub-confirm": hubConfirm,
     ]

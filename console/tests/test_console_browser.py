@@ -236,6 +236,36 @@ def test_guide_flow_r2_r14_r5_r17_r18_x8_r7_r10_r12_r9(page, console, api, tenan
     assert secret not in console.log()
 
 
+def test_r14_x4_disabling_api_keys_asks_first_and_stops_every_key(page, console, api, tenant):
+    driver = page
+    tenant.ready_for_keys()
+    secret = tenant.generate("nightly job").secret
+    assert api.verify(secret).principal.user_id == "bob"
+    sign_in(driver, console, tenant.id, "alice")
+    driver.get(console.url + "/console/settings")
+    driver.find_element(By.ID, "enabled").click()
+    load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save settings']"))
+    assert "stops authenticating at once" in text(driver)
+    load(driver, driver.find_element(By.LINK_TEXT, "Cancel"))  # nothing changed
+    assert api.acting(tenant.id, "alice", lambda c: c.tenant_settings.get()).settings.api_keys_enabled
+    assert api.verify(secret).principal.user_id == "bob"
+
+    driver.find_element(By.ID, "enabled").click()
+    load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save settings']"))
+    screenshot(driver, "settings-confirm-disable")
+    load(driver, driver.find_element(By.ID, "confirm-settings"))
+    assert "API keys disabled" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+    refused = api.verify(secret)
+    assert isinstance(refused, RpcError) and refused.code == StatusCode.UNAUTHENTICATED
+
+    # Enabling again restores the key (X4), and the change is an event (X10).
+    driver.find_element(By.ID, "enabled").click()
+    load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save settings']"))
+    assert api.verify(secret).principal.user_id == "bob"
+    driver.get(console.url + "/console/events?action=settings.changed")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")) >= 3
+
+
 def test_r11_x6_bulk_revoke_reports_each_keys_outcome(page, console, api, tenant):
     """Three keys ticked; before the confirmation one is revoked and one deleted by Bob:
     the others are still revoked, and each key's outcome is shown."""
@@ -243,6 +273,13 @@ def test_r11_x6_bulk_revoke_reports_each_keys_outcome(page, console, api, tenant
     tenant.ready_for_keys()
     keys = [tenant.generate(f"worker {i}").key.id for i in range(4)]
     sign_in(driver, console, tenant.id, "alice")
+    # The script's select-all box ticks and clears every Active row.
+    boxes = driver.find_elements(By.CSS_SELECTOR, "input[name=key_id]")
+    assert len(boxes) == 4
+    driver.find_element(By.ID, "select-all").click()
+    assert all(b.is_selected() for b in boxes)
+    driver.find_element(By.ID, "select-all").click()
+    assert not any(b.is_selected() for b in boxes)
     for key_id in keys[:3]:
         driver.find_element(By.ID, f"select-{key_id}").click()
     load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Revoke selected…']"))
