@@ -1,3 +1,4 @@
+import APIKeysWire
 import Hummingbird
 import Logging
 import HTTPTypes
@@ -23,18 +24,18 @@ extension Console {
         router.post("/signin") { request, context in try await signIn(request, context) }
         router.post("/signout") { request, context in try await signOut(request, context) }
 
-        router.get("/console/settings") { _, context in await signedIn(context) { try await settingsPage($0, context) } }
+        router.get("/console/settings") { _, context in await adminOnly(context) { try await settingsPage($0, context) } }
         router.post("/console/settings") { request, context in
             let fields = try await form(request)
             return await posted(fields, context) { try await updateSettings($0, fields, context) }
         }
-        router.get("/console/keys") { request, context in await signedIn(context) { try await keysPage($0, query(request), context) } }
+        router.get("/console/keys") { request, context in await adminOnly(context) { try await keysPage($0, query(request), context) } }
         router.post("/console/keys/revoke") { request, context in
             let fields = try await form(request)
             return await posted(fields, context) { try await revokeFromTable($0, fields, context) }
         }
-        router.get("/console/events") { request, context in await signedIn(context) { try await eventsPage($0, query(request), context) } }
-        router.get("/console/users") { _, context in await signedIn(context) { try await usersPage($0, context) } }
+        router.get("/console/events") { request, context in await adminOnly(context) { try await eventsPage($0, query(request), context) } }
+        router.get("/console/users") { _, context in await adminOnly(context) { try await usersPage($0, context) } }
         router.post("/console/users/developer") { request, context in
             let fields = try await form(request)
             return await posted(fields, context) { try await setDeveloper($0, fields, context) }
@@ -86,6 +87,22 @@ extension Console {
             return try await body(session)
         } catch {
             return failure(error, title: "That did not work", context: context)
+        }
+    }
+
+    /// As `signedIn`, for the tenant admin's pages. apikeysd refuses everyone else anyway
+    /// (R3); asking first keeps a developer from a key table that would list only their
+    /// own keys under a heading that says "every key of the tenant".
+    func adminOnly(_ context: ConsoleRequestContext,
+                   _ body: (Session) async throws -> Response) async -> Response {
+        await signedIn(context) { session in
+            guard isAdmin(await currentUser(session)) else {
+                return page("message", ["heading": "For tenant admins",
+                                        "text": RefusalText.describe(RPCError(code: .permissionDenied, message: "",
+                                                                              rule: "R3", reason: "not_tenant_admin"))],
+                            title: "For tenant admins", context: context, status: .forbidden)
+            }
+            return try await body(session)
         }
     }
 

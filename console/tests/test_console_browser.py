@@ -266,6 +266,57 @@ def test_r14_x4_disabling_api_keys_asks_first_and_stops_every_key(page, console,
     assert len(driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")) >= 3
 
 
+def test_x11_r6_key_table_sorts_filters_by_status_and_pages(page, console, api, tenant):
+    driver = page
+    tenant.ready_for_keys()
+    api.acting(tenant.id, "alice", lambda c: c.tenant_settings.update(max_keys_per_user=100))
+    ids = {f"k{i:02d}": tenant.generate(f"k{i:02d}").key.id for i in range(22)}
+    api.acting(tenant.id, "bob", lambda c: c.keys.revoke(key_id=ids["k05"]))
+    sign_in(driver, console, tenant.id, "alice")
+
+    def names() -> list[str]:
+        return [c.text for c in driver.find_elements(By.CSS_SELECTOR, "tbody td.name")]
+
+    # Sorted by a column header, ascending, then descending on a second click.
+    load(driver, driver.find_element(By.XPATH, "//th/a[starts-with(normalize-space(), 'Name')]"))
+    assert names() == [f"k{i:02d}" for i in range(20)]
+    assert driver.find_element(By.XPATH, "//th[a[starts-with(normalize-space(), 'Name')]]").get_attribute("aria-sort") == "ascending"
+    # Paging: 20 a page, then the rest, and back to the first.
+    load(driver, driver.find_element(By.LINK_TEXT, "Next page"))
+    assert names() == ["k20", "k21"]
+    assert not driver.find_elements(By.LINK_TEXT, "Next page")
+    load(driver, driver.find_element(By.LINK_TEXT, "First page"))
+    assert names()[0] == "k00"
+    load(driver, driver.find_element(By.XPATH, "//th/a[starts-with(normalize-space(), 'Name')]"))
+    assert names()[:2] == ["k21", "k20"]
+    # The status filter (R8).
+    driver.find_element(By.CSS_SELECTOR, "#status option[value='revoked']").click()
+    load(driver, driver.find_element(By.XPATH, "//form[@role='search']//button"))
+    assert key_ids_in_table(driver) == [ids["k05"]]
+    assert "Revoked" in row(driver, ids["k05"]).text
+
+
+def test_r3_console_pages_are_for_tenant_admins_and_sign_out_ends_the_session(page, console, api, tenant):
+    driver = page
+    tenant.ready_for_keys()
+    sign_in(driver, console, tenant.id, "bob")
+    for path in ("/console/keys", "/console/settings", "/console/events", "/console/users"):
+        driver.get(console.url + path)
+        assert "This page is for tenant admins (R3)" in text(driver), path
+    sign_out(driver)
+    driver.get(console.url + "/hub/keys")
+    assert driver.current_url.endswith("/signin")
+    # The session ends at the console too: its old cookie, replayed, signs nobody in.
+    client = Http(console)
+    client.sign_in(tenant.id, "bob")
+    old_cookies = dict(client.cookies)
+    response, _ = client.request("POST", "/signout", {"csrf": client.csrf()})
+    assert response.status == 303
+    client.cookies = old_cookies
+    response, _ = client.request("GET", "/hub/keys")
+    assert response.status == 303 and response.getheader("Location") == "/signin"
+
+
 def test_r11_x6_bulk_revoke_reports_each_keys_outcome(page, console, api, tenant):
     """Three keys ticked; before the confirmation one is revoked and one deleted by Bob:
     the others are still revoked, and each key's outcome is shown."""
