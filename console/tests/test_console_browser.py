@@ -624,3 +624,25 @@ def test_r9_x10_events_filter_by_action_actor_and_time(page, console, api, tenan
     assert "No event matches" in text(driver)
     driver.get(console.url + "/console/events?since=2000-01-01T00:00")
     assert len(driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")) >= 4
+
+
+def test_apikeysd_unreachable_is_said_plainly(workdir, tenant):
+    """With apikeysd gone, the console still answers and says so; it signs nobody in."""
+    import socket
+    from types import SimpleNamespace
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    from conftest import start_console
+    lonely = start_console(SimpleNamespace(port=closed_port), "--dev", log_dir=workdir)
+    try:
+        client = Http(lonely)
+        _, body = client.request("GET", "/signin")
+        token = re.search(r'name="csrf" value="([^"]+)"', body).group(1)
+        response, body = client.request("POST", "/signin", {"csrf": token, "tenant": tenant.id, "user": "alice"})
+        assert response.status == 403
+        assert "apikeysd cannot be reached right now" in body
+        assert "apikeys_console_session" not in client.cookies
+    finally:
+        lonely.stop()
