@@ -225,6 +225,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The console's pure parts: form parsing, sessions, escaping (its pages are tested
+        // in a real browser by console/tests).
+        .testTarget(
+            name: "APIKeysConsoleTests",
+            dependencies: ["APIKeysConsole"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "APIKeysIntegrationTests",
             dependencies: [

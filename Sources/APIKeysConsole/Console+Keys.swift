@@ -43,7 +43,8 @@ extension Console {
         var data: [String: Any] = [
             "search": search, "sort": sort.param, "order": order,
             "statusOptions": Self.statusFilters.map { ["value": $0.param, "label": $0.label, "selected": $0.param == status.param] },
-            "columns": columns,
+            "columns": columns, "descending": descending,
+            "sortOptions": Self.keyColumns.map { ["value": $0.param, "label": $0.label, "selected": $0.param == sort.param] },
             "keys": listed.keys.map(Display.key),
             "caption": search.isEmpty ? "API keys, sorted by \(sort.label.lowercased())" : "API keys matching “\(search)”",
         ]

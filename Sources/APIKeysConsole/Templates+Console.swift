@@ -51,7 +51,10 @@ extension Templates {
     <input id="search" name="search" type="search" maxlength="256" value="{{search}}"></div>
     <div><label for="status">Status</label>
     <select id="status" name="status">{{#statusOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statusOptions}}</select></div>
-    <input type="hidden" name="sort" value="{{sort}}"><input type="hidden" name="order" value="{{order}}">
+    <div><label for="sort">Sort by</label>
+    <select id="sort" name="sort">{{#sortOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sortOptions}}</select></div>
+    <div><label for="order">Order</label>
+    <select id="order" name="order"><option value="asc"{{^descending}} selected{{/descending}}>Ascending</option><option value="desc"{{#descending}} selected{{/descending}}>Descending</option></select></div>
     <div><button type="submit">Search</button></div>
     </form>
     <form method="post" action="/console/keys/revoke" id="keys-form">

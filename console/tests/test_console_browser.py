@@ -294,6 +294,12 @@ def test_x11_r6_key_table_sorts_filters_by_status_and_pages(page, console, api, 
     load(driver, driver.find_element(By.XPATH, "//form[@role='search']//button"))
     assert key_ids_in_table(driver) == [ids["k05"]]
     assert "Revoked" in row(driver, ids["k05"]).text
+    # Sorting from the form too, where a phone hides the column headers.
+    driver.find_element(By.CSS_SELECTOR, "#status option[value='']").click()
+    driver.find_element(By.CSS_SELECTOR, "#sort option[value='name']").click()
+    driver.find_element(By.CSS_SELECTOR, "#order option[value='desc']").click()
+    load(driver, driver.find_element(By.XPATH, "//form[@role='search']//button"))
+    assert names()[:3] == ["k21", "k20", "k19"]
 
 
 def test_r3_console_pages_are_for_tenant_admins_and_sign_out_ends_the_session(page, console, api, tenant):
