@@ -158,6 +158,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // Compiled into the binary: nothing to install beside it.
+            resources: [.embedInCode("Static/console.css"), .embedInCode("Static/console.js")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
