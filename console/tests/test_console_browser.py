@@ -607,6 +607,18 @@ def test_every_control_is_labelled_and_pages_fit_a_phone(page, console, api, ten
     driver.get(console.url + "/hub/keys")
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
     assert driver.switch_to.active_element.text == "Skip to content"
+    # The per-row menu works from the keyboard: Enter opens it, Tab reaches Revoke, Enter submits.
+    driver.get(console.url + "/console/keys")
+    summary = driver.find_element(By.CSS_SELECTOR, "details.rowmenu summary")
+    driver.execute_script("arguments[0].focus()", summary)
+    summary.send_keys(Keys.ENTER)
+    assert driver.find_element(By.CSS_SELECTOR, "details.rowmenu").get_attribute("open") is not None
+    driver.switch_to.active_element.send_keys(Keys.TAB)
+    assert driver.switch_to.active_element.text == "Revoke…"
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(driver, 15).until(replaced(old))
+    assert "Revocation cannot be undone" in text(driver)
     # Phone width: nothing wider than the screen.
     driver.set_window_size(390, 844)
     for path, name in (("/console/keys", "phone-console-keys"), ("/hub/keys", "phone-hub-keys")):
