@@ -159,7 +159,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // Compiled into the binary: nothing to install beside it.
-            resources: [.embedInCode("Static/console.css"), .embedInCode("Static/console.js")],
+            resources: [
+                .embedInCode("Static/console.css"), .embedInCode("Static/console.js"),
+                .embedInCode("Templates/events.mustache"),
+                .embedInCode("Templates/hub.mustache"),
+                .embedInCode("Templates/hub_confirm.mustache"),
+                .embedInCode("Templates/keys.mustache"),
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/message.mustache"),
+                .embedInCode("Templates/revoke_confirm.mustache"),
+                .embedInCode("Templates/revoke_results.mustache"),
+                .embedInCode("Templates/secret.mustache"),
+                .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/settings_confirm.mustache"),
+                .embedInCode("Templates/signin.mustache"),
+                .embedInCode("Templates/users.mustache"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
