@@ -359,7 +359,9 @@ def test_r17_r4_generate_refusals_are_said_plainly(page, console, api, tenant):
     sign_in(driver, console, tenant.id, "bob")
 
     def attempt() -> str:
-        driver.find_element(By.ID, "name").send_keys("my key")
+        name = driver.find_element(By.ID, "name")
+        name.clear()  # the refused page keeps what was typed
+        name.send_keys("my key")
         load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Generate key']"))
         return driver.find_element(By.ID, "generate-error").text
 
@@ -449,9 +451,9 @@ def test_x12_key_name_with_script_renders_as_text_everywhere(page, console, api,
     driver.get(console.url + "/console/keys?search=" + urllib.parse.quote("<script>"))
     assert row(driver, key_id).find_element(By.CSS_SELECTOR, "td.name").text == XSS_NAME
     assert driver.find_element(By.ID, "search").get_attribute("value") == "<script>"
+    screenshot(driver, "console-xss-as-text")
     driver.get(console.url + "/console/events?actor=" + urllib.parse.quote("\"><script>window.__pwned=3</script>"))
     assert driver.execute_script("return window.__pwned") is None
-    screenshot(driver, "console-xss-as-text")
 
 
 def test_csrf_forged_forms_change_nothing(page, console, api, tenant, workdir):
