@@ -323,6 +323,44 @@ def test_r3_console_pages_are_for_tenant_admins_and_sign_out_ends_the_session(pa
     assert response.status == 303 and response.getheader("Location") == "/signin"
 
 
+def test_r9_x9_excessive_use_event_leads_to_the_key_and_its_revocation(page, console, api, tenant):
+    """The guide's R9 flow: a key used more than the threshold (X9, set on the Settings
+    page) raises an excessive-use event; from it the admin finds the key and revokes it."""
+    import time
+    driver = page
+    tenant.ready_for_keys()
+    generated = tenant.generate("busy worker")
+    quiet = tenant.generate("quiet worker").key.id
+    sign_in(driver, console, tenant.id, "alice")
+    driver.get(console.url + "/console/settings")
+    threshold = driver.find_element(By.ID, "excessive_use")
+    threshold.clear()
+    threshold.send_keys("2")
+    load(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Save settings']"))
+    assert "excessive use above 2 verifications a minute" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+    for _ in range(5):
+        assert api.verify(generated.secret).principal.key_id == generated.key.id
+    deadline = time.monotonic() + 20  # usage reaches the store with the next flush
+    while True:
+        driver.get(console.url + "/console/events?action=key.excessive_use")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")
+        if rows or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(rows) == 1 and generated.key.id in rows[0].text
+    rows[0].find_element(By.TAG_NAME, "summary").click()
+    load(driver, rows[0].find_element(By.LINK_TEXT, "Find this key in the key table"))
+    assert key_ids_in_table(driver) == [generated.key.id]  # not the quiet one
+    r = row(driver, generated.key.id)
+    r.find_element(By.TAG_NAME, "summary").click()
+    load(driver, r.find_element(By.XPATH, ".//button[normalize-space()='Revoke…']"))
+    load(driver, driver.find_element(By.ID, "confirm-revoke"))
+    assert "1 of 1 key revoked" in text(driver)
+    refused = api.verify(generated.secret)
+    assert isinstance(refused, RpcError) and refused.code == StatusCode.UNAUTHENTICATED
+    assert api.key(tenant.id, "alice", quiet).status == pb.KEY_STATUS_ACTIVE
+
+
 def test_r11_x6_bulk_revoke_reports_each_keys_outcome(page, console, api, tenant):
     """Three keys ticked; before the confirmation one is revoked and one deleted by Bob:
     the others are still revoked, and each key's outcome is shown."""
