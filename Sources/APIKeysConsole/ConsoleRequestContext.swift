@@ -11,6 +11,9 @@ struct ConsoleRequestContext: RequestContext {
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        peerAddress = source.channel.remoteAddress?.ipAddress
+        // An IPv4 peer of a socket listening on "::" arrives as ::ffff:a.b.c.d; compare the
+        // address a --trusted-proxy names.
+        let address = source.channel.remoteAddress?.ipAddress
+        peerAddress = address.map { $0.hasPrefix("::ffff:") && $0.contains(".") ? String($0.dropFirst(7)) : $0 }
     }
 }

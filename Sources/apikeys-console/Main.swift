@@ -66,7 +66,7 @@ struct APIKeysConsoleCommand: AsyncParsableCommand {
                 logger.notice("cookies without Secure: plain HTTP on a loopback address in development mode")
             }
         }
-        let listenHost = host
+        let listenHost = host.contains(":") ? "[\(host)]" : host
         let console = try ConsoleServer(configuration: configuration, logger: logger) { port in
             // Unbuffered, so a supervisor or test reading the pipe sees it at once.
             FileHandle.standardOutput.write(Data("apikeys-console listening on http://\(listenHost):\(port)\n".utf8))
