@@ -2,13 +2,14 @@
 SWIFT_BUILD_FLAGS ?=
 DATA_DIR ?= data
 PORT ?= 7420
+CONSOLE_PORT ?= 7430
 BIN := .build/debug
 
 FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-go test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-go test-conformance test-quickstart test-console console-screenshots proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -18,8 +19,9 @@ deps:
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
+# apikeysd, and the web console in development mode beside it (scripts/run.sh prints its address).
 run: build
-	$(BIN)/apikeysd --host 127.0.0.1 --port $(PORT) --data-dir $(DATA_DIR)
+	scripts/run.sh $(BIN) $(DATA_DIR) $(PORT) $(CONSOLE_PORT)
 
 # Generated code: protoc-c C, Swift messages, Python messages, Go messages and the Go
 # client's typed methods (all committed).
@@ -33,7 +35,7 @@ proto-check: deps
 # PostgreSQL cluster for the PostgreSQL store's tests (stopped and removed at the end).
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-go test-conformance test-quickstart fuzz-smoke
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-go test-conformance test-quickstart test-console fuzz-smoke
 
 # Tests that measure time (idle timeouts, deadlines, a flush beside verifications, a restart
 # within a deadline) run in an invocation of their own, after the rest: in one process with
@@ -60,6 +62,14 @@ test-python:
 test-go:
 	cd clients/go && unformatted=$$(gofmt -l .) && [ -z "$$unformatted" ] || { echo "test-go: not gofmt-formatted: $$unformatted" >&2; exit 1; }
 	cd clients/go && export APIKEYSD=$(CURDIR)/$(BIN)/apikeysd GOFLAGS=-mod=mod GOPROXY=off && go vet ./... && go test -count=1 ./...
+
+# The web console in headless Chromium (issue 13): a real apikeysd and apikeys-console.
+test-console:
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd APIKEYS_CONSOLE=$(CURDIR)/$(BIN)/apikeys-console python3 -m pytest -q console/tests
+
+# Refreshes the README's console pictures (docs/console/) from a run of the browser tests.
+console-screenshots: build
+	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(MAKE) --no-print-directory test-console
 
 test-conformance:
 	scripts/run-conformance.sh $(BIN)

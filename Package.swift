@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "apikeysd", targets: ["apikeysd"]),
         .executable(name: "apikeys", targets: ["apikeys"]),
         .executable(name: "apikeys-conformance", targets: ["apikeys-conformance"]),
+        .executable(name: "apikeys-console", targets: ["apikeys-console"]),
         .library(name: "APIKeysClient", targets: ["APIKeysClient"]),
         // For Benchmarks/ (its own package): the wire, the domain and the store, used directly.
         .library(name: "APIKeysWire", targets: ["APIKeysWire"]),
@@ -38,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Debian's libprotobuf-c, found through pkg-config.
@@ -143,6 +146,48 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web console (issue 13): server-rendered pages that call apikeysd with the Swift
+        // client as a service of scope act, acting for the signed-in user (X13, X17).
+        .target(
+            name: "APIKeysConsole",
+            dependencies: [
+                "APIKeysClient", "APIKeysWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // Compiled into the binary: nothing to install beside it.
+            resources: [
+                .embedInCode("Static/console.css"), .embedInCode("Static/console.js"),
+                .embedInCode("Templates/events.mustache"),
+                .embedInCode("Templates/hub.mustache"),
+                .embedInCode("Templates/hub_confirm.mustache"),
+                .embedInCode("Templates/keys.mustache"),
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/message.mustache"),
+                .embedInCode("Templates/revoke_confirm.mustache"),
+                .embedInCode("Templates/revoke_results.mustache"),
+                .embedInCode("Templates/secret.mustache"),
+                .embedInCode("Templates/settings.mustache"),
+                .embedInCode("Templates/settings_confirm.mustache"),
+                .embedInCode("Templates/signin.mustache"),
+                .embedInCode("Templates/users.mustache"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "apikeys-console",
+            dependencies: [
+                "APIKeysConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The conformance cases, shared by the test suite and apikeys-conformance.
         .target(
             name: "APIKeysConformance",
@@ -197,6 +242,13 @@ let package = Package(
                 "apikeys", "APIKeysWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The console's pure parts: form parsing, sessions, escaping (its pages are tested
+        // in a real browser by console/tests).
+        .testTarget(
+            name: "APIKeysConsoleTests",
+            dependencies: ["APIKeysConsole"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
