@@ -19,6 +19,7 @@ class FakeServer:
         self.received: list = []
         self.preface = b""
         self.frame_arrived = None
+        self.accepted = 0  # connections so far; the script reads it to know which one it serves
 
     async def __aenter__(self):
         self.frame_arrived = asyncio.Condition()
@@ -31,6 +32,7 @@ class FakeServer:
         await self.server.wait_closed()
 
     async def _handle(self, reader, writer):
+        self.accepted += 1
         self.reader, self.writer = reader, writer
         self.preface = await reader.readexactly(8)
         if self.send_settings:
@@ -140,25 +142,62 @@ def test_client_ping():
     run(main())
 
 
-def test_goaway_fails_calls_above_last_call_id():
+def test_goaway_drain_sends_calls_not_run_again_on_a_new_connection():
+    """§5: a call above a NO_ERROR GoAway's last_call_id did not run; the client sends it
+    on a fresh connection, and later calls go there too."""
     async def script(srv):
-        await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 3)
-        srv.send(framing.goaway_frame(2, 0, "shutting down"))
+        if srv.accepted == 1:
+            await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 3)
+            srv.send(framing.goaway_frame(2, 0, "shutting down"))
+            srv.respond(1)
+            srv.respond(2)
+            await asyncio.sleep(0.2)
+            return
+        while True:  # the second connection answers everything
+            n = len(srv.received)
+            async with srv.frame_arrived:
+                await srv.frame_arrived.wait_for(lambda: len(srv.received) > n)
+            for f in srv.received[n:]:
+                if kind("request")(f):
+                    srv.respond(f.request.call_id)
+
+    async def main():
+        async with FakeServer(script) as srv:
+            client = await Client.connect(*srv.address, pool_size=1)
+            first = client.connection
+            results = await asyncio.gather(*[client.conformance.empty() for _ in range(3)],
+                                           return_exceptions=True)
+            assert all(isinstance(r, pb.EmptyMessage) for r in results), results
+            assert first.draining and first.goaway.reason == GoAwayReason.NO_ERROR
+            assert client.channel.retries == 1 and client.channel.connects == 2
+            second = client.connection
+            assert second is not first and second.calls_started == 1  # call 3, sent again
+            await client.conformance.empty()
+            assert second.calls_started == 2 and first.calls_started == 3
+            await client.close()
+    run(main())
+
+
+def test_goaway_for_a_protocol_error_is_not_retried():
+    """After an error GoAway the same call would be refused again: it fails UNAVAILABLE."""
+    async def script(srv):
+        await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 2)
+        srv.send(framing.goaway_frame(1, GoAwayReason.PROTOCOL_ERROR, "bad"))
         srv.respond(1)
-        srv.respond(2)
         await asyncio.sleep(0.2)
 
     async def main():
         async with FakeServer(script) as srv:
-            client = await Client.connect(*srv.address)
-            results = await asyncio.gather(*[client.conformance.empty() for _ in range(3)],
+            client = await Client.connect(*srv.address, pool_size=1)
+            results = await asyncio.gather(*[client.conformance.empty() for _ in range(2)],
                                            return_exceptions=True)
-            assert isinstance(results[0], pb.EmptyMessage) and isinstance(results[1], pb.EmptyMessage)
-            assert isinstance(results[2], RpcError) and results[2].code is StatusCode.UNAVAILABLE
-            assert client.connection.draining
-            assert client.connection.goaway.reason == GoAwayReason.NO_ERROR
+            assert isinstance(results[0], pb.EmptyMessage)
+            assert isinstance(results[1], RpcError) and results[1].code is StatusCode.UNAVAILABLE
+            assert "GOAWAY_PROTOCOL_ERROR" in results[1].message
+            assert client.channel.retries == 0 and srv.accepted == 1
+            # The connection-level view: it refuses new calls itself.
             with pytest.raises(RpcError) as info:
-                await client.conformance.empty()
+                await client.connection.call(client.conformance._EMPTY.path, pb.EmptyMessage(), pb.EmptyMessage)
             assert info.value.code is StatusCode.UNAVAILABLE
             await client.close()
     run(main())
