@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-python-protobuf test-conformance test-quickstart proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -32,7 +32,7 @@ proto-check: deps
 # PostgreSQL cluster for the PostgreSQL store's tests (stopped and removed at the end).
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-conformance test-quickstart fuzz-smoke
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-python-protobuf test-conformance test-quickstart fuzz-smoke
 
 # Tests that measure time (idle timeouts, deadlines, a flush beside verifications, a restart
 # within a deadline) run in an invocation of their own, after the rest: in one process with
@@ -53,6 +53,12 @@ test-swift-postgres:
 
 test-python:
 	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd scripts/with-postgres.sh python3 -m pytest -q clients/python/tests
+
+# The Python package installed with pip into two fresh venvs, with the lowest and the
+# highest protobuf its pyproject.toml accepts; a fast subset (import, encode/decode, a
+# Verify against apikeysd) in each. Needs PyPI.
+test-python-protobuf:
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd clients/python/tools/test-protobuf-range.sh
 
 test-conformance:
 	scripts/run-conformance.sh $(BIN)

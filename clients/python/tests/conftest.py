@@ -20,7 +20,10 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 CLIENT_ROOT = HERE.parent
 REPO_ROOT = CLIENT_ROOT.parent.parent
-sys.path.insert(0, str(CLIENT_ROOT))
+# APIKEYS_TEST_INSTALLED=1 (make test-python-protobuf): test the installed package, not
+# this source tree.
+if not os.environ.get("APIKEYS_TEST_INSTALLED"):
+    sys.path.insert(0, str(CLIENT_ROOT))
 sys.path.insert(0, str(HERE))
 
 from helpers import HANDSHAKE_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONCURRENT_CALLS  # noqa: E402
