@@ -23,8 +23,14 @@ from google.protobuf.message import Message
 from . import framing
 from .connection import Connection
 from .errors import ConnectError, RpcError, StatusCode
+from .methods import METHODS
 
 __all__ = ["Channel"]
+
+
+def _full(conn: Connection) -> bool:
+    limit = conn.settings.max_concurrent_calls if conn.settings is not None else 0
+    return bool(limit) and conn.in_flight >= limit
 
 log = logging.getLogger("apikeys_client")
 
@@ -78,7 +84,8 @@ class Channel:
         # Counters, for tests and metrics.
         self.connects = 0
         self.connect_failures = 0
-        self.retries = 0
+        self.retries = 0              # calls the server did not run, sent again
+        self.idempotent_retries = 0   # idempotent calls whose connection broke, sent again
 
     # --- state ------------------------------------------------------------------
 
@@ -172,20 +179,28 @@ class Channel:
             self._prune()
             best = min(self._conns, key=lambda c: c.in_flight, default=None)
             now = loop.time()
+            can_grow = len(self._conns) + len(self._opening) < self.pool_size
             # Grow only while every connection is busy, so sequential use keeps one.
-            if ((best is None or best.in_flight > 0)
-                    and len(self._conns) + len(self._opening) < self.pool_size
-                    and now >= self._next_attempt):
+            if (best is None or best.in_flight > 0) and can_grow and now >= self._next_attempt:
                 self._start_attempt(loop)
+                can_grow = len(self._conns) + len(self._opening) < self.pool_size
             if best is not None:
-                return best
+                # §3: a connection at the server's max_concurrent_calls would refuse the
+                # call (RESOURCE_EXHAUSTED); wait for a connection being opened instead.
+                # With the pool at its size, the server's limit has the last word.
+                if not _full(best) or not (self._opening or can_grow):
+                    return best
             left = deadline - now
             if left <= 0:
+                if best is not None:
+                    return best  # full, and no other came in time: the server decides
                 raise self._unavailable()
             if self._changed is None:
                 self._changed = asyncio.Event()
             changed = self._changed
-            wait = left if self._opening else min(left, max(0.0, self._next_attempt - now))
+            wait = left
+            if can_grow:  # wake when the backoff allows another attempt beside a slow one
+                wait = min(left, max(0.001, self._next_attempt - now))
             try:
                 await asyncio.wait_for(changed.wait(), wait)
             except asyncio.TimeoutError:
@@ -203,9 +218,17 @@ class Channel:
     # --- calls ------------------------------------------------------------------
 
     async def call(self, method: str, request: Message, response_type: type[M], *,
-                   metadata: Mapping[str, str] | None = None, timeout: float | None = None) -> M:
+                   metadata: Mapping[str, str] | None = None, timeout: float | None = None,
+                   idempotent: bool | None = None) -> M:
         """One call on a pooled connection; see :meth:`Connection.call`. Raises only
-        :class:`RpcError`: UNAVAILABLE when no connection could be had in time."""
+        :class:`RpcError`: UNAVAILABLE when no connection could be had in time.
+
+        A call the server did not run is sent again (up to ``max_retries``). So is one whose
+        connection broke before its answer, when it is ``idempotent`` (default: the method
+        table's word for ``method``; see :attr:`Method.idempotent`)."""
+        if idempotent is None:
+            known = METHODS.get(method)
+            idempotent = known is not None and known.idempotent
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         attempt = 0
@@ -221,11 +244,16 @@ class Channel:
             try:
                 return await conn.call(method, request, response_type, metadata=metadata, timeout=remaining)
             except RpcError as exc:
-                if not exc.retryable or self._closed or attempt >= self.max_retries:
+                again = exc.retryable or (idempotent and exc.connection_lost)
+                if not again or self._closed or attempt >= self.max_retries:
                     raise
                 attempt += 1
-                self.retries += 1
-                log.debug("apikeys: %s not run (%s); sending it again", method, exc.message)
+                if exc.retryable:
+                    self.retries += 1
+                else:
+                    self.idempotent_retries += 1
+                log.debug("apikeys: %s %s (%s); sending it again", method,
+                          "not run" if exc.retryable else "lost with its connection", exc.message)
 
     async def ping(self, timeout: float | None = 10.0) -> float:
         loop = asyncio.get_running_loop()

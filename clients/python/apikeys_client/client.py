@@ -145,13 +145,16 @@ class Client(AsyncServices):
         """One call with this client's credentials: ``method`` is a :class:`Method`
         (``methods.get("Keys", "List")``) or a path (for methods this client does not
         know); ``response_type`` defaults to the method's."""
+        idempotent = None
         if isinstance(method, Method):
             response_type = response_type or method.response_type
+            idempotent = method.idempotent
             method = method.path
         if response_type is None:
             raise TypeError("a call by path needs its response_type")
         md = self.build_metadata(credential=credential, tenant=tenant, user=user, metadata=metadata)
-        return await self.channel.call(method, request, response_type, metadata=md, timeout=timeout)
+        return await self.channel.call(method, request, response_type, metadata=md, timeout=timeout,
+                                       idempotent=idempotent)
 
     async def ping(self, timeout: float | None = 10.0) -> float:
         """Round trip of a Ping on a pooled connection, in seconds."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import ssl as ssl_module
 from typing import Mapping, TypeVar
 
@@ -126,7 +127,10 @@ class Connection:
         except asyncio.TimeoutError as exc:
             raise ConnectError(f"connect to {host}:{port} timed out after {timeout} s") from exc
         except (OSError, EOFError) as exc:  # refused, unreachable, DNS, TLS (ssl.SSLError is an OSError)
-            raise ConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+            # asyncio words a refusal "Connect call failed"; the errno's own text says why.
+            why = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno and not isinstance(
+                exc, ssl_module.SSLError) else str(exc) or type(exc).__name__
+            raise ConnectError(f"cannot connect to {host}:{port}: {why}") from exc
         conn = cls(reader, writer, **options)
         writer.write(preface)
         conn._reader_task = asyncio.create_task(conn._read_loop(), name=f"apikeys-reader-{host}:{port}")
@@ -370,6 +374,15 @@ class Connection:
             log.warning("%s", reason)
         except (ConnectionError, OSError) as exc:
             reason = f"connection lost: {exc!r}"
+            # StreamReader raises a reset before handing over what it had buffered: a
+            # GoAway or answers may be in there, read them first.
+            leftover = bytes(getattr(self._reader, "_buffer", b""))
+            if leftover:
+                try:
+                    for frame in decoder.feed(leftover):
+                        self._dispatch(frame, decoder)
+                except framing.FramingError:
+                    pass
         finally:
             if self.goaway is not None and self.goaway.reason != GoAwayReason.NO_ERROR:
                 reason += f" after GoAway {_reason_name(self.goaway.reason)}: {self.goaway.message}"
@@ -433,8 +446,10 @@ class Connection:
                          and self.goaway.reason in RETRYABLE_GOAWAY_REASONS else None)
         for call_id, fut in pending.items():
             if not fut.done():
-                fut.set_exception(RpcError(code, reason, retryable=not_run_above is not None
-                                           and call_id > not_run_above and code == StatusCode.UNAVAILABLE))
+                error = RpcError(code, reason, retryable=not_run_above is not None
+                                 and call_id > not_run_above and code == StatusCode.UNAVAILABLE)
+                error.connection_lost = code == StatusCode.UNAVAILABLE
+                fut.set_exception(error)
         for fut in self._pings.values():
             if not fut.done():
                 fut.set_exception(RpcError(code, reason))

@@ -65,6 +65,9 @@ class RpcError(Exception):
     #: during a graceful GoAway drain) and another connection may succeed: the pooled
     #: client retries such calls itself, so callers rarely see it set.
     retryable = False
+    #: True when the connection ended after the call was sent and before its answer: it
+    #: may or may not have run. The pooled client sends only idempotent methods again.
+    connection_lost = False
 
     def __init__(self, code: int, message: str = "", details: "frame_pb2.ErrorDetails | bytes | None" = None,
                  *, retryable: bool = False):

@@ -31,14 +31,31 @@ _MESSAGES = {getattr(m, name).DESCRIPTOR.full_name: getattr(m, name)
              for m in MODULES for name in m.DESCRIPTOR.message_types_by_name}
 
 
+# Methods that change nothing a second call could disturb (Verify only bumps usage
+# counters), by name, while the proto declares no `idempotency_level` (which wins once set).
+_READ_ONLY_NAMES = ("Check", "Verify")
+_READ_ONLY_PREFIXES = ("Get", "List")
+
+
+def _idempotent(md) -> bool:
+    level = md.GetOptions().idempotency_level
+    if level:  # NO_SIDE_EFFECTS (1) or IDEMPOTENT (2)
+        return True
+    return md.name in _READ_ONLY_NAMES or md.name.startswith(_READ_ONLY_PREFIXES)
+
+
 @dataclass(frozen=True)
 class Method:
-    """One RPC: ``/<package>.<Service>/<Method>`` and its message classes."""
+    """One RPC: ``/<package>.<Service>/<Method>`` and its message classes.
+
+    ``idempotent``: sending it twice is harmless, so the client may send it again when its
+    connection broke before the answer (it may or may not have run)."""
 
     service: str        # full name, e.g. "apikeys.v1.Verification"
     name: str           # e.g. "Verify"
     request_type: type
     response_type: type
+    idempotent: bool = False
 
     @property
     def path(self) -> str:
@@ -54,7 +71,7 @@ def _collect() -> dict[str, Method]:
         for service in module.DESCRIPTOR.services_by_name.values():
             for md in service.methods:
                 m = Method(service.full_name, md.name, _MESSAGES[md.input_type.full_name],
-                           _MESSAGES[md.output_type.full_name])
+                           _MESSAGES[md.output_type.full_name], _idempotent(md))
                 table[m.path] = m
     return table
 

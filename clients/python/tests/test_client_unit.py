@@ -217,6 +217,36 @@ def test_connection_closed_fails_pending_calls():
     run(main())
 
 
+def test_idempotent_call_lost_with_its_connection_is_sent_again_others_are_not():
+    """A connection that ends before the answer (no GoAway): the call may have run. A Verify
+    (idempotent) is sent again on a new connection; a Generate fails UNAVAILABLE."""
+    async def script(srv):
+        n = srv.accepted
+        [f] = await srv.wait_for(lambda f: kind("request")(f) and f not in seen)
+        seen.append(f)
+        if n in (2, 4):  # the second and fourth connections answer
+            srv.send(pb.Frame(response=pb.Response(call_id=f.request.call_id, status=pb.Status(),
+                                                   message=pb.VerifyResponse().SerializeToString())))
+            await asyncio.sleep(0.5)
+        # the others close without answering
+
+    seen = []
+
+    async def main():
+        async with FakeServer(script) as srv:
+            client = await Client.connect(*srv.address, pool_size=1)
+            await client.verification.verify(secret="ak_x", timeout=5)
+            assert client.channel.idempotent_retries == 1 and client.channel.retries == 0
+            await asyncio.sleep(0.6)  # the second connection ends
+            with pytest.raises(RpcError) as info:
+                await client.keys.generate(name="k", timeout=5)
+            assert info.value.code is StatusCode.UNAVAILABLE and info.value.connection_lost
+            assert client.channel.idempotent_retries == 1
+            assert [f.request.method.rsplit("/", 1)[1] for f in seen] == ["Verify", "Verify", "Generate"]
+            await client.close()
+    run(main())
+
+
 def test_cancel_sends_cancel_frame_and_timeout_is_enforced_locally():
     async def script(srv):
         [c] = await srv.wait_for(kind("cancel"))
