@@ -99,3 +99,17 @@ def test_verify_against_the_server(server):
 
     with SyncClient(*server.address, credential=service(verifier)) as edge:
         assert edge.verification.verify(secret=key, timeout=5).principal == principal
+
+
+def test_readme_verify_example(server):
+    """The top README's Python example, as written, against a real server."""
+    readme = (CLIENT_ROOT.parent.parent / "README.md").read_text()
+    block = readme.split("### Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    key, verifier = provision(server.address, server.operator_credential)
+    scope = {"VERIFY_CREDENTIAL": verifier}
+    exec(block.replace('"127.0.0.1", 7420', f'"{server.host}", {server.port}'), scope)
+    try:
+        assert scope["principal_of"](key).user_id == "dev"
+        assert scope["principal_of"]("ak_not_a_key") is None
+    finally:
+        scope["edge"].close()
