@@ -62,7 +62,11 @@ def type_of(field) -> str:
         base = f"{module_name(entry)}.{entry.name}"
     else:
         base = _SCALARS.get(field.type, "int")
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+    # protobuf 7 drops FieldDescriptor.label for is_repeated (which 3.20 lacks).
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:
+        repeated = field.label == FieldDescriptor.LABEL_REPEATED
+    if repeated:
         return f"Iterable[{base}]"
     return base
 
