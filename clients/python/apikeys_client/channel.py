@@ -51,6 +51,10 @@ class Channel:
     ``backoff_initial``, ``backoff_max``: delay before the next attempt after a failed
       one, doubling per failure, each delay drawn between half and all of its value.
     ``max_retries``: times one call is sent again after the server reported it not run.
+    ``hedge_after``: while no connection is usable and every attempt in progress has taken
+      longer than this, one more attempt starts beside them, so a socket that was accepted
+      and is never answered (apikeysd's start-up port check takes connections it never
+      serves) does not stall every call for ``connect_timeout``.
     ``connection_options`` go to every :class:`Connection` (``max_in_flight``,
       ``enforce_max_frame_size``, ``preface``).
     """
@@ -59,7 +63,8 @@ class Channel:
                  ssl: "ssl_module.SSLContext | None" = None, server_hostname: str | None = None,
                  pool_size: int = 2, connect_timeout: float = 10.0,
                  wait_for_connection: float = 10.0, backoff_initial: float = 0.05,
-                 backoff_max: float = 2.0, max_retries: int = 10, **connection_options):
+                 backoff_max: float = 2.0, max_retries: int = 10, hedge_after: float = 0.5,
+                 **connection_options):
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         self.host = host
@@ -70,10 +75,11 @@ class Channel:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.max_retries = max_retries
+        self.hedge_after = hedge_after
         self._open_options = dict(connection_options, ssl=ssl, server_hostname=server_hostname)
         self._conns: list[Connection] = []      # usable, in the order they were opened
         self._retired: list[Connection] = []    # draining or closed, kept until they end
-        self._opening: set[asyncio.Task] = set()
+        self._opening: dict[asyncio.Task, float] = {}  # attempt -> when it started
         self._changed: asyncio.Event | None = None  # set when an attempt ends
         self._failures = 0
         self._next_attempt = 0.0
@@ -136,7 +142,7 @@ class Channel:
 
     def _start_attempt(self, loop: asyncio.AbstractEventLoop) -> None:
         task = loop.create_task(self._attempt(), name=f"apikeys-connect-{self.host}:{self.port}")
-        self._opening.add(task)
+        self._opening[task] = loop.time()
 
     async def _attempt(self) -> None:
         loop = asyncio.get_running_loop()
@@ -156,7 +162,8 @@ class Channel:
             self._last_error = ConnectError(f"cannot connect to {self.host}:{self.port}: {exc!r}")
             self._next_attempt = loop.time() + self._backoff_delay()
         else:
-            if self._closed:
+            self._prune()
+            if self._closed or len(self._conns) >= self.pool_size:  # a hedged attempt came in late
                 await conn.close()
             else:
                 self._failures = 0
@@ -166,7 +173,7 @@ class Channel:
                 if self.current is None:
                     self.current = conn
         finally:
-            self._opening.discard(asyncio.current_task())
+            self._opening.pop(asyncio.current_task(), None)
             self._notify()
 
     async def acquire(self, deadline: float) -> Connection:
@@ -184,6 +191,12 @@ class Channel:
             if (best is None or best.in_flight > 0) and can_grow and now >= self._next_attempt:
                 self._start_attempt(loop)
                 can_grow = len(self._conns) + len(self._opening) < self.pool_size
+            hedge_at = None  # when another attempt may start beside slow ones
+            if best is None and self._opening and len(self._opening) <= self.pool_size:
+                hedge_at = max(max(self._opening.values()) + self.hedge_after, self._next_attempt)
+                if now >= hedge_at:
+                    self._start_attempt(loop)
+                    hedge_at = None
             if best is not None:
                 # §3: a connection at the server's max_concurrent_calls would refuse the
                 # call (RESOURCE_EXHAUSTED); wait for a connection being opened instead.
@@ -201,6 +214,8 @@ class Channel:
             wait = left
             if can_grow:  # wake when the backoff allows another attempt beside a slow one
                 wait = min(left, max(0.001, self._next_attempt - now))
+            if hedge_at is not None:
+                wait = min(wait, max(0.001, hedge_at - now))
             try:
                 await asyncio.wait_for(changed.wait(), wait)
             except asyncio.TimeoutError:
@@ -268,10 +283,11 @@ class Channel:
         """Close every connection; calls still waiting for a connection fail CANCELLED."""
         self._closed = True
         self._notify()
-        for task in list(self._opening):
+        opening = list(self._opening)
+        for task in opening:
             task.cancel()
-        if self._opening:
-            await asyncio.gather(*self._opening, return_exceptions=True)
+        if opening:
+            await asyncio.gather(*opening, return_exceptions=True)
         conns, self._conns = self._conns + self._retired, []
         self._retired = []
         await asyncio.gather(*(c.close(graceful=graceful, timeout=timeout) for c in conns),

@@ -35,7 +35,8 @@ class FakeServer:
         self.accepted += 1
         self.reader, self.writer = reader, writer
         self.preface = await reader.readexactly(8)
-        if self.send_settings:
+        send = self.send_settings(self.accepted) if callable(self.send_settings) else self.send_settings
+        if send:
             self.send(pb.Frame(settings=pb.ServerSettings(
                 protocol_version=1, max_frame_size=1 << 22, max_concurrent_calls=100, server="fake")))
         self.pump = asyncio.create_task(self._pump())
@@ -243,6 +244,31 @@ def test_idempotent_call_lost_with_its_connection_is_sent_again_others_are_not()
             assert info.value.code is StatusCode.UNAVAILABLE and info.value.connection_lost
             assert client.channel.idempotent_retries == 1
             assert [f.request.method.rsplit("/", 1)[1] for f in seen] == ["Verify", "Verify", "Generate"]
+            await client.close()
+    run(main())
+
+
+def test_a_connection_accepted_and_never_answered_does_not_stall_the_pool():
+    """apikeysd's start-up port check accepts connections it never serves. The first attempt
+    lands there; after hedge_after a second one starts beside it and the call goes through
+    long before the first attempt's connect_timeout."""
+    async def script(srv):
+        if srv.accepted == 1:
+            await asyncio.sleep(30)  # a black hole: settings never come
+            return
+        [f] = await srv.wait_for(lambda f: kind("request")(f))
+        srv.respond(f.request.call_id)
+        await asyncio.sleep(0.5)
+
+    async def main():
+        async with FakeServer(script, send_settings=lambda n: n > 1) as srv:
+            client = Client(*srv.address, pool_size=1, connect_timeout=20, hedge_after=0.3)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            await client.conformance.empty(timeout=10)
+            took = loop.time() - start
+            assert 0.3 <= took < 2, took
+            assert srv.accepted == 2 and client.channel.connects == 1
             await client.close()
     run(main())
 
