@@ -47,7 +47,10 @@ class FakeServer:
 
     async def _pump(self):
         while True:
-            frame = await framing.read_frame(self.reader)
+            try:
+                frame = await framing.read_frame(self.reader)
+            except ConnectionError:  # the client reset the connection: the end, too
+                return
             if frame is None:
                 return
             async with self.frame_arrived:
