@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-go test-conformance test-quickstart test-console console-screenshots proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-python-protobuf test-go test-conformance test-quickstart test-console console-screenshots proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -35,7 +35,7 @@ proto-check: deps
 # PostgreSQL cluster for the PostgreSQL store's tests (stopped and removed at the end).
 test: deps proto-check
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-go test-conformance test-quickstart test-console fuzz-smoke
+	scripts/with-postgres.sh $(MAKE) --no-print-directory test-swift test-swift-postgres test-python test-python-protobuf test-go test-conformance test-quickstart test-console fuzz-smoke
 
 # Tests that measure time (idle timeouts, deadlines, a flush beside verifications, a restart
 # within a deadline) run in an invocation of their own, after the rest: in one process with
@@ -70,6 +70,12 @@ test-console:
 # Refreshes the README's console pictures (docs/console/) from a run of the browser tests.
 console-screenshots: build
 	CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(MAKE) --no-print-directory test-console
+
+# The Python package installed with pip into two fresh venvs, with the lowest and the
+# highest protobuf its pyproject.toml accepts; a fast subset (import, encode/decode, a
+# Verify against apikeysd) in each. Needs PyPI.
+test-python-protobuf:
+	APIKEYSD=$(CURDIR)/$(BIN)/apikeysd clients/python/tools/test-protobuf-range.sh
 
 test-conformance:
 	scripts/run-conformance.sh $(BIN)

@@ -33,7 +33,8 @@ command -v python3 >/dev/null || { echo "deps: FAILED: python3 is missing" >&2; 
 command -v go >/dev/null || { echo "deps: FAILED: go is missing although golang-go is installed (is /usr/bin on PATH?)" >&2; exit 1; }
 [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || { echo "deps: FAILED: Debian's Go protobuf is not at /usr/share/gocode/src/google.golang.org/protobuf (golang-google-protobuf-dev), which clients/go/go.mod points at" >&2; exit 1; }
 
-if ! python3 -c 'import google.protobuf, pytest, selenium, sys; sys.exit(0 if google.protobuf.__version__ == "4.21.12" else 1)' 2>/dev/null; then
+# Any protobuf the Python client accepts (pyproject.toml: >=3.20,<8) will do.
+if ! python3 -c 'import google.protobuf, pytest, selenium, sys; v = tuple(int(x) for x in google.protobuf.__version__.split(".")[:2]); sys.exit(0 if (3, 20) <= v < (8, 0) else 1)' 2>/dev/null; then
   echo "deps: installing Python packages from clients/python/requirements.txt"
   if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r clients/python/requirements.txt; then
     echo "deps: FAILED: pip could not install clients/python/requirements.txt (protobuf, pytest, selenium)" >&2

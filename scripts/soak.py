@@ -223,7 +223,8 @@ async def soak(server: Server, args) -> dict:
     developers = await setup(server, args)
     stats = Stats()
     samples: list = []
-    clients = [await Client.connect(*server.address, timeout=10) for _ in range(args.connections)]
+    # pool_size=1: --connections counts connections, each carrying --concurrency calls.
+    clients = [await Client.connect(*server.address, timeout=10, pool_size=1) for _ in range(args.connections)]
     loop = asyncio.get_running_loop()
     begin = loop.time()
     stop_at = begin + args.seconds

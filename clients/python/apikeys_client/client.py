@@ -1,30 +1,26 @@
-"""The high-level client: credentials in metadata and a typed method per RPC (§4, §7)."""
+"""The high-level clients: credentials in metadata and a typed method per RPC (§4, §7),
+over a :class:`Channel` that reconnects; :class:`SyncClient` for blocking code."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl as ssl_module
-from typing import Any, Mapping
+import threading
+from typing import Any, Coroutine, Mapping, TypeVar
 
 from google.protobuf.message import Message
 
 from . import framing
+from ._base import UNSET
+from .channel import Channel
 from .connection import Connection
-from .proto.apikeys.v1 import (
-    conformance_pb2, directory_pb2, events_pb2, health_pb2, keys_pb2, settings_pb2,
-    verification_pb2,
-)
+from .errors import RpcError, StatusCode
+from .methods import Method
+from .services import AsyncServices, SyncServices
 
-__all__ = ["Client", "bearer", "service", "operator", "UNSET"]
+__all__ = ["Client", "SyncClient", "bearer", "service", "operator", "UNSET"]
 
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: "Keep the client's default" for the per-call ``credential``/``tenant``/``user``
-#: options (None means "send none").
-UNSET: Any = _Unset()
+T = TypeVar("T")
 
 
 def bearer(api_key_secret: str) -> str:
@@ -42,14 +38,17 @@ def operator(credential_secret: str) -> str:
     return f"Operator {credential_secret}"
 
 
-class Client:
-    """An apikeys client: a :class:`Connection` plus default credentials.
+class Client(AsyncServices):
+    """An apikeys client: a pool of connections to one server plus default credentials.
 
-        client = await Client.connect("127.0.0.1", 7420, credential=operator(secret))
-        await client.directory.create_tenant(tenant_id="acme", name="Acme")
-        alice = client.with_auth(service(svc_secret), tenant="acme", user="alice")
-        await alice.tenant_settings.update(api_keys_enabled=True)
+        client = Client("127.0.0.1", 7420, credential=service(secret))   # connects lazily
+        principal = (await client.verification.verify(secret=key)).principal
         await client.close()
+
+    or ``await Client.connect(...)`` to connect at once (and fail now if the server is not
+    there). Connections are opened on demand (up to ``pool_size``), replaced when they end
+    or the server sends GoAway, with jittered backoff between failed attempts; calls the
+    server reports as not run are sent again. Every failure is an :class:`RpcError`.
 
     ``credential`` is the whole ``authorization`` value (see :func:`bearer`,
     :func:`service`, :func:`operator`); ``tenant``/``user`` become ``x-tenant-id`` and
@@ -58,51 +57,69 @@ class Client:
 
     Services: ``health``, ``directory``, ``tenant_settings`` (the Settings service:
     ``client.settings`` is the server's ``ServerSettings`` frame), ``keys``,
-    ``verification``, ``events``, ``conformance``.
+    ``verification``, ``events``, ``conformance``. Pool options are :class:`Channel`'s
+    (``pool_size``, ``connect_timeout``, ``wait_for_connection``, ``backoff_initial``,
+    ``backoff_max``, ``max_retries``) and :class:`Connection`'s (``max_in_flight``,
+    ``enforce_max_frame_size``).
     """
 
-    def __init__(self, connection: Connection, *, credential: str | None = None,
-                 tenant: str | None = None, user: str | None = None,
-                 metadata: Mapping[str, str] | None = None):
-        self.connection = connection
+    def __init__(self, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, *,
+                 credential: str | None = None, tenant: str | None = None,
+                 user: str | None = None, metadata: Mapping[str, str] | None = None,
+                 ssl: "ssl_module.SSLContext | None" = None, server_hostname: str | None = None,
+                 **channel_options):
+        self._init(Channel(host, port, ssl=ssl, server_hostname=server_hostname, **channel_options),
+                   credential, tenant, user, metadata)
+
+    def _init(self, channel: Channel, credential, tenant, user, metadata) -> None:
+        self.channel = channel
         self.credential = credential
         self.tenant = tenant
         self.user = user
         self.default_metadata = dict(metadata or {})
-        self.health = Health(self)
-        self.directory = Directory(self)
-        self.tenant_settings = Settings(self)
-        self.keys = Keys(self)
-        self.verification = Verification(self)
-        self.events = Events(self)
-        self.conformance = Conformance(self)
+        self._init_services()
 
     @classmethod
     async def connect(cls, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, *,
                       credential: str | None = None, tenant: str | None = None,
                       user: str | None = None, metadata: Mapping[str, str] | None = None,
                       timeout: float | None = 10.0, ssl: "ssl_module.SSLContext | None" = None,
-                      server_hostname: str | None = None, **connection_options) -> "Client":
-        """Open a connection (preface, settings). ``ssl`` (an :class:`ssl.SSLContext`) and
-        ``server_hostname`` go to :func:`asyncio.open_connection` for TLS. ``connection_options``
-        go to :class:`Connection` (``max_in_flight``, ``enforce_max_frame_size``, ``preface``)."""
-        conn = await Connection.open(host, port, timeout=timeout, ssl=ssl, server_hostname=server_hostname,
-                                     **connection_options)
-        return cls(conn, credential=credential, tenant=tenant, user=user, metadata=metadata)
+                      server_hostname: str | None = None, **channel_options) -> "Client":
+        """A client with its first connection open (one attempt, bounded by ``timeout``):
+        raises :class:`ConnectError` (an ``RpcError`` UNAVAILABLE) now if there is no
+        server. Later connections are replaced as with a lazily connected client.
+        ``timeout`` is the ``connect_timeout`` of every connection."""
+        channel_options.setdefault("connect_timeout", timeout)
+        client = cls(host, port, credential=credential, tenant=tenant, user=user, metadata=metadata,
+                     ssl=ssl, server_hostname=server_hostname, **channel_options)
+        try:
+            await client.channel.connect_now()
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     def with_auth(self, credential: str | None = UNSET, tenant: str | None = UNSET,
                   user: str | None = UNSET) -> "Client":
-        """Another client on the same connection with other default credentials."""
-        return Client(self.connection,
-                      credential=self.credential if credential is UNSET else credential,
-                      tenant=self.tenant if tenant is UNSET else tenant,
-                      user=self.user if user is UNSET else user,
-                      metadata=self.default_metadata)
+        """Another client on the same connections with other default credentials."""
+        other = Client.__new__(Client)
+        other._init(self.channel,
+                    self.credential if credential is UNSET else credential,
+                    self.tenant if tenant is UNSET else tenant,
+                    self.user if user is UNSET else user,
+                    self.default_metadata)
+        return other
+
+    @property
+    def connection(self) -> Connection | None:
+        """The connection the last call went to (None before the first connection)."""
+        return self.channel.current
 
     @property
     def settings(self):
-        """The server's ``ServerSettings`` (limits) received at connection set-up."""
-        return self.connection.settings
+        """The server's ``ServerSettings`` (limits), from the current connection."""
+        conn = self.channel.current
+        return conn.settings if conn is not None else None
 
     def build_metadata(self, *, credential: str | None = UNSET, tenant: str | None = UNSET,
                        user: str | None = UNSET,
@@ -121,19 +138,31 @@ class Client:
             md.update(metadata)
         return md
 
-    async def call(self, method: str, request: Message, response_type, *,
+    async def call(self, method: "Method | str", request: Message, response_type=None, *,
                    metadata: Mapping[str, str] | None = None, timeout: float | None = None,
                    credential: str | None = UNSET, tenant: str | None = UNSET,
                    user: str | None = UNSET):
-        """One call with this client's credentials; see :meth:`Connection.call`."""
+        """One call with this client's credentials: ``method`` is a :class:`Method`
+        (``methods.get("Keys", "List")``) or a path (for methods this client does not
+        know); ``response_type`` defaults to the method's."""
+        idempotent = None
+        if isinstance(method, Method):
+            response_type = response_type or method.response_type
+            idempotent = method.idempotent
+            method = method.path
+        if response_type is None:
+            raise TypeError("a call by path needs its response_type")
         md = self.build_metadata(credential=credential, tenant=tenant, user=user, metadata=metadata)
-        return await self.connection.call(method, request, response_type, metadata=md, timeout=timeout)
+        return await self.channel.call(method, request, response_type, metadata=md, timeout=timeout,
+                                       idempotent=idempotent)
 
     async def ping(self, timeout: float | None = 10.0) -> float:
-        return await self.connection.ping(timeout)
+        """Round trip of a Ping on a pooled connection, in seconds."""
+        return await self.channel.ping(timeout)
 
     async def close(self, *, graceful: bool = False) -> None:
-        await self.connection.close(graceful=graceful)
+        """Close every connection (of every client made by :meth:`with_auth` too)."""
+        await self.channel.close(graceful=graceful)
 
     async def __aenter__(self) -> "Client":
         return self
@@ -142,88 +171,101 @@ class Client:
         await self.close()
 
 
-def _unary(path: str, request_type, response_type):
-    """A typed method: pass a request message, or its fields as keyword arguments."""
+class SyncClient(SyncServices):
+    """A blocking client for code without an event loop (Flask, Django, scripts): the same
+    services, methods, options and errors as :class:`Client`, run on an event loop in a
+    background thread that the client owns.
 
-    async def method(self, request=None, /, *, metadata=None, timeout=None,
-                     credential=UNSET, tenant=UNSET, user=UNSET, **fields):
-        if request is None:
-            request = request_type(**fields)
-        elif fields:
-            raise TypeError("pass either a request message or its fields, not both")
-        elif not isinstance(request, request_type):
-            raise TypeError(f"{path} takes a {request_type.DESCRIPTOR.full_name}, "
-                            f"not {type(request).__name__}")
-        return await self._client.call(path, request, response_type, metadata=metadata,
-                                       timeout=timeout, credential=credential, tenant=tenant,
-                                       user=user)
+        client = SyncClient("127.0.0.1", 7420, credential=service(secret))
+        principal = client.verification.verify(secret=key).principal
+        client.close()
 
-    method.__doc__ = (f"``{path}``: {request_type.DESCRIPTOR.full_name} -> "
-                      f"{response_type.DESCRIPTOR.full_name}")
-    method.path = path
-    method.request_type = request_type
-    method.response_type = response_type
-    return method
+    Safe to share between threads (calls from several threads run concurrently on the
+    pool). Do not call it from inside a coroutine of its own loop.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, *,
+                 connect: bool = False, **options):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="apikeys-client-loop",
+                                        daemon=True)
+        self._thread.start()
+        self._owner = True
+        try:
+            # The async client is made on its loop: its futures and events belong there.
+            factory = Client.connect(host, port, **options) if connect else _make_client(host, port, options)
+            self._attach(self._run(factory))
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @classmethod
+    def connect(cls, host: str = "127.0.0.1", port: int = framing.DEFAULT_PORT, **options) -> "SyncClient":
+        """Like :meth:`Client.connect`: the first connection is opened now."""
+        return cls(host, port, connect=True, **options)
+
+    def _attach(self, client: Client) -> None:
+        self.aio = client  #: the async :class:`Client` underneath
+        self._init_services(client)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("SyncClient called from its own event-loop thread; use the async client")
+        if self._loop.is_closed():
+            coro.close()
+            raise RpcError(StatusCode.CANCELLED, "the client is closed")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt: the call is cancelled, a Cancel frame sent
+            raise
+
+    def with_auth(self, credential: str | None = UNSET, tenant: str | None = UNSET,
+                  user: str | None = UNSET) -> "SyncClient":
+        """Another client on the same connections and thread with other credentials."""
+        other = SyncClient.__new__(SyncClient)
+        other._loop, other._thread, other._owner = self._loop, self._thread, False
+        other._attach(self.aio.with_auth(credential, tenant, user))
+        return other
+
+    @property
+    def connection(self) -> Connection | None:
+        return self.aio.connection
+
+    @property
+    def settings(self):
+        return self.aio.settings
+
+    def call(self, method: "Method | str", request: Message, response_type=None, **options):
+        return self._run(self.aio.call(method, request, response_type, **options))
+
+    def ping(self, timeout: float | None = 10.0) -> float:
+        return self._run(self.aio.ping(timeout))
+
+    def close(self, *, graceful: bool = False) -> None:
+        """Close the connections; the client that made the thread also stops it."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._run(self.aio.close(graceful=graceful))
+        finally:
+            if self._owner:
+                self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def __enter__(self) -> "SyncClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-class _Service:
-    def __init__(self, client: Client):
-        self._client = client
-
-
-class Health(_Service):
-    check = _unary("/apikeys.v1.Health/Check", health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse)
-
-
-class Directory(_Service):
-    _d = directory_pb2
-    create_tenant = _unary("/apikeys.v1.Directory/CreateTenant", _d.CreateTenantRequest, _d.CreateTenantResponse)
-    create_user = _unary("/apikeys.v1.Directory/CreateUser", _d.CreateUserRequest, _d.CreateUserResponse)
-    remove_user = _unary("/apikeys.v1.Directory/RemoveUser", _d.RemoveUserRequest, _d.RemoveUserResponse)
-    create_service_credential = _unary("/apikeys.v1.Directory/CreateServiceCredential",
-                                       _d.CreateServiceCredentialRequest, _d.CreateServiceCredentialResponse)
-    # X18, operator only.
-    create_operator_credential = _unary("/apikeys.v1.Directory/CreateOperatorCredential",
-                                        _d.CreateOperatorCredentialRequest, _d.CreateOperatorCredentialResponse)
-    list_credentials = _unary("/apikeys.v1.Directory/ListCredentials",
-                              _d.ListCredentialsRequest, _d.ListCredentialsResponse)
-    rotate_credential = _unary("/apikeys.v1.Directory/RotateCredential",
-                               _d.RotateCredentialRequest, _d.RotateCredentialResponse)
-    revoke_credential = _unary("/apikeys.v1.Directory/RevokeCredential",
-                               _d.RevokeCredentialRequest, _d.RevokeCredentialResponse)
-    assign_role = _unary("/apikeys.v1.Directory/AssignRole", _d.AssignRoleRequest, _d.UserResponse)
-    remove_role = _unary("/apikeys.v1.Directory/RemoveRole", _d.RemoveRoleRequest, _d.UserResponse)
-    set_license = _unary("/apikeys.v1.Directory/SetLicense", _d.SetLicenseRequest, _d.UserResponse)
-    get_user = _unary("/apikeys.v1.Directory/GetUser", _d.GetUserRequest, _d.UserResponse)
-    list_users = _unary("/apikeys.v1.Directory/ListUsers", _d.ListUsersRequest, _d.ListUsersResponse)
-
-
-class Settings(_Service):
-    _s = settings_pb2
-    get = _unary("/apikeys.v1.Settings/Get", _s.GetSettingsRequest, _s.GetSettingsResponse)
-    update = _unary("/apikeys.v1.Settings/Update", _s.UpdateSettingsRequest, _s.UpdateSettingsResponse)
-
-
-class Keys(_Service):
-    _k = keys_pb2
-    generate = _unary("/apikeys.v1.Keys/Generate", _k.GenerateKeyRequest, _k.GenerateKeyResponse)
-    list = _unary("/apikeys.v1.Keys/List", _k.ListKeysRequest, _k.ListKeysResponse)
-    get = _unary("/apikeys.v1.Keys/Get", _k.GetKeyRequest, _k.GetKeyResponse)
-    rename = _unary("/apikeys.v1.Keys/Rename", _k.RenameKeyRequest, _k.RenameKeyResponse)
-    revoke = _unary("/apikeys.v1.Keys/Revoke", _k.RevokeKeyRequest, _k.RevokeKeyResponse)
-    revoke_many = _unary("/apikeys.v1.Keys/RevokeMany", _k.RevokeKeysRequest, _k.RevokeKeysResponse)
-    delete = _unary("/apikeys.v1.Keys/Delete", _k.DeleteKeyRequest, _k.DeleteKeyResponse)
-
-
-class Verification(_Service):
-    verify = _unary("/apikeys.v1.Verification/Verify", verification_pb2.VerifyRequest,
-                    verification_pb2.VerifyResponse)
-
-
-class Events(_Service):
-    list = _unary("/apikeys.v1.Events/List", events_pb2.ListEventsRequest, events_pb2.ListEventsResponse)
-
-
-class Conformance(_Service):
-    empty = _unary("/apikeys.v1.Conformance/Empty", conformance_pb2.EmptyMessage, conformance_pb2.EmptyMessage)
-    echo = _unary("/apikeys.v1.Conformance/Echo", conformance_pb2.EchoRequest, conformance_pb2.EchoResponse)
+async def _make_client(host: str, port: int, options: dict) -> Client:
+    return Client(host, port, **options)

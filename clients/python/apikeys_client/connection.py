@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import ssl as ssl_module
 from typing import Mapping, TypeVar
 
@@ -21,6 +22,16 @@ log = logging.getLogger("apikeys_client")
 M = TypeVar("M", bound=Message)
 
 _READ_CHUNK = 256 * 1024
+
+
+# GoAway reasons after which a call above last_call_id may be sent again on another
+# connection: the server refused it for its own state (shutting down, idle, keepalive),
+# not for anything in the call. After PROTOCOL_ERROR, FRAME_TOO_LARGE or
+# UNSUPPORTED_VERSION the same bytes would be refused again.
+RETRYABLE_GOAWAY_REASONS = frozenset({
+    GoAwayReason.NO_ERROR, GoAwayReason.IDLE_TIMEOUT, GoAwayReason.KEEPALIVE_TIMEOUT,
+    GoAwayReason.HANDSHAKE_TIMEOUT,
+})
 
 
 def _reason_name(reason: int) -> str:
@@ -96,23 +107,39 @@ class Connection:
         go to :func:`asyncio.open_connection` as they are. For mutual TLS, load the client
         certificate into the context (``ctx.load_cert_chain(cert, key)``).
 
-        Raises :class:`ConnectError` (with the server's GoAway when it sent one, e.g.
-        ``GOAWAY_TOO_MANY_CONNECTIONS``) if no settings arrive.
+        ``timeout`` bounds the whole set-up (TCP, TLS, preface, settings): a listener that
+        accepts and never answers costs at most that long.
+
+        Raises :class:`ConnectError` (an :class:`RpcError` UNAVAILABLE; with the server's
+        GoAway when it sent one, e.g. ``GOAWAY_TOO_MANY_CONNECTIONS``) if no settings
+        arrive: refused, unreachable, TLS failures and timeouts alike.
         """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - loop.time())
+
         tls = {} if ssl is None else {"ssl": ssl, "server_hostname": server_hostname}
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, limit=_READ_CHUNK, **tls), timeout)
+                asyncio.open_connection(host, port, limit=_READ_CHUNK, **tls), left())
         except asyncio.TimeoutError as exc:
-            raise ConnectError(f"connect to {host}:{port} timed out") from exc
+            raise ConnectError(f"connect to {host}:{port} timed out after {timeout} s") from exc
+        except (OSError, EOFError) as exc:  # refused, unreachable, DNS, TLS (ssl.SSLError is an OSError)
+            # asyncio words a refusal "Connect call failed"; the errno's own text says why.
+            why = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno and not isinstance(
+                exc, ssl_module.SSLError) else str(exc) or type(exc).__name__
+            raise ConnectError(f"cannot connect to {host}:{port}: {why}") from exc
         conn = cls(reader, writer, **options)
         writer.write(preface)
         conn._reader_task = asyncio.create_task(conn._read_loop(), name=f"apikeys-reader-{host}:{port}")
         try:
-            await asyncio.wait_for(asyncio.shield(conn._settings_fut), timeout)
+            await asyncio.wait_for(asyncio.shield(conn._settings_fut), left())
         except asyncio.TimeoutError as exc:
             await conn.close()
-            raise ConnectError(f"no settings frame from {host}:{port} within {timeout} s") from exc
+            raise ConnectError(f"handshake with {host}:{port} timed out: no settings frame within "
+                               f"{timeout} s") from exc
         except BaseException:
             await conn.close()
             raise
@@ -136,6 +163,11 @@ class Connection:
         return len(self._pending)
 
     @property
+    def usable(self) -> bool:
+        """Open and not draining: new calls may start here."""
+        return not self.closed and not self.draining
+
+    @property
     def next_call_id(self) -> int:
         return self._next_call_id
 
@@ -156,7 +188,13 @@ class Connection:
         response = await self.call_raw(method, request.SerializeToString(),
                                        metadata=metadata, timeout=timeout)
         if response.status.code != StatusCode.OK:
-            raise RpcError.from_status(response.status)
+            error = RpcError.from_status(response.status)
+            # §5: during a drain the server answers a call above last_call_id UNAVAILABLE
+            # without running it.
+            if (error.code == StatusCode.UNAVAILABLE and self.goaway is not None
+                    and response.call_id > self.goaway.last_call_id):
+                error.retryable = self.goaway.reason in RETRYABLE_GOAWAY_REASONS
+            raise error
         try:
             return response_type.FromString(response.message)
         except DecodeError as exc:
@@ -233,12 +271,14 @@ class Connection:
             pass  # the reader sees the end of the connection and fails the pending calls
 
     def _check_can_start(self) -> None:
+        # Nothing was sent: another connection may take the call.
         if self.closed:
-            raise RpcError(StatusCode.UNAVAILABLE, self._close_reason or "connection is closed")
+            raise RpcError(StatusCode.UNAVAILABLE, self._close_reason or "connection is closed",
+                           retryable=True)
         if self.draining:
             raise RpcError(StatusCode.UNAVAILABLE, "connection is draining after GoAway"
                            + (f" ({_reason_name(self.goaway.reason)}: {self.goaway.message})"
-                              if self.goaway is not None else ""))
+                              if self.goaway is not None else ""), retryable=True)
 
     def _abandon(self, call_id: int) -> bool:
         """Forget a call the caller stopped waiting for; tell the server with Cancel.
@@ -266,6 +306,8 @@ class Connection:
         self._writer.write(framing.encode_frame(framing.ping_frame(data)))
         try:
             await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            raise RpcError(StatusCode.DEADLINE_EXCEEDED, f"no pong within {timeout} s") from None
         finally:
             self._pings.pop(data, None)
         return self._loop.time() - start
@@ -332,6 +374,15 @@ class Connection:
             log.warning("%s", reason)
         except (ConnectionError, OSError) as exc:
             reason = f"connection lost: {exc!r}"
+            # StreamReader raises a reset before handing over what it had buffered: a
+            # GoAway or answers may be in there, read them first.
+            leftover = bytes(getattr(self._reader, "_buffer", b""))
+            if leftover:
+                try:
+                    for frame in decoder.feed(leftover):
+                        self._dispatch(frame, decoder)
+                except framing.FramingError:
+                    pass
         finally:
             if self.goaway is not None and self.goaway.reason != GoAwayReason.NO_ERROR:
                 reason += f" after GoAway {_reason_name(self.goaway.reason)}: {self.goaway.message}"
@@ -373,12 +424,14 @@ class Connection:
         text = f"server sent GoAway {_reason_name(goaway.reason)}"
         if goaway.message:
             text += f": {goaway.message}"
+        retryable = goaway.reason in RETRYABLE_GOAWAY_REASONS
         for call_id in [c for c in self._pending if c > goaway.last_call_id]:
             fut = self._pending.pop(call_id)
             if not fut.done():
                 fut.set_exception(RpcError(
                     StatusCode.UNAVAILABLE,
-                    f"{text}; call {call_id} is above last_call_id {goaway.last_call_id} and was not run"))
+                    f"{text}; call {call_id} is above last_call_id {goaway.last_call_id} and was not run",
+                    retryable=retryable))
 
     def _shutdown(self, code: StatusCode, reason: str) -> None:
         if self.closed:
@@ -387,9 +440,16 @@ class Connection:
         self._close_code = code
         self._closed_event.set()
         pending, self._pending = self._pending, {}
-        for fut in pending.values():
+        # A call the server never accepted (above a drain's last_call_id) did not run; one
+        # without an answer otherwise may have, and is the caller's to retry or not.
+        not_run_above = (self.goaway.last_call_id if self.goaway is not None
+                         and self.goaway.reason in RETRYABLE_GOAWAY_REASONS else None)
+        for call_id, fut in pending.items():
             if not fut.done():
-                fut.set_exception(RpcError(code, reason))
+                error = RpcError(code, reason, retryable=not_run_above is not None
+                                 and call_id > not_run_above and code == StatusCode.UNAVAILABLE)
+                error.connection_lost = code == StatusCode.UNAVAILABLE
+                fut.set_exception(error)
         for fut in self._pings.values():
             if not fut.done():
                 fut.set_exception(RpcError(code, reason))

@@ -61,8 +61,18 @@ class RpcError(Exception):
     some, else None; ``raw_details`` keeps the bytes as received.
     """
 
-    def __init__(self, code: int, message: str = "", details: "frame_pb2.ErrorDetails | bytes | None" = None):
+    #: True when the call is known not to have run at the server (never sent, or refused
+    #: during a graceful GoAway drain) and another connection may succeed: the pooled
+    #: client retries such calls itself, so callers rarely see it set.
+    retryable = False
+    #: True when the connection ended after the call was sent and before its answer: it
+    #: may or may not have run. The pooled client sends only idempotent methods again.
+    connection_lost = False
+
+    def __init__(self, code: int, message: str = "", details: "frame_pb2.ErrorDetails | bytes | None" = None,
+                 *, retryable: bool = False):
         self.code = StatusCode.of(code)
+        self.retryable = retryable
         self.message = message
         if isinstance(details, (bytes, bytearray)):
             self.raw_details = bytes(details)
@@ -89,15 +99,22 @@ class RpcError(Exception):
         return cls(status.code, status.message, status.details)
 
 
-class ConnectError(ConnectionError):
-    """The connection could not be set up; ``goaway`` holds the server's GoAway if it sent one."""
+class ConnectError(RpcError, ConnectionError):
+    """The connection could not be set up (refused, TLS failure, no settings frame within
+    the handshake timeout): an :class:`RpcError` with code UNAVAILABLE, so callers catch one
+    type. It stays a :class:`ConnectionError` too, for code written against the first
+    client. ``goaway`` holds the server's GoAway if it sent one (e.g. TOO_MANY_CONNECTIONS),
+    and ``reason`` is then its :class:`GoAwayReason` (None otherwise)."""
 
     def __init__(self, message: str, goaway: "frame_pb2.GoAway | None" = None):
-        super().__init__(message)
+        RpcError.__init__(self, StatusCode.UNAVAILABLE, message, retryable=True)
         self.goaway = goaway
 
+    def __str__(self) -> str:
+        return f"UNAVAILABLE: {self.message}"
+
     @property
-    def reason(self) -> "GoAwayReason | None":
+    def reason(self) -> "GoAwayReason | None":  # type: ignore[override]
         return GoAwayReason(self.goaway.reason) if self.goaway is not None else None
 
 

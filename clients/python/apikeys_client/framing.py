@@ -3,9 +3,9 @@
 Everything here is synchronous and I/O free except :func:`read_frame`, so tests can
 build exact (or deliberately broken) byte streams::
 
-    from apikeys_client import framing
+    from apikeys_client import framing, methods
     data = framing.PREFACE + framing.encode_frame(
-        framing.request_frame(1, "/apikeys.v1.Health/Check"))
+        framing.request_frame(1, methods.get("Health", "Check").path))
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 CLIENT_ROOT = HERE.parent
 REPO_ROOT = CLIENT_ROOT.parent.parent
-sys.path.insert(0, str(CLIENT_ROOT))
+# APIKEYS_TEST_INSTALLED=1 (make test-python-protobuf): test the installed package, not
+# this source tree.
+if not os.environ.get("APIKEYS_TEST_INSTALLED"):
+    sys.path.insert(0, str(CLIENT_ROOT))
 sys.path.insert(0, str(HERE))
 
 from helpers import HANDSHAKE_TIMEOUT_S, IDLE_TIMEOUT_S, MAX_CONCURRENT_CALLS  # noqa: E402
@@ -69,21 +72,22 @@ class ServerProcess:
 
 
 def start_server(data_dir: str, *extra_args: str, conformance: bool = True,
-                 store: str | None = None) -> ServerProcess:
+                 store: str | None = None, port: int = 0) -> ServerProcess:
     """Start apikeysd on an ephemeral port and wait for its "listening on" line; with the
     Conformance test service unless ``conformance`` is false. With ``store`` (a
     ``postgres://`` URL) the server uses that database instead of ``data_dir``, which then
-    only names where its stderr goes."""
+    only names where its stderr goes. ``port`` 0 is any free port; a restart passes the
+    old one."""
     binary = apikeysd_path()
     if not binary.exists():
         pytest.fail(f"apikeysd not found at {binary}: build it (swift build) or set APIKEYSD", pytrace=False)
     where = ["--store", store] if store is not None else ["--data-dir", data_dir]
-    args = [str(binary), "--host", "127.0.0.1", "--port", "0", *where,
+    args = [str(binary), "--host", "127.0.0.1", "--port", str(port), *where,
             *(["--conformance"] if conformance else []), "--idle-timeout", str(IDLE_TIMEOUT_S),
             "--handshake-timeout", str(HANDSHAKE_TIMEOUT_S),
             "--max-concurrent-calls", str(MAX_CONCURRENT_CALLS), *extra_args]
     stderr_path = os.path.join(data_dir, "..", os.path.basename(data_dir) + ".stderr.log")
-    stderr_file = open(stderr_path, "wb")
+    stderr_file = open(stderr_path, "ab")  # a restart on the same directory appends
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr_file, stdin=subprocess.DEVNULL)
     stderr_file.close()
     lines: list[str] = []

@@ -7,7 +7,7 @@ import atexit
 import os
 import tempfile
 
-from apikeys_client import Client, framing, pb
+from apikeys_client import Client, framing, methods, pb
 from apikeys_client.proto.apikeys.v1 import frame_pb2
 
 # The session server's short timeouts (seconds), so the hostile tests finish quickly.
@@ -15,9 +15,10 @@ HANDSHAKE_TIMEOUT_S = 2
 IDLE_TIMEOUT_S = 2
 MAX_CONCURRENT_CALLS = 100
 
-ECHO = "/apikeys.v1.Conformance/Echo"
-EMPTY = "/apikeys.v1.Conformance/Empty"
-HEALTH = "/apikeys.v1.Health/Check"
+# Paths from the method table (read from the proto's service descriptors).
+ECHO = methods.get("Conformance", "Echo").path
+EMPTY = methods.get("Conformance", "Empty").path
+HEALTH = methods.get("Health", "Check").path
 
 
 def secret_file(content: str) -> str:

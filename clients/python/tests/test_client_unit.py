@@ -19,6 +19,7 @@ class FakeServer:
         self.received: list = []
         self.preface = b""
         self.frame_arrived = None
+        self.accepted = 0  # connections so far; the script reads it to know which one it serves
 
     async def __aenter__(self):
         self.frame_arrived = asyncio.Condition()
@@ -31,9 +32,11 @@ class FakeServer:
         await self.server.wait_closed()
 
     async def _handle(self, reader, writer):
+        self.accepted += 1
         self.reader, self.writer = reader, writer
         self.preface = await reader.readexactly(8)
-        if self.send_settings:
+        send = self.send_settings(self.accepted) if callable(self.send_settings) else self.send_settings
+        if send:
             self.send(pb.Frame(settings=pb.ServerSettings(
                 protocol_version=1, max_frame_size=1 << 22, max_concurrent_calls=100, server="fake")))
         self.pump = asyncio.create_task(self._pump())
@@ -44,7 +47,10 @@ class FakeServer:
 
     async def _pump(self):
         while True:
-            frame = await framing.read_frame(self.reader)
+            try:
+                frame = await framing.read_frame(self.reader)
+            except ConnectionError:  # the client reset the connection: the end, too
+                return
             if frame is None:
                 return
             async with self.frame_arrived:
@@ -140,25 +146,62 @@ def test_client_ping():
     run(main())
 
 
-def test_goaway_fails_calls_above_last_call_id():
+def test_goaway_drain_sends_calls_not_run_again_on_a_new_connection():
+    """§5: a call above a NO_ERROR GoAway's last_call_id did not run; the client sends it
+    on a fresh connection, and later calls go there too."""
     async def script(srv):
-        await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 3)
-        srv.send(framing.goaway_frame(2, 0, "shutting down"))
+        if srv.accepted == 1:
+            await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 3)
+            srv.send(framing.goaway_frame(2, 0, "shutting down"))
+            srv.respond(1)
+            srv.respond(2)
+            await asyncio.sleep(0.2)
+            return
+        while True:  # the second connection answers everything
+            n = len(srv.received)
+            async with srv.frame_arrived:
+                await srv.frame_arrived.wait_for(lambda: len(srv.received) > n)
+            for f in srv.received[n:]:
+                if kind("request")(f):
+                    srv.respond(f.request.call_id)
+
+    async def main():
+        async with FakeServer(script) as srv:
+            client = await Client.connect(*srv.address, pool_size=1)
+            first = client.connection
+            results = await asyncio.gather(*[client.conformance.empty() for _ in range(3)],
+                                           return_exceptions=True)
+            assert all(isinstance(r, pb.EmptyMessage) for r in results), results
+            assert first.draining and first.goaway.reason == GoAwayReason.NO_ERROR
+            assert client.channel.retries == 1 and client.channel.connects == 2
+            second = client.connection
+            assert second is not first and second.calls_started == 1  # call 3, sent again
+            await client.conformance.empty()
+            assert second.calls_started == 2 and first.calls_started == 3
+            await client.close()
+    run(main())
+
+
+def test_goaway_for_a_protocol_error_is_not_retried():
+    """After an error GoAway the same call would be refused again: it fails UNAVAILABLE."""
+    async def script(srv):
+        await srv.wait_for(lambda f: kind("request")(f) and f.request.call_id == 2)
+        srv.send(framing.goaway_frame(1, GoAwayReason.PROTOCOL_ERROR, "bad"))
         srv.respond(1)
-        srv.respond(2)
         await asyncio.sleep(0.2)
 
     async def main():
         async with FakeServer(script) as srv:
-            client = await Client.connect(*srv.address)
-            results = await asyncio.gather(*[client.conformance.empty() for _ in range(3)],
+            client = await Client.connect(*srv.address, pool_size=1)
+            results = await asyncio.gather(*[client.conformance.empty() for _ in range(2)],
                                            return_exceptions=True)
-            assert isinstance(results[0], pb.EmptyMessage) and isinstance(results[1], pb.EmptyMessage)
-            assert isinstance(results[2], RpcError) and results[2].code is StatusCode.UNAVAILABLE
-            assert client.connection.draining
-            assert client.connection.goaway.reason == GoAwayReason.NO_ERROR
+            assert isinstance(results[0], pb.EmptyMessage)
+            assert isinstance(results[1], RpcError) and results[1].code is StatusCode.UNAVAILABLE
+            assert "GOAWAY_PROTOCOL_ERROR" in results[1].message
+            assert client.channel.retries == 0 and srv.accepted == 1
+            # The connection-level view: it refuses new calls itself.
             with pytest.raises(RpcError) as info:
-                await client.conformance.empty()
+                await client.connection.call(client.conformance._EMPTY.path, pb.EmptyMessage(), pb.EmptyMessage)
             assert info.value.code is StatusCode.UNAVAILABLE
             await client.close()
     run(main())
@@ -174,6 +217,61 @@ def test_connection_closed_fails_pending_calls():
             with pytest.raises(RpcError) as info:
                 await client.conformance.empty()
             assert info.value.code is StatusCode.UNAVAILABLE
+            await client.close()
+    run(main())
+
+
+def test_idempotent_call_lost_with_its_connection_is_sent_again_others_are_not():
+    """A connection that ends before the answer (no GoAway): the call may have run. A Verify
+    (idempotent) is sent again on a new connection; a Generate fails UNAVAILABLE."""
+    async def script(srv):
+        n = srv.accepted
+        [f] = await srv.wait_for(lambda f: kind("request")(f) and f not in seen)
+        seen.append(f)
+        if n in (2, 4):  # the second and fourth connections answer
+            srv.send(pb.Frame(response=pb.Response(call_id=f.request.call_id, status=pb.Status(),
+                                                   message=pb.VerifyResponse().SerializeToString())))
+            await asyncio.sleep(0.5)
+        # the others close without answering
+
+    seen = []
+
+    async def main():
+        async with FakeServer(script) as srv:
+            client = await Client.connect(*srv.address, pool_size=1)
+            await client.verification.verify(secret="ak_x", timeout=5)
+            assert client.channel.idempotent_retries == 1 and client.channel.retries == 0
+            await asyncio.sleep(0.6)  # the second connection ends
+            with pytest.raises(RpcError) as info:
+                await client.keys.generate(name="k", timeout=5)
+            assert info.value.code is StatusCode.UNAVAILABLE and info.value.connection_lost
+            assert client.channel.idempotent_retries == 1
+            assert [f.request.method.rsplit("/", 1)[1] for f in seen] == ["Verify", "Verify", "Generate"]
+            await client.close()
+    run(main())
+
+
+def test_a_connection_accepted_and_never_answered_does_not_stall_the_pool():
+    """apikeysd's start-up port check accepts connections it never serves. The first attempt
+    lands there; after hedge_after a second one starts beside it and the call goes through
+    long before the first attempt's connect_timeout."""
+    async def script(srv):
+        if srv.accepted == 1:
+            await asyncio.sleep(30)  # a black hole: settings never come
+            return
+        [f] = await srv.wait_for(lambda f: kind("request")(f))
+        srv.respond(f.request.call_id)
+        await asyncio.sleep(0.5)
+
+    async def main():
+        async with FakeServer(script, send_settings=lambda n: n > 1) as srv:
+            client = Client(*srv.address, pool_size=1, connect_timeout=20, hedge_after=0.3)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            await client.conformance.empty(timeout=10)
+            took = loop.time() - start
+            assert 0.3 <= took < 2, took
+            assert srv.accepted == 2 and client.channel.connects == 1
             await client.close()
     run(main())
 

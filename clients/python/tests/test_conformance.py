@@ -12,6 +12,9 @@ WHITESPACE_MESSAGE = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BM
 
 
 async def connect(server, **options) -> Client:
+    # One connection: these cases check the protocol on a connection (call IDs, the
+    # per-connection limit), not the pool's spreading.
+    options.setdefault("pool_size", 1)
     return await Client.connect(*server.address, timeout=5, **options)
 
 

@@ -159,7 +159,10 @@ def clients_for(c: Client) -> tuple[Client, dict]:
 
 async def workload(srv, model: Model, rng: random.Random, round_no: int) -> None:
     """Writers on four connections; SIGKILL after a random delay."""
-    conns = [await Client.connect(*srv.address, timeout=5) for _ in range(len(DEVELOPERS) + 1)]
+    # wait_for_connection=0: after the kill a writer's next call fails at once instead of
+    # waiting for the server to come back, so the writers stop with the server.
+    conns = [await Client.connect(*srv.address, timeout=5, wait_for_connection=0)
+             for _ in range(len(DEVELOPERS) + 1)]
     tasks = [asyncio.create_task(admin_writer(clients_for(conns[0])[0], model, rng))]
     for conn, owner in zip(conns[1:], DEVELOPERS):
         tasks.append(asyncio.create_task(developer(clients_for(conn)[1][owner], owner, model, rng, round_no)))

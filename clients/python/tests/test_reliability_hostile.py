@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from apikeys_client import Client, GoAwayReason, StatusCode, framing, pb
+from apikeys_client import Client, GoAwayReason, StatusCode, framing, methods, pb
 from apikeys_client.proto.apikeys.v1 import conformance_pb2, keys_pb2
 from conftest import start_server
 from helpers import ECHO, HEALTH, RawConnection, goaways, reason_name, run
@@ -26,11 +26,11 @@ from reliability import (
 
 #: Calls in flight per connection on the hostile server: small, so limits are easy to reach.
 LIMIT = 8
-GENERATE = "/apikeys.v1.Keys/Generate"
-RENAME = "/apikeys.v1.Keys/Rename"
-LIST = "/apikeys.v1.Keys/List"
-GET = "/apikeys.v1.Keys/Get"
-REVOKE_MANY = "/apikeys.v1.Keys/RevokeMany"
+GENERATE = methods.get("Keys", "Generate").path
+RENAME = methods.get("Keys", "Rename").path
+LIST = methods.get("Keys", "List").path
+GET = methods.get("Keys", "Get").path
+REVOKE_MANY = methods.get("Keys", "RevokeMany").path
 #: Memory an attack may add to the server, at most (the issue's bound).
 RSS_BOUND = 200 * MIB
 

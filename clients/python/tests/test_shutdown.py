@@ -28,17 +28,26 @@ def test_sigterm_goaway_finishes_accepted_calls(fresh_server):
         answers = {f.response.call_id: f.response.status.code for f in frames if f.WhichOneof("kind") == "response"}
         assert answers == {1: StatusCode.OK, 2: StatusCode.UNAVAILABLE}, frames
 
-        # The client: its running call completes, new calls are refused locally.
+        # The client: its running call completes, its connection refuses new calls locally.
         resp = await running
         assert len(resp.payload) == 5
-        assert client.connection.draining
-        assert client.connection.goaway.reason == GoAwayReason.NO_ERROR
+        conn = client.connection
+        assert conn.draining
+        assert conn.goaway.reason == GoAwayReason.NO_ERROR
         try:
-            await client.conformance.empty()
+            await conn.call(client.conformance._EMPTY.path, pb.EmptyMessage(), pb.EmptyMessage)
             raise AssertionError("call after GoAway succeeded")
         except RpcError as e:
             assert e.code == StatusCode.UNAVAILABLE
-        await asyncio.wait_for(client.connection.wait_closed(), 5)
+        # The pooled client looks for a new connection; the server no longer accepts
+        # any, so after its wait the call fails UNAVAILABLE (test_reconnect.py restarts one).
+        client.channel.wait_for_connection = 0.5
+        try:
+            await client.conformance.empty()
+            raise AssertionError("call with no server succeeded")
+        except RpcError as e:
+            assert e.code == StatusCode.UNAVAILABLE
+        await asyncio.wait_for(conn.wait_closed(), 5)
         await client.close()
         await raw.close()
 
