@@ -83,5 +83,12 @@ for pair in "${targets[@]}"; do
     cp -r "$from"/. "$to"/
   fi
 done
+# The Python client's typed methods, from the service descriptors of the _pb2 modules above
+# (read from clients/python, so after they are copied there).
+if [ $check = 1 ]; then
+  python3 clients/python/tools/generate_services.py --check || status=1
+else
+  python3 clients/python/tools/generate_services.py
+fi
 [ $check = 1 ] && [ $status = 0 ] && echo "generate-proto: generated files are current"
 exit $status
