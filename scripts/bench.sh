@@ -5,7 +5,7 @@
 # Environment: BENCH_RUNS (3) runs per load configuration, BENCH_WARMUP (0.5) and
 # BENCH_DURATION (2) seconds per run, BENCH_SERVER_CPU (0) and BENCH_CLIENT_CPU (1)
 # for taskset, BENCH_ONLY (all) to run some rows only: e.g. "verify echo grpc http codec
-# storage postgres". For the postgres rows (a throwaway durable PostgreSQL 15 cluster, always
+# storage postgres callgrind". For the postgres rows (a throwaway durable PostgreSQL 15 cluster, always
 # stopped at the end): BENCH_PG_STARTUP_KEYS (1000000) keys for the start-up row,
 # BENCH_PROPAGATION_ITERATIONS (300) revokes timed by scripts/measure-propagation.py.
 set -euo pipefail
@@ -18,7 +18,7 @@ warmup=${BENCH_WARMUP:-0.5}
 duration=${BENCH_DURATION:-2}
 server_cpu=${BENCH_SERVER_CPU:-0}
 client_cpu=${BENCH_CLIENT_CPU:-1}
-only=${BENCH_ONLY:-verify echo grpc http codec storage postgres}
+only=${BENCH_ONLY:-verify echo grpc http codec storage postgres callgrind}
 pg_startup_keys=${BENCH_PG_STARTUP_KEYS:-1000000}
 propagation_iterations=${BENCH_PROPAGATION_ITERATIONS:-300}
 wants() { [[ " $only " == *" $1 "* ]]; }
@@ -119,7 +119,7 @@ if wants postgres; then pg_nice 10; seed_in_background postgres seed_postgres; f
 say "building Benchmarks/ and apikeysd (release)"
 swift build -c release --package-path Benchmarks 2>&1 | grep -E "error|Build complete" >&2 || true
 swift build -c release --package-path Benchmarks --product apikeysd 2>&1 | grep -E "error|Build of product" >&2 || true
-for b in apikeysd bench-load bench-echo bench-grpc bench-http bench-codec bench-seed bench-storage; do
+for b in apikeysd bench-load bench-echo bench-grpc bench-http bench-codec bench-seed bench-storage bench-server; do
   [ -x "$bin/$b" ] || { say "FAILED: $bin/$b was not built"; exit 1; }
 done
 build_seconds=$(( $(date +%s) - t ))
@@ -360,10 +360,20 @@ PY
   done
 fi
 
+# --- 8. Instructions and allocations per Verify under callgrind (issue 14) ------------------------
+# Counted, not timed: the one row a busy machine does not disturb (scripts/profile-verify.sh).
+profile_args=()
+if wants callgrind; then
+  say "row 8: Verify under callgrind (instructions and allocations per call)"
+  scripts/profile-verify.sh "$bin" "$work/profile" > "$work/profile.txt" || { say "FAILED: scripts/profile-verify.sh"; exit 1; }
+  grep '^instructions_per_call=' "$work/profile.txt" | sed 's/^/row=callgrind /' | tee -a "$results" >&2
+  profile_args=(--profile "$work/profile.txt")
+fi
+
 # --- the table -------------------------------------------------------------------------------
 total=$(( $(date +%s) - started ))
 python3 Benchmarks/scripts/report.py "$results" \
   --command "make bench (scripts/bench.sh; BENCH_RUNS=$runs BENCH_WARMUP=$warmup BENCH_DURATION=$duration)" \
   --cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" --cores "$(nproc)" \
   --pinning "server on CPU $server_cpu, client on CPU $client_cpu (taskset)" \
-  --build-seconds "$build_seconds" --seed-seconds "$seed_seconds" --total-seconds "$total" --out BENCHMARKS.md
+  --build-seconds "$build_seconds" --seed-seconds "$seed_seconds" --total-seconds "$total" "${profile_args[@]}" --out BENCHMARKS.md

@@ -11,8 +11,9 @@
 # collection is on for PROFILE_SECONDS (3) of load at PROFILE_CONFIG (16/4: calls in flight /
 # connections), then off. Verify calls are counted from callgrind's own call counts (calls
 # into APIKeyService.verify), allocations from calls into malloc, calloc, realloc and
-# posix_memalign. Prints key=value lines (instructions_per_call, allocations_per_call,
-# calls) and the ten functions with the most instructions of their own.
+# posix_memalign. Prints a key=value line (instructions_per_call on the event loop,
+# allocations_per_call, calls, all_threads_instructions_per_call) and the ten functions with
+# the most instructions of their own on the event loop.
 # PROFILE_KEYS (10000) keys are seeded.
 set -euo pipefail
 bin=${1:?usage: profile-verify.sh BIN_DIR [OUT_DIR]}
@@ -76,9 +77,9 @@ dumps=("$out"/callgrind.out.1-*)
 # writes `cfn=` then `calls=N`). The event loop is the thread that made the Verify calls; the
 # others (the usage flush once a second, the pool) do work per second, not per call, which at
 # valgrind's ~100 calls/s would weigh a thousand times what it weighs at 100,000 calls/s.
-dump=$(python3 - "$out/load.txt" "${dumps[@]}" <<'EOF'
+python3 - "$out/load.txt" "$out/event-loop-dump" "${dumps[@]}" <<'EOF'
 import re, sys
-load, paths = sys.argv[1], sys.argv[2:]
+load, loop_path, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 ALLOCATORS = ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign")
 def read(path):
     names, total, calls_to, current = {}, 0, {}, None
@@ -107,10 +108,10 @@ if verifies == 0:
 everything = sum(t[0] for t in threads.values())
 print(f"instructions_per_call={total / verifies:.0f} allocations_per_call={allocations / verifies:.1f} "
       f"calls={verifies} all_threads_instructions_per_call={everything / verifies:.0f} "
-      f"load: {open(load).read().strip()}", file=sys.stderr)
-print(loop)
+      f"load: {open(load).read().strip()}")
+open(loop_path, "w").write(loop)
 EOF
-)
+dump=$(cat "$out/event-loop-dump")
 echo "top ten functions by their own instructions on the event loop (callgrind_annotate $dump):"
 callgrind_annotate --threshold=100 "$dump" 2>/dev/null | awk '/^-+$/ {sep++; next} sep >= 3 && NF > 1' | head -10 \
   | while read -r ir rest; do

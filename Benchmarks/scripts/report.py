@@ -18,6 +18,7 @@ ap.add_argument("--build-seconds", required=True)
 ap.add_argument("--seed-seconds", required=True)
 ap.add_argument("--total-seconds", required=True)
 ap.add_argument("--out", required=True)
+ap.add_argument("--profile", help="scripts/profile-verify.sh's output (row 8)")
 a = ap.parse_args()
 
 rows = []
@@ -249,6 +250,14 @@ ratios = [(n, c, summary[("verify-pg", n, c)]["rps"] / summary[("verify", n, c)]
 if ratios:
     goals.append(("Verify throughput on PostgreSQL within 10% of SQLite (issue 10; rows 7 / 1)",
                   "; ".join(f"{r:.2f}× at {n}/{c}" for n, c, r in ratios), min(r for _, _, r in ratios) >= 0.9))
+profiled = next((r for r in rows if r.get("row") == "callgrind"), None)
+if profiled:
+    table.append(("8", "Verify under callgrind: release server (bench-server), 10,000 keys, 16 in flight, 4 conn",
+                  "event loop thread", f"{f(num(profiled['instructions_per_call']))} instructions / call", "", "", "",
+                  f"{profiled['allocations_per_call']} allocations / call; all threads "
+                  f"{f(num(profiled['all_threads_instructions_per_call']))} instructions / call (the usage flush: per key, not per call)"))
+    allocations = num(profiled["allocations_per_call"])
+    goals.append(("Allocations per Verify call ≤ 5 (issue 14; row 8)", f"{allocations:.1f}", allocations <= 5))
 for g, measured, ok in goals:
     table.append(("goal", g, "", measured, "", "", "", verdict(ok)))
 
@@ -285,6 +294,12 @@ service credential with SHA-256. Row 4 pipelines HTTP/1.1 requests on each conne
 Rows 5–6 run in process. Row 1b is row 1 with the access log on (issue 11). Rows 7 are
 PostgreSQL (issue 10): a throwaway PostgreSQL 15 cluster with fsync on, on the same machine,
 vacuumed, analyzed and checkpointed after seeding, its processes pinned to the client core (the
-server core is apikeysd's alone, as with SQLite). Method and caveats: Benchmarks/README.md.
+server core is apikeysd's alone, as with SQLite). Row 8 counts instructions with valgrind's
+callgrind (scripts/profile-verify.sh): repeatable whatever else the machine does, so it is
+the row to compare between runs. Method and caveats: Benchmarks/README.md.
 """
+if a.profile:
+    top = [l.rstrip() for l in open(a.profile) if l.startswith("  ")]
+    if top:
+        doc += "\nRow 8, the functions with the most instructions of their own on the event loop:\n\n```\n" + "\n".join(top) + "\n```\n"
 open(a.out, "w").write(doc)
