@@ -105,20 +105,29 @@ public final class RPCServer: Sendable {
 
     /// Binds `host:port` once and lets go, so a start can fail on a taken port before it
     /// opens anything else; throws a ``WireError`` naming the address and a likely fix.
-    /// Port 0 always binds.
+    /// Port 0 always binds. A plain `bind()` without `listen()`: a listening probe accepted
+    /// connections that arrived in its moment (a client reconnecting to a restarting server)
+    /// and then neither served nor closed them, so they hung until the client's timeout.
     public static func checkCanListen(host: String, port: Int, flags: (host: String, port: String) = ("--host", "--port")) async throws {
         guard port != 0 else { return }
-        let channel: any Channel
+        let address: SocketAddress
         do {
-            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: host, port: port).get()
-        } catch let error as IOError {
-            throw WireError(code: .connectionClosed, message: bindFailure(error, host: host, port: port, flags: flags))
+            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         } catch {
             throw WireError(code: .connectionClosed, message: "cannot listen on \(host):\(port): \(error) (check \(flags.host))")
         }
-        try? await channel.close()
+        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else {
+            throw WireError(code: .connectionClosed, message: bindFailure(IOError(errnoCode: errno, reason: "socket"), host: host, port: port, flags: flags))
+        }
+        defer { close(descriptor) }
+        // As the server binds: a port left in TIME_WAIT by the previous run is free to use.
+        var on: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let bound = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
+        guard bound == 0 else {
+            throw WireError(code: .connectionClosed, message: bindFailure(IOError(errnoCode: errno, reason: "bind"), host: host, port: port, flags: flags))
+        }
     }
 
     /// One line naming the address and the likely fix, instead of `bind(descriptor:...)`.
