@@ -182,7 +182,7 @@ let package = Package(
         .executableTarget(
             name: "apikeys-console",
             dependencies: [
-                "APIKeysConsole",
+                "APIKeysConsole", "APIKeysWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import APIKeysConsole
+import APIKeysWire
 import ArgumentParser
 import Foundation
 import Logging
@@ -65,6 +66,14 @@ struct APIKeysConsoleCommand: AsyncParsableCommand {
             if !configuration.secureCookies {
                 logger.notice("cookies without Secure: plain HTTP on a loopback address in development mode")
             }
+        }
+        // As apikeysd does (issue 11): a taken port is one line naming the address and the
+        // flag to change, not NIO's `bind(descriptor:ptr:bytes:)` error.
+        do {
+            try await RPCServer.checkCanListen(host: host, port: port)
+        } catch let error as WireError {
+            FileHandle.standardError.write(Data("apikeys-console: \(error.message)\n".utf8))
+            Foundation.exit(1)
         }
         let listenHost = host.contains(":") ? "[\(host)]" : host
         let console = try ConsoleServer(configuration: configuration, logger: logger) { port in

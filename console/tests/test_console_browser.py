@@ -704,3 +704,26 @@ def test_apikeysd_unreachable_is_said_plainly(workdir, tenant):
         assert "apikeys_console_session" not in client.cookies
     finally:
         lonely.stop()
+
+
+def test_a_taken_port_is_one_line_naming_the_flag(workdir):
+    """Like apikeysd (issue 11): a console that cannot listen says where and what to change
+    in one line and exits 1, instead of NIO's `bind(descriptor:ptr:bytes:)` error."""
+    import socket
+    import subprocess
+
+    from conftest import console_path
+    from helpers import secret_file
+
+    credential = secret_file("x" * 40 + "\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(console_path()), "--dev", "--port", str(port), "--service-credential-file", credential],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1, result
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (f"apikeys-console: cannot listen on 127.0.0.1:{port}: the address is in use "
+                    "(another apikeysd or program listens there; stop it or choose another --port)"), result.stderr
+    assert "bind(descriptor" not in result.stderr
