@@ -6,7 +6,6 @@ public struct CompactID: Sendable, Hashable {
 
     /// The number of base32 characters in an ID's random part.
     public static let length = 20
-    static let alphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
 
     init(high: UInt64, low: UInt64) {
         self.high = high
@@ -75,7 +74,7 @@ public struct CompactID: Sendable, Hashable {
         }
     }
 
-    /// `alphabet[v]` without an array access: a-z for 0-25, 2-7 for 26-31.
+    /// The base32 digit of `v` (alphabet a-z then 2-7), without a table lookup.
     @inline(__always)
     private static func base32Digit(_ v: UInt64) -> UInt8 {
         v < 26 ? UInt8(ascii: "a") + UInt8(v) : UInt8(ascii: "2") + UInt8(v - 26)

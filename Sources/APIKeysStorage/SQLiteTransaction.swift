@@ -114,18 +114,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     static func appendDecimal(_ value: Int64, to json: inout [UInt8]) {
-        if value < 0 { json.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: Int64 has at most 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var n = 0
-            repeat {
-                buffer[31 - n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                n += 1
-            } while magnitude > 0
-            json.append(contentsOf: buffer[(32 - n)...])
-        }
+        json.append(contentsOf: String(value).utf8)  // counts and timestamps fit a small string: no allocation
     }
 
     func updateKey(_ key: APIKey) throws {
