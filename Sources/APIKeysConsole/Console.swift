@@ -20,7 +20,7 @@ struct Console: Sendable {
 
     init(configuration: ConsoleConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        self.sessions = SessionStore(lifetime: configuration.sessionLifetime)
+        self.sessions = SessionStore(lifetime: configuration.sessionLifetime, maxSessions: configuration.maxSessions)
         self.backend = Backend(host: configuration.serverHost, port: configuration.serverPort,
                                serviceCredential: configuration.serviceCredential)
         self.pages = try PageRenderer()

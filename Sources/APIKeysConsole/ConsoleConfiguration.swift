@@ -22,6 +22,10 @@ public struct ConsoleConfiguration: Sendable {
     public var developmentMode = false
     /// Idle sessions end after this long.
     public var sessionLifetime: Duration = .seconds(8 * 3600)
+    /// Sessions held at most; beyond it the least recently seen are signed out, so a flood
+    /// of sign-ins costs bounded memory.
+    public var maxSessions = ConsoleConfiguration.defaultMaxSessions
+    public static let defaultMaxSessions = 50_000
 
     public init(serviceCredential: String) {
         self.serviceCredential = serviceCredential

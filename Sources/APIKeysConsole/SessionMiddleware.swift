@@ -16,8 +16,9 @@ struct SessionMiddleware: RouterMiddleware {
         if let headerName = console.configuration.trustedUserHeader {
             if let identity = trustedIdentity(request, peer: context.peerAddress, header: headerName) {
                 if session?.via != "proxy" || session?.tenantID != identity.tenant || session?.userID != identity.user {
-                    session = console.sessions.create(tenantID: identity.tenant, userID: identity.user, via: "proxy")
-                    newCookie = console.sessionCookie(session!.id)
+                    let proxied = console.sessions.proxySession(tenantID: identity.tenant, userID: identity.user)
+                    newCookie = console.sessionCookie(proxied.id)
+                    session = proxied
                 }
             } else if session?.via == "proxy" {
                 // The proxy no longer vouches for this request (another peer, or no header):

@@ -26,10 +26,15 @@ struct APIKeysConsoleCommand: AsyncParsableCommand {
     var trustedProxy: [String] = []
     @Flag(help: "Development mode: sign in by picking a tenant and user. Never for production.")
     var dev = false
+    @Option(help: "Sessions held at most; beyond it the least recently seen are signed out.")
+    var maxSessions = ConsoleConfiguration.defaultMaxSessions
 
     func validate() throws {
         if trustedUserHeader != nil, trustedProxy.isEmpty {
             throw ValidationError("--trusted-user-header needs at least one --trusted-proxy address")
+        }
+        if maxSessions < 1 {
+            throw ValidationError("--max-sessions must be at least 1")
         }
         if trustedUserHeader == nil, !dev {
             throw ValidationError("give a sign-in method: --trusted-user-header with --trusted-proxy, or --dev for local use")
@@ -54,6 +59,7 @@ struct APIKeysConsoleCommand: AsyncParsableCommand {
         configuration.trustedUserHeader = trustedUserHeader
         configuration.trustedProxies = Set(trustedProxy)
         configuration.developmentMode = dev
+        configuration.maxSessions = maxSessions
         if dev {
             let banner = String(repeating: "!", count: 72)
             FileHandle.standardError.write(Data("""

@@ -611,6 +611,15 @@ def test_trusted_user_header_counts_only_from_configured_proxies(server, workdir
         cookie = [v for k, v in response.getheaders() if k.lower() == "set-cookie"][0]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert "DEVELOPMENT MODE" not in body
+        # A proxied client that never keeps the cookie gets alice's one session back each
+        # time, not a new session per request (bounded memory under a flood).
+        session_ids = set()
+        for _ in range(200):
+            cookieless = Http(proxied)
+            response, _ = cookieless.request("GET", "/hub/keys", headers=header)
+            assert response.status == 200
+            session_ids.add(cookieless.cookies["apikeys_console_session"])
+        assert session_ids == {via_proxy.cookies["apikeys_console_session"]}
         # From another address the header is ignored, even with the session cookie.
         direct = Http(proxied, source="127.0.0.2")
         direct.cookies = dict(via_proxy.cookies)
@@ -682,6 +691,29 @@ def test_r9_x10_events_filter_by_action_actor_and_time(page, console, api, tenan
     assert "No event matches" in text(driver)
     driver.get(console.url + "/console/events?since=2000-01-01T00:00")
     assert len(driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")) >= 4
+
+
+def test_x11_events_page_fifty_at_a_time_keeping_the_filter(page, console, api, tenant):
+    driver = page
+    tenant.ready_for_keys()
+    key_id = tenant.generate("renamed often").key.id
+    for n in range(60):
+        api.acting(tenant.id, "bob", lambda c, n=n: c.keys.rename(key_id=key_id, name=f"name {n}"))
+    sign_in(driver, console, tenant.id, "alice")
+    driver.get(console.url + "/console/events?action=key.renamed")
+    first = [r.get_attribute("data-event-id") for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")]
+    assert len(first) == 50
+    older = driver.find_element(By.CSS_SELECTOR, "nav.pager a[rel=next]")
+    assert "action=key.renamed" in older.get_attribute("href")
+    older.click()
+    rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")
+    second = [r.get_attribute("data-event-id") for r in rows]
+    # Newest first: the oldest ten renames, none repeated, every row still a rename.
+    assert len(second) == 10 and not set(first) & set(second)
+    assert all("name " in r.text or key_id in r.text for r in rows)
+    assert not driver.find_elements(By.CSS_SELECTOR, "nav.pager a[rel=next]")
+    driver.find_element(By.LINK_TEXT, "Newest").click()
+    assert [r.get_attribute("data-event-id") for r in driver.find_elements(By.CSS_SELECTOR, "tbody tr[data-event-id]")] == first
 
 
 def test_apikeysd_unreachable_is_said_plainly(workdir, tenant):
