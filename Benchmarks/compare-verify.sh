@@ -9,19 +9,47 @@
 # between revisions), row 1's flags (--threads 1, --log-level warning: no access log, no
 # metrics), the server pinned to CPU 0 and the load to CPU 1. Prints one line per run and
 # the medians per configuration with B/A.
+#
+# COMPARE_B_STORE=postgres: B's store is PostgreSQL instead (issue 10: Verify on PostgreSQL
+# against SQLite; A and B may be the same BIN_DIR). A throwaway durable cluster is started and
+# stopped here; it runs on the load's CPU at SCHED_IDLE priority, standing in for the
+# database's own machine: it absorbs the usage flush in the load generator's idle time
+# instead of slowing the generator down.
 set -euo pipefail
 a=${1:?usage: compare-verify.sh A_BIN_DIR B_BIN_DIR [ROUNDS]}
 b=${2:?usage: compare-verify.sh A_BIN_DIR B_BIN_DIR [ROUNDS]}
 rounds=${3:-5}
 configs=${COMPARE_CONFIGS:-"1/1 16/4 128/4"}
+b_store=${COMPARE_B_STORE:-sqlite}
 work=$(mktemp -d /tmp/apikeys-compare.XXXXXX)
-server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
+server="" pg_dir=""
+cleanup() {
+  [ -n "$server" ] && kill $server 2>/dev/null
+  [ -n "$pg_dir" ] && "$(dirname "$0")/../scripts/postgres-cluster.sh" stop "$pg_dir" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ "$b_store" = postgres ]; then
+  # Not under $work's mktemp: the cluster runs as the postgres user.
+  pg_dir=$(mktemp -d /tmp/apikeys-compare-pg.XXXXXX)
+  pg_url=$(APIKEYS_PG_FSYNC=on "$(dirname "$0")/../scripts/postgres-cluster.sh" start "$pg_dir" | tail -1)
+  [[ "$pg_url" == postgres://* ]] || { echo "compare: the PostgreSQL cluster did not start" >&2; exit 1; }
+  postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+  # Backends forked later inherit the postmaster's CPU and policy.
+  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
+    taskset -a -p -c 1 "$pid" >/dev/null && chrt -i -p 0 "$pid"
+  done
+elif [ "$b_store" != sqlite ]; then
+  echo "compare: COMPARE_B_STORE is sqlite or postgres, not $b_store" >&2; exit 2
+fi
+store_args() {  # side
+  if [ "$1" = b ] && [ "$b_store" = postgres ]; then echo --store "$pg_url?schema=compare_b"; else echo --data-dir "$work/$1"; fi
+}
 
 start() {  # side bin port
   local side=$1 bin=$2 port=$3 credential
   credential=$(cat "$work/$side/service.secret")
-  local args=(--host 127.0.0.1 --port "$port" --data-dir "$work/$side" --threads 1 --max-concurrent-calls 256 --log-level warning)
+  local args=(--host 127.0.0.1 --port "$port" $(store_args "$side") --threads 1 --max-concurrent-calls 256 --log-level warning)
   # X18 moved service credentials from a flag into a file.
   # (Help read whole first: grep -q would close the pipe early, failing it under pipefail.)
   if [[ "$("$bin/apikeysd" --help 2>&1)" == *--service-credentials-file* ]]; then
@@ -38,7 +66,8 @@ start() {  # side bin port
 
 for side in a b; do
   bin=$a; [ $side = b ] && bin=$b
-  "$bin/bench-seed" --data-dir "$work/$side" --keys 100000 >/dev/null
+  # With --store, the seeder still writes keys.tsv and service.secret into --data-dir.
+  "$bin/bench-seed" $(store_args "$side") --data-dir "$work/$side" --keys 100000 >/dev/null
 done
 for r in $(seq 1 "$rounds"); do
   for side in a b; do

@@ -17,9 +17,8 @@ public final class APIKeyService: Sendable {
     public let store: any KeyStore
     public let clock: any DomainClock
     let index = VerificationIndex()
-    /// Serialises write transactions with their index updates, so the index applies commits
-    /// in commit order. Held across disk I/O: only ever taken off the event loop.
-    private let writeLock = Mutex(())
+    /// Every write transaction, grouped with concurrent ones when the store shares commits.
+    private let writes: GroupCommit
     /// Credentials from the server's configuration (X13): never stored, matched by hash.
     let configuredCredentials = Mutex<[Credential]>([])
     /// X20: refusals merged per actor, action, reason and minute.
@@ -37,6 +36,7 @@ public final class APIKeyService: Sendable {
     ) throws(DomainError) {
         self.store = store
         self.clock = clock
+        writes = GroupCommit(store: store, index: index)
         let loadStarted = clock.nowMilliseconds
         freshness = Freshness(
             isShared: maxStaleness != nil && store is any SharedKeyStore,
@@ -50,6 +50,12 @@ public final class APIKeyService: Sendable {
     /// Changes whenever a credential is created, rotated or revoked (X18).
     public var credentialsVersion: Int { index.credentialsVersion.load(ordering: .acquiring) }
 
+    /// Write transactions committed so far and the writes they held (group commit: more
+    /// writes than commits when concurrent writes shared one).
+    public var writeCommits: (commits: Int, writes: Int) {
+        (writes.commits.load(ordering: .relaxed), writes.writesCommitted.load(ordering: .relaxed))
+    }
+
     /// Keys in the verification index, revoked and expired ones included.
     public var indexedKeyCount: Int { index.keyCount }
 
@@ -57,19 +63,11 @@ public final class APIKeyService: Sendable {
     func commit<T: Sendable>(
         _ body: (any StoreTransaction, inout [VerificationIndex.Change]) throws -> T
     ) throws -> T {
-        try writeLock.withLock { _ in
-            var changes: [VerificationIndex.Change] = []
-            let result = try store.write { tx in
-                changes = []  // a store that retries the transaction re-runs the body
-                return try body(tx, &changes)
-            }
-            index.apply(changes)
-            return result
-        }
+        try writes.run(body)
     }
 
     func withWriteLock<T>(_ body: () throws -> T) throws -> T {
-        try writeLock.withLock { _ in try body() }
+        try writes.exclusively(body)
     }
 
     /// Runs a write; a refusal rolls it back and is then recorded as an event of its own (X10).

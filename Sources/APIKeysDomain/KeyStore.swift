@@ -11,6 +11,18 @@ public protocol KeyStore: StoreReader, Sendable {
     /// Throwing from `body` rolls back.
     func write<T>(_ body: (any StoreTransaction) throws -> T) throws -> T
 
+    /// Group commit (issue 14): runs `bodies` in order in ONE durable transaction, each in a
+    /// savepoint of its own, so concurrent writes share one commit and one fsync. A body that
+    /// throws is rolled back alone and its error is returned in its slot (nil: its writes are
+    /// in the commit). Throws when the transaction itself fails: then nothing was written.
+    /// Only called when ``groupsWrites`` is true.
+    func writeGroup(_ bodies: [(any StoreTransaction) throws -> Void]) throws -> [(any Error)?]
+
+    /// Whether ``writeGroup(_:)`` shares one commit between its bodies. A store whose
+    /// commits are cheap or whose transactions retry (PostgreSQL) says false, and the
+    /// service writes one transaction at a time.
+    var groupsWrites: Bool { get }
+
     /// One page of keys (X11, R6, R7), at most `query.limit` rows.
     func listKeys(_ query: KeyQuery) throws -> [APIKey]
 
@@ -49,6 +61,22 @@ public protocol StoreReader {
     func credentials() throws -> [Credential]
     /// One stored credential, revoked or not.
     func credential(id: String) throws -> Credential?
+}
+
+extension KeyStore {
+    public var groupsWrites: Bool { false }
+
+    /// One transaction per body: the meaning of a group without its shared commit.
+    public func writeGroup(_ bodies: [(any StoreTransaction) throws -> Void]) throws -> [(any Error)?] {
+        bodies.map { body in
+            do {
+                try write { try body($0) }
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
 }
 
 extension StoreReader {

@@ -61,7 +61,7 @@ public final class APIKeysServer: Sendable {
             dataDirectory = nil
             // Every pool thread, the flush and the change follower may each hold a connection.
             var storeConfiguration = PostgresKeyStore.Configuration()
-            storeConfiguration.maxConnections = Self.postgresThreads + 4
+            storeConfiguration.maxConnections = Self.storeThreads + 4
             let opened = try PostgresKeyStore(url: url, configuration: storeConfiguration, logger: logger)
             store = opened
             storeDescription = opened.description
@@ -89,9 +89,11 @@ public final class APIKeysServer: Sendable {
             try service.addConfiguredOperatorCredential(secret: secret)
         }
 
-        // Domain calls block on the store: they run here, never on an event loop. PostgreSQL
-        // calls mostly wait on the network, so more of them overlap.
-        pool = NIOThreadPool(numberOfThreads: postgres == nil ? 4 : Self.postgresThreads)
+        // Domain calls block on the store: they run here, never on an event loop. Most of
+        // their time is waiting (PostgreSQL on the network; SQLite writes on a shared commit's
+        // fsync, issue 14's group commit), so sixteen overlap: sixteen writes can share one
+        // commit.
+        pool = NIOThreadPool(numberOfThreads: Self.storeThreads)
         pool.start()
         let metrics = configuration.metrics ? ServerMetrics() : nil
         self.metrics = metrics
@@ -125,7 +127,7 @@ public final class APIKeysServer: Sendable {
         }
     }
 
-    static let postgresThreads = 16
+    static let storeThreads = 16
 
     /// X7, X18: creates the operator credential on a store that has none and returns it. With
     /// `output`, the secret is also written to that new file (0600), which is created before

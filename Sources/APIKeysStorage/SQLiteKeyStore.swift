@@ -70,6 +70,34 @@ public final class SQLiteKeyStore: KeyStore {
         }
     }
 
+    /// Durable commits cost an fsync each (synchronous=FULL): shared, they are the cost of
+    /// one per group, not one per write.
+    public var groupsWrites: Bool { true }
+
+    public func writeGroup(_ bodies: [(any StoreTransaction) throws -> Void]) throws -> [(any Error)?] {
+        try pool.writeWithoutTransaction { db in
+            var errors: [(any Error)?] = []
+            try db.inTransaction(.immediate) {
+                errors = []
+                let tx = SQLiteTransaction(db: db)
+                for body in bodies {
+                    do {
+                        // A failed body's savepoint is rolled back by GRDB before it rethrows.
+                        try db.inSavepoint {
+                            try body(tx)
+                            return .commit
+                        }
+                        errors.append(nil)
+                    } catch {
+                        errors.append(error)
+                    }
+                }
+                return .commit
+            }
+            return errors
+        }
+    }
+
     public func listKeys(_ query: KeyQuery) throws -> [APIKey] {
         try pool.read { db in
             let (sql, arguments) = SQLiteListing.keys(query, trigramQuery: try Self.searchIndexQuery(for: query, db))
