@@ -136,7 +136,9 @@ func setUp(_ store: any KeyStore, users: Int) {
     }
     for store in postgresStores { store.close() }
     let p = samples.percentilesMicros([50, 99])
-    print("op=generate store=\(kind) servers=\(services.count) callers=\(callers) keys_per_s=\(fmt(Double(calls) / elapsed, 0)) p50_us=\(fmt(p[0], 0)) p99_us=\(fmt(p[1], 0)) calls=\(calls) seconds=\(fmt(elapsed, 2))")
+    // Group commit (issue 14): how many writes each commit carried, setup included.
+    let commits = all.reduce(0) { $0 + $1.writeCommits.commits }, writes = all.reduce(0) { $0 + $1.writeCommits.writes }
+    print("op=generate store=\(kind) servers=\(services.count) callers=\(callers) keys_per_s=\(fmt(Double(calls) / elapsed, 0)) p50_us=\(fmt(p[0], 0)) p99_us=\(fmt(p[1], 0)) calls=\(calls) seconds=\(fmt(elapsed, 2)) writes_per_commit=\(fmt(Double(writes) / Double(max(commits, 1)), 1))")
 }
 
 @MainActor func list() {
