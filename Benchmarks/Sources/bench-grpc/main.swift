@@ -19,6 +19,26 @@ import Synchronization
 // previous call returned, spread over C clients (one HTTP/2 connection each).
 let args = Arguments()
 let command = args.positional.first ?? "serve"
+// SwiftNIO's advice for latency-bound async servers, which grpc-swift-2 is: run Swift
+// concurrency's tasks on the event loop threads (the executor takeover), so a call's handler
+// task does not hop to a Dispatch thread and back (issue 14, goal 7). `--executor dispatch`
+// keeps Swift's default executor, as this peer ran before 11-30.
+let executor = args.string("executor", "nio")
+let threads = args.int("threads", 1)
+if executor == "nio" {
+    // Before any task starts: the singleton group becomes the global executor, with as many
+    // threads as --threads (server) or one (load), like apikeysd's --threads 1.
+    NIOSingletons.groupLoopCountSuggestion = command == "serve" ? threads : 1
+    guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+        fail("bench-grpc: could not install the NIO executor")
+    }
+} else if executor != "dispatch" {
+    fail("--executor is nio or dispatch")
+}
+/// The event loops: the singleton (which also runs the tasks) under the NIO executor.
+func eventLoopGroup(threads: Int) -> any EventLoopGroup {
+    executor == "nio" ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
+}
 let port = args.int("port", 7422)
 let keys = KeySet.load(path: args.string("keys", "keys.tsv"))
 let credential = args.string("credential", "")
@@ -49,7 +69,7 @@ struct VerificationService: Apikeys_V1_Verification.ServiceProtocol {
 
 @MainActor func serve() async throws {
     let lookup = VerifyLookup(keys: keys, serviceCredential: credential)
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: args.int("threads", 1))
+    let group = eventLoopGroup(threads: threads)
     let server = GRPCServer(
         transport: HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext,
@@ -85,7 +105,7 @@ final class Phase: Sendable {
     let serverPID = args.optionalString("server-pid").flatMap { Int32($0) }
     guard inflight % connections == 0 else { fail("--inflight must be a multiple of --connections") }
     let secrets = keys.shuffledSecrets()
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let group = eventLoopGroup(threads: 1)
     let metadata: Metadata = ["authorization": "Service \(credential)"]
     let phase = Phase()
 
@@ -143,7 +163,7 @@ final class Phase: Sendable {
     }
     if errors > 0 { note("bench-grpc: \(errors) calls failed") }
     print(RunResult(samples: samples, errors: errors, seconds: result.0, serverCPU: result.2, clientCPU: result.1).line)
-    try await group.shutdownGracefully()
+    if executor != "nio" { try await group.shutdownGracefully() }  // the singleton is never shut down
 }
 
 switch command {
