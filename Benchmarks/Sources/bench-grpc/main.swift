@@ -36,7 +36,7 @@ if executor == "nio" {
     fail("--executor is nio or dispatch")
 }
 /// The event loops: the singleton (which also runs the tasks) under the NIO executor.
-func eventLoopGroup(threads: Int) -> any EventLoopGroup {
+func eventLoopGroup(threads: Int) -> MultiThreadedEventLoopGroup {
     executor == "nio" ? MultiThreadedEventLoopGroup.singleton : MultiThreadedEventLoopGroup(numberOfThreads: threads)
 }
 let port = args.int("port", 7422)
