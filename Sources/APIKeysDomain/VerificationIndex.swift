@@ -7,16 +7,11 @@ import Synchronization
 /// user removal or disable is seen by the very next verification. Also counts usage and
 /// raises verify-side events (X9, X10) until ``takeBatch()`` hands them to the store.
 final class VerificationIndex: Sendable {
-    struct KeyEntry {
-        var tenantID: String
-        var ownerID: String
-        var hash: SecretHash
-        var expiresAt: Int64
-        var revoked: Bool
-        var expiryRecorded: Bool
-        // Verify failures already recorded in `failureWindow`, one bit per reason.
-        var failureWindow: Int64 = -1
-        var failureReasons: UInt8 = 0
+    /// Verify failures of one key already recorded in `window`, one bit per reason: kept
+    /// apart from the keys (few keys fail; every key would pay for the fields).
+    struct RecordedFailures {
+        var window: Int64
+        var reasons: UInt8
     }
 
     struct TenantEntry {
@@ -95,7 +90,8 @@ final class VerificationIndex: Sendable {
     }
 
     struct State {
-        var keys: [CompactID: KeyEntry] = [:]
+        var keys = KeyTable()
+        var failures: [CompactID: RecordedFailures] = [:]
         var tenants: [ExactString: TenantEntry] = [:]
         var users: [UserKey: User] = [:]
         var credentials: [CompactID: Credential] = [:]
@@ -150,7 +146,7 @@ final class VerificationIndex: Sendable {
         try store.loadSnapshot { record in
             switch record {
             case .keyCount(let count):
-                fresh.keys.reserveCapacity(count)
+                fresh.keys = KeyTable(capacity: count)
             case .tenant(let id, let settings):
                 fresh.tenants[ExactString(id)] = TenantEntry(enabled: settings.apiKeysEnabled, threshold: settings.excessiveUsePerMinute)
             case .user(let user):
@@ -158,9 +154,8 @@ final class VerificationIndex: Sendable {
                 fresh.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
             case .key(let key):
                 guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { return }
-                fresh.keys[id] = KeyEntry(
-                    tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
-                    expiresAt: key.expiresAt, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
+                fresh.keys.set(id, hash: key.secretHash, expiresAt: key.expiresAt, tenantID: key.tenantID,
+                               ownerID: key.ownerID, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
             case .credential(let credential):
                 guard let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) else { return }
                 fresh.credentials[id] = credential
@@ -186,30 +181,27 @@ final class VerificationIndex: Sendable {
                     state.users[UserKey(tenantID: tenantID, userID: userID)] = nil
                 case .key(let key):
                     guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { continue }
-                    if var entry = state.keys[id] {
-                        entry.revoked = key.revokedAt != nil
-                        entry.expiresAt = key.expiresAt
-                        state.keys[id] = entry
+                    if let position = state.keys.position(of: id) {
+                        state.keys[position: position].revoked = key.revokedAt != nil
+                        state.keys[position: position].expiresAt = key.expiresAt
                     } else {
-                        state.keys[id] = KeyEntry(
-                            tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
-                            expiresAt: key.expiresAt, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)
+                        state.keys.set(id, hash: key.secretHash, expiresAt: key.expiresAt, tenantID: key.tenantID,
+                                       ownerID: key.ownerID, revoked: key.revokedAt != nil, expiryRecorded: key.expiryRecorded)
                     }
                 case .keySnapshot(let key):
                     guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { continue }
-                    if var entry = state.keys[id] {
-                        entry.revoked = key.revoked
-                        entry.expiresAt = key.expiresAt
-                        entry.expiryRecorded = entry.expiryRecorded || key.expiryRecorded
-                        state.keys[id] = entry
+                    if let position = state.keys.position(of: id) {
+                        state.keys[position: position].revoked = key.revoked
+                        state.keys[position: position].expiresAt = key.expiresAt
+                        state.keys[position: position].expiryRecorded = state.keys[position: position].expiryRecorded || key.expiryRecorded
                     } else {
-                        state.keys[id] = KeyEntry(
-                            tenantID: key.tenantID, ownerID: key.ownerID, hash: key.secretHash,
-                            expiresAt: key.expiresAt, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
+                        state.keys.set(id, hash: key.secretHash, expiresAt: key.expiresAt, tenantID: key.tenantID,
+                                       ownerID: key.ownerID, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
                     }
                 case .keyRemoved(let keyID):
                     if let id = CompactID(keyID, prefix: Self.keyPrefix) {
-                        state.keys[id] = nil
+                        state.keys.remove(id)
+                        state.failures[id] = nil
                         state.pending[id] = nil
                         state.inFlight[id] = nil
                     }
@@ -279,9 +271,10 @@ final class VerificationIndex: Sendable {
     func verify(_ parsed: SecretCodec.Parsed, now: Int64, actor: String) -> Result<Principal, VerifyFailure> {
         state.withLock { state in
             // One hash lookup per call: the entry is read and written back through its index.
-            guard let slot = state.keys.index(forKey: parsed.id) else { return .failure(.unknown) }
-            var entry = state.keys.values[slot]
-            let tenant = state.tenants[ExactString(entry.tenantID)]
+            guard let position = state.keys.position(of: parsed.id) else { return .failure(.unknown) }
+            var entry = state.keys[position: position]
+            let tenantID = state.keys.string(entry.tenant), ownerID = state.keys.string(entry.owner)
+            let tenant = state.tenants[ExactString(tenantID)]
             let window = now / Self.windowMilliseconds
             var failure: VerifyFailure?
             if !entry.hash.constantTimeEquals(parsed.hash) {
@@ -292,35 +285,34 @@ final class VerificationIndex: Sendable {
                 failure = .expired
                 if !entry.expiryRecorded {
                     entry.expiryRecorded = true
-                    Self.raiseExpired(id: parsed.id, entry: entry, now: now, actor: actor, into: &state)
+                    state.keys[position: position].expiryRecorded = true
+                    Self.raiseExpired(id: parsed.id, tenantID: tenantID, ownerID: ownerID, expiresAt: entry.expiresAt,
+                                      now: now, actor: actor, into: &state)
                 }
             } else if tenant?.enabled != true {
                 failure = .disabled
             }
-            let user = failure == nil ? state.users[UserKey(tenantID: entry.tenantID, userID: entry.ownerID)] : nil
+            let user = failure == nil ? state.users[UserKey(tenantID: tenantID, userID: ownerID)] : nil
             if failure == nil, user == nil { failure = .revoked }  // X14: an owner no longer in the directory
             guard let user else {
                 let reason = failure ?? .unknown
-                if entry.failureWindow != window {
-                    entry.failureWindow = window
-                    entry.failureReasons = 0
-                }
-                if entry.failureReasons & reason.bit == 0 {
-                    entry.failureReasons |= reason.bit
+                var recorded = state.failures[parsed.id] ?? RecordedFailures(window: -1, reasons: 0)
+                if recorded.window != window { recorded = RecordedFailures(window: window, reasons: 0) }
+                if recorded.reasons & reason.bit == 0 {
+                    recorded.reasons |= reason.bit
+                    state.failures[parsed.id] = recorded
                     state.events.append(Event(
-                        time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyVerifyFailed,
+                        time: now, tenantID: tenantID, actor: actor, action: EventAction.keyVerifyFailed,
                         keyID: parsed.id.string(prefix: Self.keyPrefix), outcome: .denied,
                         details: ["reason": reason.rawValue, "rule": reason.error.rule]))
                 }
-                state.keys.values[slot] = entry
                 return .failure(reason)
             }
             // X9: usage, counted per window; the flush lets the store decide excessive use
             // from every server's counts.
-            state.pending[parsed.id, default: PendingUsage()].record(at: now, by: actor, tenantID: entry.tenantID, ownerID: entry.ownerID)
-            state.keys.values[slot] = entry
+            state.pending[parsed.id, default: PendingUsage()].record(at: now, by: actor, tenantID: tenantID, ownerID: ownerID)
             return .success(Principal(
-                tenantID: entry.tenantID, userID: entry.ownerID,
+                tenantID: tenantID, userID: ownerID,
                 keyID: parsed.id.string(prefix: Self.keyPrefix),
                 roles: user.roles.sortedNames, expiresAt: entry.expiresAt))
         }
@@ -332,22 +324,24 @@ final class VerificationIndex: Sendable {
         guard !expired.isEmpty else { return }
         state.withLock { state in
             for key in expired {
-                guard let id = CompactID(key.id, prefix: Self.keyPrefix), var entry = state.keys[id],
-                      !entry.expiryRecorded
+                guard let id = CompactID(key.id, prefix: Self.keyPrefix), let position = state.keys.position(of: id),
+                      !state.keys[position: position].expiryRecorded
                 else { continue }
-                entry.expiryRecorded = true
-                state.keys[id] = entry
-                Self.raiseExpired(id: id, entry: entry, now: now, actor: actor, into: &state)
+                state.keys[position: position].expiryRecorded = true
+                let entry = state.keys[position: position]
+                Self.raiseExpired(id: id, tenantID: state.keys.string(entry.tenant), ownerID: state.keys.string(entry.owner),
+                                  expiresAt: entry.expiresAt, now: now, actor: actor, into: &state)
             }
         }
     }
 
-    private static func raiseExpired(id: CompactID, entry: KeyEntry, now: Int64, actor: String, into state: inout State) {
+    private static func raiseExpired(id: CompactID, tenantID: String, ownerID: String, expiresAt: Int64, now: Int64,
+                                     actor: String, into state: inout State) {
         let keyID = id.string(prefix: keyPrefix)
         state.expiryRecorded.append(keyID)
         state.events.append(Event(
-            time: now, tenantID: entry.tenantID, actor: actor, action: EventAction.keyExpired, keyID: keyID,
-            outcome: .success, details: ["rule": "R8", "owner": entry.ownerID, "expires_at_ms": String(entry.expiresAt)]))
+            time: now, tenantID: tenantID, actor: actor, action: EventAction.keyExpired, keyID: keyID,
+            outcome: .success, details: ["rule": "R8", "owner": ownerID, "expires_at_ms": String(expiresAt)]))
     }
 
     // MARK: Flushing
@@ -422,11 +416,11 @@ final class VerificationIndex: Sendable {
             for usage in batch.usage {
                 guard let id = CompactID(usage.keyID, prefix: Self.keyPrefix) else { continue }
                 state.inFlight.removeValue(forKey: id)
-                guard state.keys[id] != nil else { continue }
+                guard state.keys.position(of: id) != nil else { continue }
                 state.pending[id, default: PendingUsage()].add(PendingUsage(count: usage.count, lastUsedAt: usage.lastUsedAt))
             }
             for window in batch.windows {
-                guard let id = CompactID(window.keyID, prefix: Self.keyPrefix), state.keys[id] != nil else { continue }
+                guard let id = CompactID(window.keyID, prefix: Self.keyPrefix), state.keys.position(of: id) != nil else { continue }
                 var counts = PendingUsage()
                 (counts.window, counts.windowCount, counts.verifier) = (window.window, window.count, window.event.actor)
                 state.pending[id, default: PendingUsage()].add(counts)

@@ -1,0 +1,151 @@
+/// The verification index's keys, packed for memory (issue 14, goal 6): at a million keys a
+/// `[CompactID: KeyEntry]` with two `String`s per entry cost ~290 bytes a key (a dictionary
+/// rounds up to a power of two and stores whole entries in its buckets). Here the entries sit
+/// in dense arrays and the hash table holds only 4-byte positions; tenant and owner are
+/// numbers into a table of their strings, shared by all their keys.
+///
+/// Open addressing with linear probing and backward-shift deletion (no tombstones), kept at
+/// most half full. Not thread-safe: the index holds it under its lock.
+struct KeyTable {
+    struct Entry {
+        var hash: SecretHash
+        var expiresAt: Int64
+        var tenant: UInt32
+        var owner: UInt32
+        var revoked: Bool
+        var expiryRecorded: Bool
+    }
+
+    private(set) var ids: [CompactID] = []
+    private var entries: [Entry] = []
+    /// Position + 1 in `ids`/`entries`; 0 is an empty slot.
+    private var slots: [UInt32]
+    private var mask: Int
+    /// Interned tenant and owner IDs; their numbers are positions here.
+    private var strings: [String] = []
+    private var stringNumbers: [ExactString: UInt32] = [:]
+    /// Mixed into every slot choice, so that no one can pick IDs that collide here.
+    private let seed = UInt64.random(in: .min ... .max)
+
+    init(capacity: Int = 0) {
+        let size = Self.slotCount(for: capacity)
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
+        ids.reserveCapacity(capacity)
+        entries.reserveCapacity(capacity)
+    }
+
+    var count: Int { ids.count }
+
+    /// The position of `id`'s entry, for ``subscript(position:)``.
+    func position(of id: CompactID) -> Int? {
+        var slot = home(id)
+        while true {
+            let stored = slots[slot]
+            if stored == 0 { return nil }
+            let position = Int(stored) - 1
+            if ids[position] == id { return position }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    subscript(position position: Int) -> Entry {
+        get { entries[position] }
+        set { entries[position] = newValue }
+    }
+
+    func string(_ number: UInt32) -> String { strings[Int(number)] }
+
+    /// Adds `id` or replaces its entry.
+    mutating func set(_ id: CompactID, hash: SecretHash, expiresAt: Int64, tenantID: String, ownerID: String,
+                      revoked: Bool, expiryRecorded: Bool) {
+        let entry = Entry(hash: hash, expiresAt: expiresAt, tenant: intern(tenantID), owner: intern(ownerID),
+                          revoked: revoked, expiryRecorded: expiryRecorded)
+        if let position = position(of: id) {
+            entries[position] = entry
+            return
+        }
+        if (ids.count + 1) * 2 > slots.count { grow() }
+        ids.append(id)
+        entries.append(entry)
+        place(ids.count - 1)
+    }
+
+    /// Removes `id`; the last entry moves into its place.
+    mutating func remove(_ id: CompactID) {
+        guard let position = position(of: id) else { return }
+        removeSlot(of: id)
+        let last = ids.count - 1
+        if position != last {
+            let moved = ids[last]
+            ids[position] = moved
+            entries[position] = entries[last]
+            slots[slot(of: moved)] = UInt32(position + 1)
+        }
+        ids.removeLast()
+        entries.removeLast()
+    }
+
+    // MARK: Internals
+
+    private static func slotCount(for capacity: Int) -> Int {
+        var size = 16
+        while size < capacity * 2 { size *= 2 }
+        return size
+    }
+
+    private func home(_ id: CompactID) -> Int {
+        // IDs are random already; the multiply spreads the seed's bits (and any pattern).
+        let mixed = (id.high ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ id.low
+        return Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) & UInt64(mask))
+    }
+
+    /// The slot that holds `id` (which must be in the table).
+    private func slot(of id: CompactID) -> Int {
+        var slot = home(id)
+        while Int(slots[slot]) - 1 < 0 || ids[Int(slots[slot]) - 1] != id { slot = (slot + 1) & mask }
+        return slot
+    }
+
+    private mutating func place(_ position: Int) {
+        var slot = home(ids[position])
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = UInt32(position + 1)
+    }
+
+    /// Empties `id`'s slot and shifts back the run after it, so every probe still ends at an
+    /// empty slot only past its entry.
+    private mutating func removeSlot(of id: CompactID) {
+        var hole = slot(of: id)
+        slots[hole] = 0
+        var next = (hole + 1) & mask
+        while slots[next] != 0 {
+            let want = home(ids[Int(slots[next]) - 1])
+            // Move it back when its home is not cyclically within (hole, next].
+            let distanceToHole = (hole - want) & mask
+            let distanceToNext = (next - want) & mask
+            if distanceToHole < distanceToNext {
+                slots[hole] = slots[next]
+                slots[next] = 0
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
+        for position in ids.indices { place(position) }
+    }
+
+    private mutating func intern(_ string: String) -> UInt32 {
+        let key = ExactString(string)
+        if let number = stringNumbers[key] { return number }
+        let number = UInt32(strings.count)
+        strings.append(string)
+        stringNumbers[key] = number
+        return number
+    }
+}
