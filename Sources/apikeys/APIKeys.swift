@@ -26,6 +26,7 @@ struct APIKeys: AsyncParsableCommand {
               verify: --service-credential-file alone
               everything else: --api-key-file, or else --service-credential-file acting
                 for --tenant and --user
+              call: whichever is given (--as picks one)
             Add --json to any command for machine-readable output (errors included).
             Exit codes: 0 success, 1 other failure, 2 cancelled, 3 not found,
             4 unauthenticated, 5 permission denied, 6 failed precondition, 7 already exists,
@@ -36,7 +37,7 @@ struct APIKeys: AsyncParsableCommand {
         subcommands: [
             HealthCommand.self, TenantsCommand.self, UsersCommand.self,
             CredentialsCommand.self, SettingsCommand.self, KeysCommand.self,
-            VerifyCommand.self, EventsCommand.self, ContextsCommand.self,
+            VerifyCommand.self, EventsCommand.self, CallCommand.self, ContextsCommand.self,
         ])
 
     /// Declared here as well as in every command so the options may come before the

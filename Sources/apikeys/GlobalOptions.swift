@@ -150,6 +150,33 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// The kind of credential given, for `apikeys call`, which may call any method: the one
+    /// from the nearest source (command line, then environment, then context); at the same
+    /// level an API key or a service acting for --tenant and --user, then a service alone,
+    /// then the operator. `.none` when none is given.
+    func givenCredentialKind() throws -> CredentialKind {
+        let context = try context()
+        let actsForUser = value(tenant, "APIKEYS_TENANT", context?.tenant) != nil
+            && value(user, "APIKEYS_USER", context?.user) != nil
+        let certificateLevel: Int? = nonEmpty(tlsCertificate) != nil ? 0
+            : environment("APIKEYS_TLS_CERTIFICATE") != nil ? 1 : nonEmpty(context?.tlsCertificate) != nil ? 2 : nil
+        var given: [(level: Int, rank: Int, kind: CredentialKind)] = []
+        if let key = SecretSource.first(apiKey, apiKeyFile, flag: "api-key", variable: "APIKEYS_API_KEY",
+                                        context: context?.apiKeyFile) {
+            given.append((key.level, 0, .user))
+        }
+        let service = SecretSource.first(serviceCredential, serviceCredentialFile, flag: "service-credential",
+                                         variable: "APIKEYS_SERVICE_CREDENTIAL", context: context?.serviceCredentialFile)
+        if let level = service?.level ?? certificateLevel {
+            given.append((level, actsForUser ? 0 : 1, actsForUser ? .user : .service))
+        }
+        if let operatorSecret = SecretSource.first(operatorCredential, operatorCredentialFile, flag: "operator-credential",
+                                                   variable: "APIKEYS_OPERATOR_CREDENTIAL", context: context?.operatorCredentialFile) {
+            given.append((operatorSecret.level, 2, .operator))
+        }
+        return given.min { ($0.level, $0.rank) < ($1.level, $1.rank) }?.kind ?? .none
+    }
+
     /// TLS from the --tls-* options, their APIKEYS_TLS_* variables or the context; nil is plain TCP.
     func tlsConfiguration(_ context: ContextFile.Context?) throws -> RPCConnection.Configuration.TLS? {
         let ca = value(tlsCA, "APIKEYS_TLS_CA", context?.tlsCA)

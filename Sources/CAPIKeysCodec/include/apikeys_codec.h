@@ -164,6 +164,79 @@ akc_status akc_add_bytes(akc_message *message, uint32_t field, const uint8_t *da
 /// Appends an empty sub-message to a repeated field (or map) and returns it.
 akc_message *akc_add_message(akc_message *message, uint32_t field);
 
+// ---------------------------------------------------------------------------
+// The schema of proto/apikeys/v1 as protoc-c describes it: services, methods, message
+// fields and enums, for tools that work from descriptors at run time (`apikeys call`).
+// Every pointer refers to static data, valid for the life of the process.
+
+typedef struct akc_service akc_service;
+typedef struct akc_enum akc_enum;
+
+/// A field's protobuf type; the values are protobuf-c's ProtobufCType.
+typedef enum akc_field_type {
+    AKC_FIELD_INT32 = 0,
+    AKC_FIELD_SINT32 = 1,
+    AKC_FIELD_SFIXED32 = 2,
+    AKC_FIELD_INT64 = 3,
+    AKC_FIELD_SINT64 = 4,
+    AKC_FIELD_SFIXED64 = 5,
+    AKC_FIELD_UINT32 = 6,
+    AKC_FIELD_FIXED32 = 7,
+    AKC_FIELD_UINT64 = 8,
+    AKC_FIELD_FIXED64 = 9,
+    AKC_FIELD_FLOAT = 10,
+    AKC_FIELD_DOUBLE = 11,
+    AKC_FIELD_BOOL = 12,
+    AKC_FIELD_ENUM = 13,
+    AKC_FIELD_STRING = 14,
+    AKC_FIELD_BYTES = 15,
+    AKC_FIELD_MESSAGE = 16,
+} akc_field_type;
+
+typedef struct akc_field {
+    /// As written in the .proto file, e.g. "expires_at_ms".
+    const char *name;
+    uint32_t number;
+    akc_field_type type;
+    bool repeated;
+    /// 0, or the same nonzero value for every member of one oneof (protoc-c keeps no
+    /// oneof names); a member that is set is present whatever its value.
+    uint32_t oneof;
+    /// AKC_FIELD_MESSAGE: the field's message type.
+    const akc_type *message_type;
+    /// AKC_FIELD_ENUM: the field's enum.
+    const akc_enum *enum_type;
+} akc_field;
+
+size_t akc_service_count(void);
+/// NULL past the end.
+const akc_service *akc_service_at(size_t index);
+/// The full name, e.g. "apikeys.v1.Keys".
+const char *akc_service_name(const akc_service *service);
+size_t akc_method_count(const akc_service *service);
+/// The method's name, e.g. "Generate"; NULL past the end.
+const char *akc_method_name(const akc_service *service, size_t index);
+const akc_type *akc_method_input(const akc_service *service, size_t index);
+const akc_type *akc_method_output(const akc_service *service, size_t index);
+
+size_t akc_type_count(void);
+/// NULL past the end.
+const akc_type *akc_type_at(size_t index);
+/// The full name, e.g. "apikeys.v1.ApiKey".
+const char *akc_type_name(const akc_type *type);
+/// Fields in field-number order.
+size_t akc_field_count(const akc_type *type);
+/// False past the end.
+bool akc_field_at(const akc_type *type, size_t index, akc_field *out);
+
+/// The full name, e.g. "apikeys.v1.KeyStatus".
+const char *akc_enum_name(const akc_enum *enum_type);
+/// Values in numeric order.
+size_t akc_enum_value_count(const akc_enum *enum_type);
+/// NULL past the end.
+const char *akc_enum_value_name(const akc_enum *enum_type, size_t index);
+int32_t akc_enum_value_number(const akc_enum *enum_type, size_t index);
+
 #ifdef __cplusplus
 }
 #endif
