@@ -155,6 +155,9 @@ public final class SQLiteKeyStore: KeyStore {
                     id: row[0], tenantID: intern(row[1]), ownerID: intern(row[2]), secretHash: hash,
                     expiresAt: row[4], revoked: row[5], expiryRecorded: row[6])))
             }
+            // Reading every key filled this connection's page cache (up to `pageCacheMiB`)
+            // with pages that listings rarely want again: give them back (issue 14, goal 6).
+            try db.execute(sql: "PRAGMA shrink_memory")
         }
     }
 
