@@ -4,9 +4,6 @@ import APIKeysStorage
 import APIKeysWire
 import CoreMetrics
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 public import Logging
 import NIOCore
 import NIOPosix
@@ -78,10 +75,10 @@ public final class APIKeysServer: Sendable {
             throw error
         }
         self.service = service
-        #if canImport(Glibc)
+        #if os(Linux)
         // Loading the index freed a row object per key; glibc keeps freed memory for reuse
         // unless asked: hand it back, so resident memory is the index's (issue 14, goal 6).
-        malloc_trim(0)
+        _ = glibcMallocTrim(0)
         #endif
         for problem in service.identifierProblems {
             logger.warning("stored identifiers break X15 (NFC only)", metadata: ["problem": "\(problem)"])
@@ -300,3 +297,9 @@ private struct SharedStoreParts: Sendable {
     let store: PostgresKeyStore
     let follower: ChangeFollower
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (in <malloc.h>, which the Glibc module does not bring in).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
