@@ -55,6 +55,9 @@ public final class RPCServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // A closing connection half-closes its output and reads until the client's EOF
+            // (`ServerConnectionHandler.closeGracefully`), so a reset cannot discard its last frames.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.tcpOption(Self.notSentLowWatermark), value: Self.kernelUnsentBytes)
             .childChannelInitializer { [self] channel in
                 let tls = self.state.withLock { $0.tls }

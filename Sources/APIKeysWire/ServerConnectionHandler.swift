@@ -11,8 +11,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// the bytes held.
     typealias OutboundOut = ByteBuffer
 
-    /// How long a connection closed with an error GoAway waits for the GoAway to be written:
-    /// a client that reads nothing would otherwise hold the connection open forever.
+    /// How long a closing connection waits, after its last frames, for the client to close
+    /// its side (see `closeGracefully`): a client that reads nothing, or never closes, would
+    /// otherwise hold the connection open forever.
     static let closeLinger = TimeAmount.seconds(2)
 
     private var machine: ServerConnectionStateMachine
@@ -40,6 +41,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// `read()` arrived while reading was paused; issued when it resumes.
     private var readWithheld = false
     private var closeTimer: Scheduled<Void>?
+    /// The last frames are written and the output half-closed: what the client still sends
+    /// is read and dropped until it closes (`closeGracefully`).
+    private var lingering = false
     /// A frame other than ping or pong, or a call finishing: the connection is in use (idle).
     private var lastUse = NIODeadline.now()
     private var lastPing = NIODeadline.distantPast
@@ -85,6 +89,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if lingering { return }
         readingBatch = true
         switch unwrapInboundIn(data) {
         case .preface:
@@ -108,6 +113,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Closing already: undecodable input (or the decoder refusing more after an error)
+        // is what lingering drops anyway.
+        if lingering, error is WireError || error is ByteToMessageDecoderError { return }
         if let error = error as? WireError {
             observer.protocolError?(peer, error)
             perform(machine.decodingFailed(error))
@@ -137,6 +145,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ShutdownEvent {
             perform(machine.beginShutdown())
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client closed its side (allowRemoteHalfClosure): as before that option, the
+            // connection ends; while lingering, this is the end it waited for.
+            context.close(promise: nil)
         } else if let event = event as? PeerCertificateEvent {
             peerCertificateURIs = event.uris
         } else {
@@ -165,7 +177,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if machine.readingPaused {
+        if machine.readingPaused, !lingering {
             if !readWithheld { observer.readingPaused?(peer, true) }
             readWithheld = true
         } else {
@@ -231,14 +243,40 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             write(.goAway(goAway))
             flushIfNeeded()
         case .sendGoAwayAndClose(let goAway):
-            let channel = context.channel
-            let bytes = FrameCodec.encode(.goAway(goAway), allocator: channel.allocator)
-            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
-            // The GoAway waits behind any unread output: a client that reads nothing never lets it go.
-            closeTimer = context.eventLoop.scheduleTask(in: Self.closeLinger) { channel.close(promise: nil) }
+            let bytes = FrameCodec.encode(.goAway(goAway), allocator: context.channel.allocator)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            needsFlush = true
+            closeGracefully()
         case .close:
-            flushIfNeeded()
-            context.close(promise: nil)
+            // Often reported from a write's completion, inside a flush: half-close after it.
+            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { loopBound.value.closeGracefully() }
+        }
+    }
+
+    /// Ends the connection without losing what was written last (the GoAway, the final
+    /// answers). Closing a socket whose input holds unread bytes makes the kernel send RST,
+    /// and a reset can discard those frames before the client reads them. So: half-close
+    /// the output once every queued frame is written (the client reads them, then EOF),
+    /// read and drop what the client still sends, and close when the client closes its
+    /// side, or `closeLinger` after this at the latest (a client that reads nothing or never
+    /// closes: the queued output may then never be written).
+    private func closeGracefully() {
+        guard !lingering, let context else { return }
+        lingering = true
+        flushIfNeeded()
+        let channel = context.channel
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        // Waits for the pending writes, then shuts the socket's output down.
+        context.close(mode: .output, promise: halfClosed)
+        halfClosed.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        closeTimer?.cancel()
+        closeTimer = context.eventLoop.scheduleTask(in: Self.closeLinger) { channel.close(promise: nil) }
+        // Input must keep flowing to reach the client's EOF, even when backpressure held it.
+        if readWithheld {
+            readWithheld = false
+            observer.readingPaused?(peer, false)
+            context.read()
         }
     }
 
