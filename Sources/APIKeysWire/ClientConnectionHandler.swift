@@ -7,13 +7,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = FrameDecoder.Event
     typealias OutboundOut = ByteBuffer
 
-    typealias Completion = @Sendable (Result<ResponseFrame, RPCError>) -> Void
+    typealias Completion = @Sendable (Result<ResponseFrame, CallFailure>) -> Void
 
     private struct Pending {
         let completion: Completion
         let deadlineTimer: Scheduled<Void>?
 
-        func complete(_ result: Result<ResponseFrame, RPCError>) {
+        func complete(_ result: Result<ResponseFrame, CallFailure>) {
             deadlineTimer?.cancel()
             completion(result)
         }
@@ -29,13 +29,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let respectServerLimit: Bool
     private var nextCallID: UInt64 = 1
     /// Set once the server sent GOAWAY or the connection closed: why new calls fail.
-    private var unavailable: RPCError?
+    private var unavailable: RPCError? {
+        didSet { if unavailable != nil { status.stopAcceptingCalls() } }
+    }
     let settings: EventLoopPromise<ServerSettings>
+    let status: ConnectionStatus
 
-    init(settings: EventLoopPromise<ServerSettings>, respectServerLimit: Bool) {
+    init(settings: EventLoopPromise<ServerSettings>, respectServerLimit: Bool, status: ConnectionStatus = ConnectionStatus()) {
         self.settings = settings
         self.respectServerLimit = respectServerLimit
+        self.status = status
     }
+
+    /// GoAway reasons that refuse calls for the server's own state, not for anything in
+    /// them: a call above last_call_id may be sent again on another connection. After a
+    /// protocol error the same bytes would be refused again.
+    private static let retryableGoAwayReasons: Set<GoAwayFrame.Reason> = [.noError, .idleTimeout, .keepaliveTimeout, .handshakeTimeout]
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -68,8 +77,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             inFlight -= 1
             sendQueued(context: context)
             call.deadlineTimer?.cancel()
-            call.completion(response.code == .ok ? .success(response) : .failure(RPCError(
-                code: response.code, message: response.statusMessage, details: response.details)))
+            call.completion(response.code == .ok ? .success(response) : .failure(CallFailure(RPCError(
+                code: response.code, message: response.statusMessage, details: response.details), fate: .answered)))
         case .ping(let data):
             send(.pong(data), context: context)
         case .goAway(let goAway):
@@ -77,11 +86,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             unavailable = error
             settings.fail(error)
             // Calls above last_call_id were not (and queued ones will not be) run.
+            let retryable = Self.retryableGoAwayReasons.contains(goAway.reason)
+            for id in pending.keys where id > goAway.lastCallID {
+                let fate: CallFailure.Fate = retryable ? .notRun : (wasSent(id) ? .answered : .notSent)
+                pending.removeValue(forKey: id)?.complete(.failure(CallFailure(error, fate: fate)))
+            }
             queued.removeAll()
             queuedHead = 0
-            for id in pending.keys where id > goAway.lastCallID {
-                pending.removeValue(forKey: id)?.complete(.failure(error))
-            }
         case .pong, .request, .cancel:
             break
         }
@@ -104,7 +115,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         settings.fail(error)
         let calls = pending
         pending.removeAll()
-        for call in calls.values { call.complete(.failure(error)) }
+        // A call still queued here never reached the socket; a sent one may have run.
+        for (id, call) in calls { call.complete(.failure(CallFailure(error, fate: wasSent(id) ? .lost : .notSent))) }
+        queued.removeAll()
+        queuedHead = 0
     }
 
     // MARK: - calls, always on the event loop
@@ -113,11 +127,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func start(method: String, metadata: [String: String], message: [UInt8], timeout: Duration?,
                completion: @escaping Completion) -> UInt64? {
         guard let context else {
-            completion(.failure(RPCError(code: .unavailable, message: "the connection closed")))
+            completion(.failure(CallFailure(RPCError(code: .unavailable, message: "the connection closed"), fate: .notSent)))
             return nil
         }
         if let unavailable {
-            completion(.failure(unavailable))
+            completion(.failure(CallFailure(unavailable, fate: .notSent)))
             return nil
         }
         let callID = nextCallID
@@ -176,7 +190,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             send(.cancel(callID: callID), context: context)
             sendQueued(context: context)
         }
-        call.completion(.failure(RPCError(code: .cancelled, message: "the call was cancelled")))
+        call.completion(.failure(CallFailure(RPCError(code: .cancelled, message: "the call was cancelled"), fate: .answered)))
     }
 
     private func expire(_ callID: UInt64) {
@@ -188,7 +202,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             send(.cancel(callID: callID), context: context)
             sendQueued(context: context)
         }
-        call.completion(.failure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed")))
+        call.completion(.failure(CallFailure(RPCError(code: .deadlineExceeded, message: "the call's deadline passed"), fate: .answered)))
     }
 
     func goAway() {

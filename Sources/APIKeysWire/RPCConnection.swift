@@ -15,6 +15,10 @@ public final class RPCConnection: Sendable {
         /// Largest frame accepted from the server.
         public var maxFrameSize = 4 * 1024 * 1024
         public var connectTimeout: Duration = .seconds(10)
+        /// Bounds the whole set-up (TCP connect, TLS, preface, the server's settings): a
+        /// listener that accepts and never answers fails the connect with UNAVAILABLE
+        /// ("handshake timeout") instead of hanging it. Nil waits for the settings without limit.
+        public var handshakeTimeout: Duration?
         /// Hold calls beyond the server's max_concurrent_calls until a slot frees, rather
         /// than sending them to be refused with RESOURCE_EXHAUSTED.
         public var respectServerLimit = true
@@ -28,11 +32,14 @@ public final class RPCConnection: Sendable {
     public let serverSettings: ServerSettings
     private let channel: any Channel
     private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let status: ConnectionStatus
 
-    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, settings: ServerSettings) {
+    private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, settings: ServerSettings,
+                 status: ConnectionStatus) {
         self.channel = channel
         self.handler = handler
         self.serverSettings = settings
+        self.status = status
     }
 
     /// Connects, sends the preface and waits for the server's settings.
@@ -45,13 +52,26 @@ public final class RPCConnection: Sendable {
         // a busy machine could outlast the server's handshake timeout.
         let tls = try configuration.tls?.makeContext(host: host)
         let installed = Mutex<(NIOLoopBound<ClientConnectionHandler>, EventLoopFuture<ServerSettings>)?>(nil)
-        let channel = try await ClientBootstrap(group: loopGroup)
+        let status = ConnectionStatus()
+        let timedOut = Mutex<RPCError?>(nil)
+        let bootstrap = ClientBootstrap(group: loopGroup)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let promise = channel.eventLoop.makePromise(of: ServerSettings.self)
-                    let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit)
+                    let handler = ClientConnectionHandler(settings: promise, respectServerLimit: configuration.respectServerLimit,
+                                                          status: status)
+                    if let limit = configuration.handshakeTimeout {
+                        // Started before the TCP connect, so it bounds every step of the set-up.
+                        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
+                            let error = RPCError(code: .unavailable, message: "handshake timeout: \(host):\(port) sent no apikeys settings within \(limit)")
+                            timedOut.withLock { $0 = error }
+                            promise.fail(error)
+                            channel.close(promise: nil)
+                        }
+                        promise.futureResult.whenComplete { _ in timer.cancel() }
+                    }
                     let sync = channel.pipeline.syncOperations
                     do {
                         try tls?.addHandler(to: sync)
@@ -66,14 +86,21 @@ public final class RPCConnection: Sendable {
                     installed.withLock { $0 = (NIOLoopBound(handler, eventLoop: channel.eventLoop), promise.futureResult) }
                 }
             }
-            .connect(host: host, port: port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            // The handshake timer closed a connect still under way: say that, not "closed".
+            if let timeout = timedOut.withLock({ $0 }) { throw timeout }
+            throw error
+        }
         guard let (handler, settings) = installed.withLock({ $0 }) else {
             try? await channel.close()
             throw RPCError(code: .unavailable, message: "the connection could not be set up")
         }
         do {
             let serverSettings = try await settings.get()
-            return RPCConnection(channel: channel, handler: handler, settings: serverSettings)
+            return RPCConnection(channel: channel, handler: handler, settings: serverSettings, status: status)
         } catch {
             try? await channel.close()
             throw error
@@ -96,18 +123,26 @@ public final class RPCConnection: Sendable {
     /// Calls `method` with raw message bytes; the response frame of an OK call.
     public func call(_ method: String, message: [UInt8], metadata: [String: String] = [:],
                      timeout: Duration? = nil) async throws -> ResponseFrame {
+        try await attempt(method, message: message, metadata: metadata, timeout: timeout).mapError(\.error).get()
+    }
+
+    /// Calls `method` with raw message bytes; a failure says whether the server may have run
+    /// the call, for the reconnecting client's retries.
+    package func attempt(_ method: String, message: [UInt8], metadata: [String: String],
+                         timeout: Duration?) async -> Result<ResponseFrame, CallFailure> {
         let handle = CallHandle()
         let handler = self.handler
         let eventLoop = channel.eventLoop
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseFrame, any Error>) in
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<ResponseFrame, CallFailure>, Never>) in
                 eventLoop.execute {
                     guard !handle.isCancelled else {
-                        continuation.resume(throwing: RPCError(code: .cancelled, message: "the call was cancelled"))
+                        continuation.resume(returning: .failure(CallFailure(
+                            RPCError(code: .cancelled, message: "the call was cancelled"), fate: .answered)))
                         return
                     }
                     let callID = handler.value.start(method: method, metadata: metadata, message: message, timeout: timeout) { result in
-                        continuation.resume(with: result.mapError { $0 as any Error })
+                        continuation.resume(returning: result)
                     }
                     // Cancelled between the send and now: the cancellation handler saw no ID yet.
                     if let callID, handle.started(callID) { handler.value.cancel(callID) }
@@ -129,6 +164,9 @@ public final class RPCConnection: Sendable {
 
     /// Whether the TCP connection is still open.
     public var isActive: Bool { channel.isActive }
+
+    /// Open and not draining: no GoAway came from either side, so new calls may start here.
+    public var acceptsCalls: Bool { status.acceptsCalls && channel.isActive }
 }
 
 /// Shares a call's ID between the event loop and the task cancellation handler.
