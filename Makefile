@@ -40,7 +40,7 @@ test: deps proto-check
 # Tests that measure time (idle timeouts, deadlines, a flush beside verifications, a restart
 # within a deadline) run in an invocation of their own, after the rest: in one process with
 # 60 suites in parallel on 2 cores they measured the other suites' CPU use, not the server's.
-TIMING_TESTS := RPCServerBackpressureTests|FlushPriorityTests|ConformanceTests|RestartTests
+TIMING_TESTS := RPCServerBackpressureTests|FlushPriorityTests|ConformanceTests|RestartTests|ReconnectingClientTests|GracefulCloseTests
 
 # Everything but the timing tests and the PostgreSQL store's own tests (which start and
 # stop clusters of their own).

@@ -129,12 +129,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What a service that only verifies depends on: the wire, NIO, TLS and
+        // service-lifecycle; none of the server's dependencies (GRDB, postgres-nio, Hummingbird).
         .target(
             name: "APIKeysClient",
             dependencies: [
                 "APIKeysWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -259,6 +263,9 @@ let package = Package(
                 "APIKeysStorage", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // The client as a Service in a ServiceGroup (issue 12).
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,48 +1,120 @@
 public import APIKeysWire
 
-/// A typed client for every apikeys service over one connection.
+/// A typed client for every apikeys service, meant to live as long as the program.
 ///
 /// ```swift
-/// let client = try await APIKeysClient.connect(host: "127.0.0.1", port: 7420,
-///                                              credential: .service(secret, tenant: "acme", user: "bob"))
-/// let generated = try await client.generateKey(GenerateKeyRequest(name: "ci"))
-/// print(generated.secret)   // shown once (R18)
+/// let client = APIKeysClient(host: "127.0.0.1", port: 7420, credential: .service(secret))
+/// let verified = try await client.verify(VerifyRequest(secret: presentedKey))
 /// ```
-/// Every method throws `RPCError` with the server's status on failure.
+/// It connects lazily, keeps a small pool of connections (``Configuration/poolSize``),
+/// reconnects with jittered backoff when the server restarts, moves new calls to a fresh
+/// connection when the server sends GoAway, and sends again the calls the server reports
+/// as not run. Run it in a `ServiceGroup` (it is a `Service`) or use
+/// ``withAPIKeysClient(host:port:credential:configuration:_:)``; ``close()`` ends it.
+/// Every method throws `RPCError` with a status code, whatever failed: the server's
+/// status, a refused connection (UNAVAILABLE), a handshake timeout (UNAVAILABLE), the
+/// call's deadline (DEADLINE_EXCEEDED).
 public struct APIKeysClient: Sendable {
-    public let connection: RPCConnection
+    let transport: Transport
     public var credential: Credential
     /// Applied to every call unless a call passes its own.
     public var timeout: Duration?
 
+    /// Where calls go: the reconnecting pool, or one connection the caller made.
+    enum Transport: Sendable {
+        case pool(ConnectionPool)
+        case connection(RPCConnection)
+    }
+
+    /// A client of the server at `host:port`; it connects on its first call.
+    public init(host: String, port: Int, credential: Credential = .none, configuration: Configuration = .defaults) {
+        transport = .pool(ConnectionPool(host: host, port: port, configuration: configuration))
+        self.credential = credential
+        timeout = configuration.timeout
+    }
+
+    /// Over one connection the caller opened, without reconnecting (tools that run one
+    /// command and manage their own connect).
     public init(connection: RPCConnection, credential: Credential = .none, timeout: Duration? = .seconds(30)) {
-        self.connection = connection
+        transport = .connection(connection)
         self.credential = credential
         self.timeout = timeout
     }
 
-    /// Connects; `tls` is nil for plain TCP, else `.server(trustRoots:)` or `.mutual(...)`.
+    /// A client whose first connection is already open: fails at once (UNAVAILABLE) when
+    /// the server cannot be reached. `tls` is nil for plain TCP, else `.server(trustRoots:)`
+    /// or `.mutual(...)`.
     public static func connect(host: String, port: Int, credential: Credential = .none,
                                tls: RPCConnection.Configuration.TLS? = nil) async throws -> APIKeysClient {
-        var configuration = RPCConnection.Configuration()
+        var configuration = Configuration()
         configuration.tls = tls
-        return APIKeysClient(connection: try await RPCConnection.connect(host: host, port: port, configuration: configuration),
-                             credential: credential)
+        return try await connect(host: host, port: port, credential: credential, configuration: configuration)
     }
 
-    /// The same connection acting as someone else.
+    public static func connect(host: String, port: Int, credential: Credential = .none,
+                               configuration: Configuration) async throws -> APIKeysClient {
+        let client = APIKeysClient(host: host, port: port, credential: credential, configuration: configuration)
+        if case .pool(let pool) = client.transport { try await pool.connectNow() }
+        return client
+    }
+
+    /// The same connections acting as someone else.
     public func acting(as credential: Credential) -> APIKeysClient {
         var copy = self
         copy.credential = credential
         return copy
     }
 
+    /// Closes every connection at once (every copy of this client shares them); calls still
+    /// running fail, later ones fail CANCELLED.
     public func close() async {
-        await connection.close()
+        switch transport {
+        case .pool(let pool): await pool.close()
+        case .connection(let connection): await connection.close()
+        }
     }
 
-    func invoke<Request: ProtoMessage, Response: ProtoMessage>(_ method: String, _ request: Request) async throws -> Response {
-        try await connection.call(method, request, metadata: credential.metadata, timeout: timeout)
+    /// Connections opened, retries, calls per open connection.
+    public var statistics: Statistics {
+        switch transport {
+        case .pool(let pool): return pool.statistics
+        case .connection(let connection):
+            return Statistics(connectionsOpened: 1, openConnections: connection.acceptsCalls ? 1 : 0)
+        }
+    }
+
+    /// Calls `method` with metadata of the caller's own instead of the credential's (generic
+    /// callers, tests of hostile metadata).
+    public func call<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String, _ request: Request, metadata: [String: String], timeout: Duration? = nil,
+        as: Response.Type = Response.self
+    ) async throws -> Response {
+        try await invoke(method, request, metadata: metadata, timeout: timeout ?? self.timeout)
+    }
+
+    /// The one primitive every typed method calls. `idempotent` (from the method's
+    /// idempotency_level in proto/) lets a call cut off by a broken connection be sent again;
+    /// calls the server did not run are sent again whatever the method.
+    func invoke<Request: ProtoMessage, Response: ProtoMessage>(_ method: String, _ request: Request,
+                                                                idempotent: Bool = false) async throws -> Response {
+        try await invoke(method, request, metadata: credential.metadata, timeout: timeout, idempotent: idempotent)
+    }
+
+    private func invoke<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: String, _ request: Request, metadata: [String: String], timeout: Duration?, idempotent: Bool = false
+    ) async throws -> Response {
+        switch transport {
+        case .connection(let connection):
+            return try await connection.call(method, request, metadata: metadata, timeout: timeout)
+        case .pool(let pool):
+            let reply = try await pool.call(method, message: request.serializedBytes(), metadata: metadata,
+                                            timeout: timeout, idempotent: idempotent)
+            do {
+                return try Response(serializedBytes: reply.message)
+            } catch {
+                throw RPCError(code: .internal, message: "the server's reply is not a valid \(Response.protoName): \(error.message)")
+            }
+        }
     }
 
     // MARK: - Health

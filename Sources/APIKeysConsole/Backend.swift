@@ -1,18 +1,17 @@
 import APIKeysClient
 import APIKeysWire
 
-/// The one connection to apikeysd that every page shares (the protocol multiplexes calls),
-/// opened again when it has closed.
+/// The client every page shares: its pool of connections to apikeysd reconnects by itself
+/// (a restarted apikeysd costs a page a short wait, not an error).
 actor Backend {
-    private let host: String
-    private let port: Int
+    private let base: APIKeysClient
     private let serviceCredential: String
-    private var client: APIKeysClient?
-    private var connecting: Task<APIKeysClient, any Error>?
 
     init(host: String, port: Int, serviceCredential: String) {
-        self.host = host
-        self.port = port
+        var configuration = APIKeysClient.Configuration()
+        // A page waits this long for apikeysd to come back before it shows the error.
+        configuration.connectionWait = .seconds(5)
+        base = APIKeysClient(host: host, port: port, configuration: configuration)
         self.serviceCredential = serviceCredential
     }
 
@@ -20,28 +19,10 @@ actor Backend {
     /// apikeysd reads the user's roles and license at every call, so the console decides
     /// nothing about access itself.
     func client(for session: Session) async throws -> APIKeysClient {
-        try await connection().acting(as: .service(serviceCredential, tenant: session.tenantID, user: session.userID))
-    }
-
-    private func connection() async throws -> APIKeysClient {
-        if let client, client.connection.isActive { return client }
-        // Pages that arrive while the connection opens wait for the same attempt.
-        if let connecting { return try await connecting.value }
-        let old = client
-        let (host, port) = (self.host, self.port)
-        let attempt = Task {
-            await old?.close()
-            return try await APIKeysClient.connect(host: host, port: port)
-        }
-        connecting = attempt
-        defer { connecting = nil }
-        let fresh = try await attempt.value
-        client = fresh
-        return fresh
+        base.acting(as: .service(serviceCredential, tenant: session.tenantID, user: session.userID))
     }
 
     func close() async {
-        await client?.close()
-        client = nil
+        await base.close()
     }
 }

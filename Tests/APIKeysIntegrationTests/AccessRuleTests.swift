@@ -228,7 +228,7 @@ struct AccessRuleTests {
         var mismatched = Credential.apiKey(danaSecret).metadata
         mismatched["x-user-id"] = "erik"
         await expectRefused(.unauthenticated, rule: "X13", reason: "user_mismatch") {
-            try await t.operator.connection.call("/apikeys.v1.Keys/List", ListKeysRequest(), metadata: mismatched, as: ListKeysResponse.self)
+            try await t.operator.call("/apikeys.v1.Keys/List", ListKeysRequest(), metadata: mismatched, as: ListKeysResponse.self)
         }
 
         let service = t.shared.serviceSecret

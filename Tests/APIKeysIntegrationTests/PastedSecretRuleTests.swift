@@ -54,7 +54,7 @@ struct PastedSecretRuleTests {
         #expect(results.map(\.keyID) == ["[not a key ID]", key.id])
         #expect(!leaks(secret, in: try RevokeKeysResponse(results: results).serializedBytes()))
         do {
-            let _: EmptyMessage = try await t.operator.connection.call("/apikeys.v1.Keys/\(secret)", EmptyMessage(), metadata: [:], timeout: .seconds(10))
+            let _: EmptyMessage = try await t.operator.call("/apikeys.v1.Keys/\(secret)", EmptyMessage(), metadata: [:], timeout: .seconds(10))
             Issue.record("an unknown method succeeded")
         } catch let error as RPCError {
             #expect(error.code == .unimplemented)

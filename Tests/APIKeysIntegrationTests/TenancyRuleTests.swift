@@ -72,7 +72,7 @@ struct TenancyRuleTests {
         var crossing = Credential.apiKey(aSecret).metadata
         crossing["x-tenant-id"] = b.id
         await expectRefused(.unauthenticated, rule: "X13", reason: "tenant_mismatch") {
-            try await admin.connection.call("/apikeys.v1.Keys/List", ListKeysRequest(), metadata: crossing, as: ListKeysResponse.self)
+            try await admin.call("/apikeys.v1.Keys/List", ListKeysRequest(), metadata: crossing, as: ListKeysResponse.self)
         }
         // B's objects are untouched, and the refusals are A's events, not B's.
         #expect(try await b.key(bKey.id).status == .active)
