@@ -73,20 +73,37 @@ struct GracefulCloseTests {
         await client.close()
     }
 
-    @Test("error GoAway (issue 12): a client that keeps writing still reads the GoAway that explains the close")
+    @Test("error GoAway (issue 12): a client that keeps writing still reads the answers queued before it and the GoAway that explains the close")
     func errorGoAwayWhileTheClientWrites() async throws {
         let server = try await TestServer.start()
-        let client = try await RawClient.connect(port: server.port)
-        try await client.send(Preface.bytes + FrameCodec.encode(.request(RequestFrame(callID: 5, method: "/test.Wire/Fill"))))
-        await eventually("the answer to call 5") { client.frames.count == 2 }
+        let client = try await RawClient.connect(port: server.port, reading: .manual(chunk: 16 * 1024))
+        let calls = 8
+        let size = 64 * 1024
+        var requests = Preface.bytes
+        for id in 1...calls {
+            requests += FrameCodec.encode(.request(RequestFrame(
+                callID: UInt64(id), method: "/test.Wire/Fill", message: EchoRequest(responseSize: UInt32(size)).serializedBytes())))
+        }
+        try await client.send(requests)
+        await eventually("the calls to run") { server.probe.startedIDs.count == calls }
         let writer = Self.writeContinuously(client)
         try await Task.sleep(for: .milliseconds(50))
-        // A call ID not above the previous one breaks the protocol: GoAway, then close.
+        // A call ID not above the previous one breaks the protocol: the GoAway queues behind
+        // the answers the client has not read yet, then the server closes.
         try await client.send(FrameCodec.encode(.request(RequestFrame(callID: 3, method: "/test.Wire/Fill"))))
-        await eventually(timeout: .seconds(10), "the connection to close") { client.closed }
-        _ = await writer.value
+        try await Task.sleep(for: .milliseconds(50))
+        let end = ContinuousClock.now + .seconds(20)
+        while !client.closed, ContinuousClock.now < end {
+            client.readChunk()
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let writes = await writer.value
+        #expect(client.closed)
+        #expect(writes > 20, "the client kept writing (\(writes) writes)")
+        let answered = client.frames.filter { if case .response(let response) = $0 { response.message.count > size } else { false } }
+        #expect(answered.count == calls)
         #expect(client.frames.last == .goAway(GoAwayFrame(
-            lastCallID: 5, reason: .protocolError, message: "call ID 3 is not above the previous call ID 5")))
+            lastCallID: UInt64(calls), reason: .protocolError, message: "call ID 3 is not above the previous call ID \(calls)")))
         await client.close()
         await server.server.shutdown()
     }
