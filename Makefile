@@ -45,6 +45,7 @@ TIMING_TESTS := RPCServerBackpressureTests|FlushPriorityTests|ConformanceTests|R
 # Everything but the timing tests and the PostgreSQL store's own tests (which start and
 # stop clusters of their own).
 test-swift:
+	scripts/check-client-deps.sh
 	swift test --skip-build --skip 'APIKeysPostgresTests|$(TIMING_TESTS)' $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter '$(TIMING_TESTS)' $(SWIFT_BUILD_FLAGS)
 

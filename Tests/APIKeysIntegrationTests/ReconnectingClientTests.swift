@@ -45,7 +45,8 @@ struct ReconnectingClientTests {
         }
         try await Task.sleep(for: .seconds(1))
         let before = ok.withLock { $0 }
-        let outage = try await server.restart()
+        // Down for a second, longer than a quick restart: calls wait it out, reconnecting with backoff.
+        let outage = try await server.restart(downFor: .seconds(1))
         let atRestart = ok.withLock { $0 }
         try await Task.sleep(for: .milliseconds(1500))
         stop.withLock { $0 = true }
@@ -296,13 +297,14 @@ final class RestartableServer: Sendable {
         return RestartableServer(first: first, operatorSecret: secret, directory: directory)
     }
 
-    /// Stops the server and starts another on the same port and data; returns how long
-    /// nothing answered there.
+    /// Stops the server and, `downFor` later, starts another on the same port and data;
+    /// returns how long nothing answered there.
     @discardableResult
-    func restart() async throws -> Duration {
+    func restart(downFor: Duration = .zero) async throws -> Duration {
         let start = ContinuousClock.now
         let old = current.withLock { $0.take() }
         await old?.stop()
+        try await Task.sleep(for: downFor)
         let port = self.port
         let next = try await TestServer.start(dataDirectory: directory) { configuration in
             configuration.rpc.port = port
