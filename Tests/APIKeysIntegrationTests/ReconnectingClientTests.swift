@@ -218,6 +218,20 @@ struct ReconnectingClientTests {
         await server.stop()
     }
 
+    @Test("issue 12: the server's idle GoAway moves the next call to a fresh connection, without an error")
+    func idleGoAway() async throws {
+        let server = try await TestServer.start { $0.rpc.connection.idleTimeout = .seconds(1) }
+        var configuration = APIKeysClient.Configuration()
+        configuration.poolSize = 1
+        let client = APIKeysClient(host: server.host, port: server.port, configuration: configuration)
+        #expect(try await client.health().status == .serving)
+        try await Task.sleep(for: .milliseconds(1600))
+        #expect(try await client.health().status == .serving)
+        #expect(client.statistics.connectionsOpened == 2, "\(client.statistics)")
+        await client.close()
+        await server.stop()
+    }
+
     @Test("issue 12: as a Service, the client ends with its ServiceGroup: the call in flight finishes, later calls are CANCELLED")
     func serviceLifecycle() async throws {
         let server = try await TestServer.start()
