@@ -92,6 +92,28 @@ public struct APIKeysClient: Sendable {
         try await invoke(method, request, metadata: metadata, timeout: timeout ?? self.timeout)
     }
 
+    /// Calls `method` with an encoded request; the response frame of an OK call (generic
+    /// callers such as `apikeys call`). `metadata` nil sends the credential's.
+    public func call(_ method: String, message: [UInt8], metadata: [String: String]? = nil,
+                     timeout: Duration? = nil) async throws -> ResponseFrame {
+        let metadata = metadata ?? credential.metadata
+        let timeout = timeout ?? self.timeout
+        switch transport {
+        case .connection(let connection):
+            return try await connection.call(method, message: message, metadata: metadata, timeout: timeout)
+        case .pool(let pool):
+            return try await pool.call(method, message: message, metadata: metadata, timeout: timeout, idempotent: false)
+        }
+    }
+
+    /// The limits the server announced (connecting first if no connection is open).
+    public func serverSettings() async throws -> ServerSettings {
+        switch transport {
+        case .connection(let connection): return connection.serverSettings
+        case .pool(let pool): return try await pool.serverSettings()
+        }
+    }
+
     /// The one primitive every typed method calls. `idempotent` (from the method's
     /// idempotency_level in proto/) lets a call cut off by a broken connection be sent again;
     /// calls the server did not run are sent again whatever the method.

@@ -93,6 +93,13 @@ final class ConnectionPool: Sendable {
         }
     }
 
+    /// The settings of an open connection, waiting for one as a call would.
+    func serverSettings() async throws -> ServerSettings {
+        let pooled = try await acquire(deadline: configuration.timeout.map { ContinuousClock.now + $0 })
+        pooled.release()
+        return pooled.connection.serverSettings
+    }
+
     /// Opens one connection now, a single attempt; throws its failure.
     func connectNow() async throws {
         let attempt = try await dial()
