@@ -68,13 +68,12 @@ struct CallCommand: AsyncParsableCommand {
         let reply: ResponseFrame
         do {
             reply = try await global.withClient(kind) { client in
-                let limit = Int(client.connection.serverSettings.maxFrameSize)
+                let limit = Int(try await client.serverSettings().maxFrameSize)
                 // The frame adds the method, metadata and a few bytes of framing to the message.
                 if limit > 0, request.count > limit - 1024 {
                     throw CLIFailure.usage("the request is \(request.count) bytes: over the server's frame limit of \(limit) bytes")
                 }
-                return try await client.connection.call(method.path, message: request, metadata: client.credential.metadata,
-                                                        timeout: client.timeout)
+                return try await client.call(method.path, message: request)
             }
         } catch var failure as CLIFailure where credentialKind == nil && ["PERMISSION_DENIED", "UNAUTHENTICATED"].contains(failure.code) {
             failure.message += otherCredentialsHint(sent: kind)
