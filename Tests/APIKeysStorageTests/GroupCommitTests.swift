@@ -30,7 +30,7 @@ struct GroupCommitTests {
         let service = try service(db)
         let before = service.writeCommits
         let secrets = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 16) { thread in
+        onThreads(16) { thread in
             for i in 0..<25 {
                 let generated = try! service.generate(member("dev\(thread)"), name: "key \(thread)-\(i)")
                 secrets.withLock { $0.append(generated.secret) }
@@ -53,7 +53,7 @@ struct GroupCommitTests {
         let db = try TempDatabase()
         let service = try service(db, maxKeysPerUser: 5)
         let outcomes = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 16) { thread in
+        onThreads(16) { thread in
             let outcome: String
             do throws(DomainError) {
                 _ = try service.generate(member("dev0"), name: "race \(thread)")
@@ -75,7 +75,7 @@ struct GroupCommitTests {
         let db = try TempDatabase()
         let service = try service(db)
         let refused = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: 16) { thread in
+        onThreads(16) { thread in
             for i in 0..<10 {
                 // Every other call has a name X12 refuses (a control character).
                 let name = i % 2 == 0 ? "good \(thread)-\(i)" : "bad\u{7}\(thread)-\(i)"
@@ -103,4 +103,18 @@ struct GroupCommitTests {
         let refusals = generatedEvents.filter { $0.outcome != .success }
         #expect(refusals.count == 16 && refusals.reduce(0) { $0 + Int($1.count) } == 80)
     }
+}
+
+/// `body` on `count` threads of their own at once (DispatchQueue.concurrentPerform runs at
+/// most one per core, and serially when the pool is busy: it would not show concurrency).
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    for index in 0..<count {
+        let thread = Thread {
+            body(index)
+            done.signal()
+        }
+        thread.start()
+    }
+    for _ in 0..<count { done.wait() }
 }
