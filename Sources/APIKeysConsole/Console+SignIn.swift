@@ -36,8 +36,8 @@ extension Console {
         do {
             _ = try await backend.client(for: candidate).getUser(GetUserRequest(userID: user))
         } catch {
-            let text = (error as? RPCError).map { _ in "apikeysd does not know user “\(user)” in tenant “\(tenant)”." }
-                ?? RefusalText.describe(error)
+            let known = (error as? RPCError).map { $0.code != .unavailable && $0.code != .deadlineExceeded } ?? false
+            let text = known ? "apikeysd does not know user “\(user)” in tenant “\(tenant)”." : RefusalText.describe(error)
             return signInPage(context, tenant: tenant, user: user, error: text, status: .forbidden)
         }
         if let old = context.session { sessions.remove(old.id) }

@@ -114,7 +114,7 @@ struct Console: Sendable {
     /// A page explaining why apikeysd refused or could not be reached.
     func failure(_ error: any Error, title: String, context: ConsoleRequestContext, isAdmin: Bool = false) -> Response {
         let status: HTTPResponse.Status
-        if let rpc = error as? RPCError {
+        if let rpc = error as? RPCError, rpc.code != .unavailable {
             switch rpc.code {
             case .permissionDenied: status = .forbidden
             case .notFound: status = .notFound

@@ -6,7 +6,8 @@ import APIKeysWire
 /// say what to do; any other refusal shows apikeysd's message and the rule it cites.
 enum RefusalText {
     static func describe(_ error: any Error) -> String {
-        guard let rpc = error as? RPCError else {
+        // The client reports an apikeysd it cannot reach (or that is restarting) as UNAVAILABLE.
+        guard let rpc = error as? RPCError, rpc.code != .unavailable else {
             return "apikeysd cannot be reached right now, so nothing was changed. Try again in a moment."
         }
         let details = rpc.errorDetails
