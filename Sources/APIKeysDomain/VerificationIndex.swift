@@ -92,6 +92,10 @@ final class VerificationIndex: Sendable {
     struct State {
         var keys = KeyTable()
         var failures: [CompactID: RecordedFailures] = [:]
+        /// The newest window a failure was recorded in, and the one the marks were last
+        /// pruned at: marks of windows before it can no longer suppress an event.
+        var latestFailureWindow: Int64 = -1
+        var failuresPrunedAt: Int64 = -1
         var tenants: [ExactString: TenantEntry] = [:]
         var users: [UserKey: User] = [:]
         var credentials: [CompactID: Credential] = [:]
@@ -298,6 +302,7 @@ final class VerificationIndex: Sendable {
                 let reason = failure ?? .unknown
                 var recorded = state.failures[parsed.id] ?? RecordedFailures(window: -1, reasons: 0)
                 if recorded.window != window { recorded = RecordedFailures(window: window, reasons: 0) }
+                state.latestFailureWindow = max(state.latestFailureWindow, window)
                 if recorded.reasons & reason.bit == 0 {
                     recorded.reasons |= reason.bit
                     state.failures[parsed.id] = recorded
@@ -359,6 +364,13 @@ final class VerificationIndex: Sendable {
             } else {
                 // Another flush is still running (e.g. a reload's): keep both visible.
                 for (id, usage) in taken { state.inFlight[id, default: PendingUsage()].add(usage) }
+            }
+            // Once a minute: failure marks of past windows go (they only suppress repeats
+            // within their own window).
+            if state.failuresPrunedAt != state.latestFailureWindow {
+                let current = state.latestFailureWindow
+                state.failures = state.failures.filter { $0.value.window >= current }
+                state.failuresPrunedAt = current
             }
             swap(&batch.events, &state.events)
             swap(&batch.expiryRecorded, &state.expiryRecorded)
