@@ -34,10 +34,11 @@ mkdir -p "$out/c"
   echo "};"
 } > "$out/c/apikeys_types.inc"
 
-# Swift: message structs over the C API (scripts/protoc-gen-swift-akc.py).
-mkdir -p "$out/swift"
+# Swift: message structs over the C API, the services' method descriptors and handler
+# protocols (APIKeysWire), and the typed client's methods (APIKeysClient).
+mkdir -p "$out/swift" "$out/swift-client"
 (cd proto && protoc --proto_path=. --descriptor_set_out="$out/descriptors.pb" --include_imports $protos)
-python3 scripts/generate_swift_messages.py "$out/descriptors.pb" "$out/swift/Messages.swift"
+python3 scripts/generate_swift_messages.py "$out/descriptors.pb" "$out/swift" "$out/swift-client"
 
 # Python: the standard protobuf code for clients/python.
 mkdir -p "$out/python"
@@ -59,6 +60,7 @@ go_opts=$(IFS=,; echo "${go_m[*]}")
 targets=(
   "$out/c:Sources/CAPIKeysCodec/generated"
   "$out/swift:Sources/APIKeysWire/Generated"
+  "$out/swift-client:Sources/APIKeysClient/Generated"
   "$out/python/apikeys/v1:clients/python/apikeys_client/proto/apikeys/v1"
   "$out/go/apikeysv1:clients/go/apikeysv1"
   "$out/go-services/services.pb.go:clients/go/services.pb.go"

@@ -25,7 +25,7 @@ extension APIKeysClient: Service {
 ///
 /// ```swift
 /// let principal = try await withAPIKeysClient(host: "127.0.0.1", port: 7420, credential: .service(secret)) { client in
-///     try await client.verify(VerifyRequest(secret: presentedKey)).principal
+///     try await client.verify(APIKeysV1.VerifyRequest(secret: presentedKey)).principal
 /// }
 /// ```
 public func withAPIKeysClient<Result>(

@@ -4,8 +4,11 @@ public import APIKeysWire
 ///
 /// ```swift
 /// let client = APIKeysClient(host: "127.0.0.1", port: 7420, credential: .service(secret))
-/// let verified = try await client.verify(VerifyRequest(secret: presentedKey))
+/// let verified = try await client.verify(APIKeysV1.VerifyRequest(secret: presentedKey))
+/// let page = try await client.listKeys(options: CallOptions(timeout: .seconds(2), metadata: ["x-request-id": "r1"]))
 /// ```
+/// The typed methods are generated from proto/ (`make proto`) into
+/// `Generated/APIKeysClient+Methods.swift`, each with per-call ``CallOptions``.
 /// It connects lazily, keeps a small pool of connections (``Configuration/poolSize``),
 /// reconnects with jittered backoff when the server restarts, moves new calls to a fresh
 /// connection when the server sends GoAway, and sends again the calls the server reports
@@ -114,12 +117,19 @@ public struct APIKeysClient: Sendable {
         }
     }
 
-    /// The one primitive every typed method calls. `idempotent` (from the method's
-    /// idempotency_level in proto/) lets a call cut off by a broken connection be sent again;
-    /// calls the server did not run are sent again whatever the method.
-    func invoke<Request: ProtoMessage, Response: ProtoMessage>(_ method: String, _ request: Request,
-                                                                idempotent: Bool = false) async throws -> Response {
-        try await invoke(method, request, metadata: credential.metadata, timeout: timeout, idempotent: idempotent)
+    /// The one primitive every typed method calls (generated into
+    /// `Generated/APIKeysClient+Methods.swift` from proto/). The credential's metadata goes
+    /// first, `options.metadata` over it; the call gets the sooner of `options.timeout` (else
+    /// the client's `timeout`) and `options.deadline`. A method whose idempotency_level says
+    /// it may be repeated is sent again when a broken connection cut it off; calls the server
+    /// did not run are sent again whatever the method.
+    public func invoke<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
+    ) async throws -> Response {
+        let metadata = options.metadata.isEmpty
+            ? credential.metadata : credential.metadata.merging(options.metadata) { _, perCall in perCall }
+        return try await invoke(method.path, request, metadata: metadata, timeout: try options.effectiveTimeout(default: timeout),
+                                idempotent: method.idempotency != .unknown)
     }
 
     private func invoke<Request: ProtoMessage, Response: ProtoMessage>(
@@ -137,115 +147,5 @@ public struct APIKeysClient: Sendable {
                 throw RPCError(code: .internal, message: "the server's reply is not a valid \(Response.protoName): \(error.message)")
             }
         }
-    }
-
-    // MARK: - Health
-
-    public func health() async throws -> HealthCheckResponse {
-        try await invoke("/apikeys.v1.Health/Check", HealthCheckRequest())
-    }
-
-    // MARK: - Directory
-
-    public func createTenant(_ request: CreateTenantRequest) async throws -> CreateTenantResponse {
-        try await invoke("/apikeys.v1.Directory/CreateTenant", request)
-    }
-
-    public func createUser(_ request: CreateUserRequest) async throws -> CreateUserResponse {
-        try await invoke("/apikeys.v1.Directory/CreateUser", request)
-    }
-
-    public func removeUser(_ request: RemoveUserRequest) async throws -> RemoveUserResponse {
-        try await invoke("/apikeys.v1.Directory/RemoveUser", request)
-    }
-
-    public func createServiceCredential(_ request: CreateServiceCredentialRequest) async throws -> CreateServiceCredentialResponse {
-        try await invoke("/apikeys.v1.Directory/CreateServiceCredential", request)
-    }
-
-    public func createOperatorCredential(_ request: CreateOperatorCredentialRequest) async throws -> CreateOperatorCredentialResponse {
-        try await invoke("/apikeys.v1.Directory/CreateOperatorCredential", request)
-    }
-
-    public func listCredentials(_ request: ListCredentialsRequest = ListCredentialsRequest()) async throws -> ListCredentialsResponse {
-        try await invoke("/apikeys.v1.Directory/ListCredentials", request)
-    }
-
-    public func rotateCredential(_ request: RotateCredentialRequest) async throws -> RotateCredentialResponse {
-        try await invoke("/apikeys.v1.Directory/RotateCredential", request)
-    }
-
-    public func revokeCredential(_ request: RevokeCredentialRequest) async throws -> RevokeCredentialResponse {
-        try await invoke("/apikeys.v1.Directory/RevokeCredential", request)
-    }
-
-    public func assignRole(_ request: AssignRoleRequest) async throws -> UserResponse {
-        try await invoke("/apikeys.v1.Directory/AssignRole", request)
-    }
-
-    public func removeRole(_ request: RemoveRoleRequest) async throws -> UserResponse {
-        try await invoke("/apikeys.v1.Directory/RemoveRole", request)
-    }
-
-    public func setLicense(_ request: SetLicenseRequest) async throws -> UserResponse {
-        try await invoke("/apikeys.v1.Directory/SetLicense", request)
-    }
-
-    public func getUser(_ request: GetUserRequest) async throws -> UserResponse {
-        try await invoke("/apikeys.v1.Directory/GetUser", request)
-    }
-
-    public func listUsers(_ request: ListUsersRequest = ListUsersRequest()) async throws -> ListUsersResponse {
-        try await invoke("/apikeys.v1.Directory/ListUsers", request)
-    }
-
-    // MARK: - Settings
-
-    public func getSettings() async throws -> GetSettingsResponse {
-        try await invoke("/apikeys.v1.Settings/Get", GetSettingsRequest())
-    }
-
-    public func updateSettings(_ request: UpdateSettingsRequest) async throws -> UpdateSettingsResponse {
-        try await invoke("/apikeys.v1.Settings/Update", request)
-    }
-
-    // MARK: - Keys
-
-    public func generateKey(_ request: GenerateKeyRequest) async throws -> GenerateKeyResponse {
-        try await invoke("/apikeys.v1.Keys/Generate", request)
-    }
-
-    public func listKeys(_ request: ListKeysRequest = ListKeysRequest()) async throws -> ListKeysResponse {
-        try await invoke("/apikeys.v1.Keys/List", request)
-    }
-
-    public func getKey(_ request: GetKeyRequest) async throws -> GetKeyResponse {
-        try await invoke("/apikeys.v1.Keys/Get", request)
-    }
-
-    public func renameKey(_ request: RenameKeyRequest) async throws -> RenameKeyResponse {
-        try await invoke("/apikeys.v1.Keys/Rename", request)
-    }
-
-    public func revokeKey(_ request: RevokeKeyRequest) async throws -> RevokeKeyResponse {
-        try await invoke("/apikeys.v1.Keys/Revoke", request)
-    }
-
-    public func revokeKeys(_ request: RevokeKeysRequest) async throws -> RevokeKeysResponse {
-        try await invoke("/apikeys.v1.Keys/RevokeMany", request)
-    }
-
-    public func deleteKey(_ request: DeleteKeyRequest) async throws -> DeleteKeyResponse {
-        try await invoke("/apikeys.v1.Keys/Delete", request)
-    }
-
-    // MARK: - Verification and events
-
-    public func verify(_ request: VerifyRequest) async throws -> VerifyResponse {
-        try await invoke("/apikeys.v1.Verification/Verify", request)
-    }
-
-    public func listEvents(_ request: ListEventsRequest = ListEventsRequest()) async throws -> ListEventsResponse {
-        try await invoke("/apikeys.v1.Events/List", request)
     }
 }

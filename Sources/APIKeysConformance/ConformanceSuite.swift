@@ -85,7 +85,7 @@ public enum ConformanceSuite {
     static func expectServerHealthy(_ target: ConformanceTarget) async throws {
         let connection = try await connect(target)
         defer { Task { await connection.close() } }
-        let reply: HealthCheckResponse = try await connection.call("/apikeys.v1.Health/Check", HealthCheckRequest(), timeout: .seconds(5))
+        let reply = try await connection.call(APIKeysV1.Health.Method.check, APIKeysV1.HealthCheckRequest(), timeout: .seconds(5))
         try expect(reply.status == .serving, "health check after the hostile case answered \(reply.status)")
     }
 }

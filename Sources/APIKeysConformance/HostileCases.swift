@@ -47,8 +47,8 @@ enum HostileCases {
                 try await connection.call(CallCases.echo, message: [0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
             }
             try expect(error.code == .invalidArgument, "garbage got \(error)")
-            let reply: EmptyMessage = try await connection.call(CallCases.empty, EmptyMessage())
-            try expect(reply == EmptyMessage(), "the connection did not survive")
+            let reply: APIKeysV1.EmptyMessage = try await connection.call(CallCases.empty, APIKeysV1.EmptyMessage())
+            try expect(reply == APIKeysV1.EmptyMessage(), "the connection did not survive")
         },
         ConformanceCase("hostile: a connection that sends nothing") { target in
             let raw = try await RawConnection.connect(host: target.host, port: target.port)

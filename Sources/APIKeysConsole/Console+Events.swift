@@ -18,7 +18,7 @@ extension Console {
     func eventsPage(_ session: Session, _ query: FormData, _ context: ConsoleRequestContext) async throws -> Response {
         let keyID = query.text("key_id"), action = query.text("action"), actor = query.text("actor")
         let since = query.text("since"), until = query.text("until"), pageToken = query.text("page_token")
-        var request = ListEventsRequest(keyID: keyID, action: action, actor: actor, pageSize: 50, pageToken: pageToken)
+        var request = APIKeysV1.ListEventsRequest(keyID: keyID, action: action, actor: actor, pageSize: 50, pageToken: pageToken)
         if !since.isEmpty {
             guard let ms = Self.utcMilliseconds(since) else { return badTime(since, context) }
             request.sinceMs = ms

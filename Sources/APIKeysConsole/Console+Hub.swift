@@ -15,14 +15,14 @@ extension Console {
     func hubPage(_ session: Session, _ context: ConsoleRequestContext, generateError: String? = nil,
                  typedName: String = "", status: HTTPResponse.Status = .ok) async throws -> Response {
         let client = try await backend.client(for: session)
-        let user = try? await client.getUser(GetUserRequest(userID: session.userID)).user
+        let user = try? await client.getUser(APIKeysV1.GetUserRequest(userID: session.userID)).user
         let admin = isAdmin(user)
         // A tenant admin lists the whole tenant (X11): search by their user ID narrows the
         // pages, and only the keys they own are kept.
-        var mine: [ApiKey] = []
+        var mine: [APIKeysV1.ApiKey] = []
         var token = ""
         for _ in 0..<20 {
-            let listed = try await client.listKeys(ListKeysRequest(search: admin ? session.userID : "", sortBy: .created,
+            let listed = try await client.listKeys(APIKeysV1.ListKeysRequest(search: admin ? session.userID : "", sortBy: .created,
                                                                    descending: true, pageSize: 100, pageToken: token))
             mine += listed.keys.filter { $0.ownerID == session.userID }
             token = listed.nextPageToken
@@ -49,16 +49,16 @@ extension Console {
     func generate(_ session: Session, _ form: FormData, _ context: ConsoleRequestContext) async throws -> Response {
         let client = try await backend.client(for: session)
         let name = form.text("name")
-        var request = GenerateKeyRequest(name: name)
+        var request = APIKeysV1.GenerateKeyRequest(name: name)
         if let seconds = UInt64(form.text("expires_in")) { request.expiry = .expiresInSeconds(seconds) }
-        let generated: GenerateKeyResponse
+        let generated: APIKeysV1.GenerateKeyResponse
         do {
             generated = try await client.generateKey(request)
         } catch let error as RPCError {
             return try await hubPage(session, context, generateError: RefusalText.describe(error), typedName: name,
                                      status: error.code == .permissionDenied ? .forbidden : .badRequest)
         }
-        let key = generated.key ?? ApiKey()
+        let key = generated.key ?? APIKeysV1.ApiKey()
         sessions.setPendingSecret(PendingSecret(keyID: key.id, keyName: key.name, secret: generated.secret,
                                                 expiresAtMs: key.expiresAtMs), for: session.id)
         return redirect("/hub/keys/new")
@@ -76,7 +76,7 @@ extension Console {
 
     func rename(_ session: Session, _ form: FormData, _ context: ConsoleRequestContext) async throws -> Response {
         let client = try await backend.client(for: session)
-        let renamed = try await client.renameKey(RenameKeyRequest(keyID: form.text("key_id"), name: form.text("name")))
+        let renamed = try await client.renameKey(APIKeysV1.RenameKeyRequest(keyID: form.text("key_id"), name: form.text("name")))
         sessions.setNotice("Key \(renamed.key?.id ?? "") is now named “\(renamed.key?.name ?? "")”.", for: session.id)
         return redirect("/hub/keys")
     }
@@ -86,13 +86,13 @@ extension Console {
         let client = try await backend.client(for: session)
         let keyID = form.text("key_id")
         guard form["confirmed"] == "yes" else {
-            let key = try await client.getKey(GetKeyRequest(keyID: keyID)).key
+            let key = try await client.getKey(APIKeysV1.GetKeyRequest(keyID: keyID)).key
             return page("hub-confirm", ["heading": "Revoke this key?", "keyID": keyID, "keyName": key?.name ?? "",
                                         "warning": "Revocation cannot be undone (R12): the key stops working at once and for good.",
                                         "button": "Revoke permanently", "action": "/hub/keys/revoke", "askReason": true],
                         title: "Confirm revoke", nav: "hub", context: context)
         }
-        _ = try await client.revokeKey(RevokeKeyRequest(keyID: keyID, reason: form.text("reason")))
+        _ = try await client.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: keyID, reason: form.text("reason")))
         sessions.setNotice("Key \(keyID) is revoked.", for: session.id)
         return redirect("/hub/keys")
     }
@@ -102,13 +102,13 @@ extension Console {
         let client = try await backend.client(for: session)
         let keyID = form.text("key_id")
         guard form["confirmed"] == "yes" else {
-            let key = try await client.getKey(GetKeyRequest(keyID: keyID)).key
+            let key = try await client.getKey(APIKeysV1.GetKeyRequest(keyID: keyID)).key
             return page("hub-confirm", ["heading": "Delete this key?", "keyID": keyID, "keyName": key?.name ?? "",
                                         "warning": "Deleting cannot be undone: the key stops working at once and leaves your list.",
                                         "button": "Delete permanently", "action": "/hub/keys/delete", "askReason": false],
                         title: "Confirm delete", nav: "hub", context: context)
         }
-        _ = try await client.deleteKey(DeleteKeyRequest(keyID: keyID))
+        _ = try await client.deleteKey(APIKeysV1.DeleteKeyRequest(keyID: keyID))
         sessions.setNotice("Key \(keyID) is deleted.", for: session.id)
         return redirect("/hub/keys")
     }

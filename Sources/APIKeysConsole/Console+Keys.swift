@@ -5,13 +5,13 @@ import Logging
 
 extension Console {
     /// The R6 columns, in order, with the sort field each one's header asks for.
-    static let keyColumns: [(param: String, label: String, field: KeySortField)] = [
+    static let keyColumns: [(param: String, label: String, field: APIKeysV1.KeySortField)] = [
         ("name", "Name", .name), ("id", "ID", .id), ("owner", "Owner", .owner),
         ("updated", "Last updated", .updated), ("created", "Created", .created),
         ("expires", "Expiry", .expires), ("status", "Status", .status),
     ]
 
-    static let statusFilters: [(param: String, label: String, status: KeyStatus)] = [
+    static let statusFilters: [(param: String, label: String, status: APIKeysV1.KeyStatus)] = [
         ("", "Any status", .unspecified), ("active", "Active", .active),
         ("expired", "Expired", .expired), ("revoked", "Revoked", .revoked),
     ]
@@ -26,7 +26,7 @@ extension Console {
         let pageToken = query.text("page_token")
 
         let client = try await backend.client(for: session)
-        let listed = try await client.listKeys(ListKeysRequest(search: search, status: status.status, sortBy: sort.field,
+        let listed = try await client.listKeys(APIKeysV1.ListKeysRequest(search: search, status: status.status, sortBy: sort.field,
                                                                 descending: descending, pageSize: 20, pageToken: pageToken))
         let base: [(String, String)] = [("search", search), ("status", status.param)]
         let order = descending ? "desc" : "asc"
@@ -72,7 +72,7 @@ extension Console {
             var keys: [[String: Any]] = []
             for id in ids {
                 // Names help the admin check what they picked; a key gone since is listed by ID.
-                if ids.count <= 25, let key = try? await client.getKey(GetKeyRequest(keyID: id)).key {
+                if ids.count <= 25, let key = try? await client.getKey(APIKeysV1.GetKeyRequest(keyID: id)).key {
                     keys.append(Display.key(key))
                 } else {
                     keys.append(["id": id])
@@ -87,10 +87,10 @@ extension Console {
         var results: [[String: Any]] = []
         if ids.count == 1 {
             do {
-                _ = try await client.revokeKey(RevokeKeyRequest(keyID: ids[0], reason: reason))
+                _ = try await client.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: ids[0], reason: reason))
                 results.append(Self.outcome(ids[0], .revoked, ""))
             } catch let error as RPCError {
-                let outcome: RevokeOutcome = switch error.code {
+                let outcome: APIKeysV1.RevokeOutcome = switch error.code {
                 case .notFound: .notFound
                 case .failedPrecondition: .notActive
                 case .permissionDenied: .permissionDenied
@@ -99,7 +99,7 @@ extension Console {
                 results.append(Self.outcome(ids[0], outcome, RefusalText.describe(error)))
             }
         } else {
-            let response = try await client.revokeKeys(RevokeKeysRequest(keyIDs: ids, reason: reason))
+            let response = try await client.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: ids, reason: reason))
             results = response.results.map { Self.outcome($0.keyID, $0.outcome, $0.message) }
         }
         let revoked = results.filter { ($0["css"] as? String) == "revoked-ok" }.count
@@ -108,7 +108,7 @@ extension Console {
                     title: "Revoke results", nav: "keys", context: context, isAdmin: true)
     }
 
-    static func outcome(_ id: String, _ outcome: RevokeOutcome, _ message: String) -> [String: Any] {
+    static func outcome(_ id: String, _ outcome: APIKeysV1.RevokeOutcome, _ message: String) -> [String: Any] {
         let (label, css): (String, String) = switch outcome {
         case .revoked: ("Revoked", "revoked-ok")
         case .notFound: ("Not found", "not-found")

@@ -8,7 +8,7 @@ extension Console {
     func settingsPage(_ session: Session, _ context: ConsoleRequestContext,
                       error: String? = nil) async throws -> Response {
         let client = try await backend.client(for: session)
-        let settings = try await client.getSettings().settings ?? TenantSettings()
+        let settings = try await client.getSettings().settings ?? APIKeysV1.TenantSettings()
         let inHours = settings.maxExpirySeconds % 86_400 != 0
         let data: [String: Any] = [
             "enabled": settings.apiKeysEnabled,
@@ -25,7 +25,7 @@ extension Console {
     /// Sends only the fields that changed, so each change is one clear event (X10).
     func updateSettings(_ session: Session, _ form: FormData, _ context: ConsoleRequestContext) async throws -> Response {
         let client = try await backend.client(for: session)
-        let current = try await client.getSettings().settings ?? TenantSettings()
+        let current = try await client.getSettings().settings ?? APIKeysV1.TenantSettings()
         let enabled = form["enabled"] == "on"
         let unit: UInt64 = form["max_expiry_unit"] == "hours" ? 3600 : 86_400
         guard let expiryCount = UInt64(form.text("max_expiry")),
@@ -34,7 +34,7 @@ extension Console {
             return try await settingsPage(session, context, error: "Give whole numbers for the expiry, the keys per user and the threshold.")
         }
         let (maxExpiry, overflow) = expiryCount.multipliedReportingOverflow(by: unit)
-        var request = UpdateSettingsRequest()
+        var request = APIKeysV1.UpdateSettingsRequest()
         var changes: [String] = []
         if enabled != current.apiKeysEnabled {
             request.apiKeysEnabled = enabled

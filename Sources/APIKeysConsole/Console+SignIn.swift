@@ -34,7 +34,7 @@ extension Console {
         // apikeysd must know the user: reading their own entry as them proves it.
         let candidate = Session(id: "", tenantID: tenant, userID: user, csrfToken: "", via: "development", lastSeen: .now)
         do {
-            _ = try await backend.client(for: candidate).getUser(GetUserRequest(userID: user))
+            _ = try await backend.client(for: candidate).getUser(APIKeysV1.GetUserRequest(userID: user))
         } catch {
             let known = (error as? RPCError).map { $0.code != .unavailable && $0.code != .deadlineExceeded } ?? false
             let text = known ? "apikeysd does not know user “\(user)” in tenant “\(tenant)”." : RefusalText.describe(error)

@@ -20,10 +20,10 @@ extension Console {
         let client = try await backend.client(for: session)
         let userID = form.text("user_id")
         if form["grant"] == "yes" {
-            _ = try await client.assignRole(AssignRoleRequest(userID: userID, role: .developer))
+            _ = try await client.assignRole(APIKeysV1.AssignRoleRequest(userID: userID, role: .developer))
             sessions.setNotice("\(userID) now has the Developer role.", for: session.id)
         } else {
-            _ = try await client.removeRole(RemoveRoleRequest(userID: userID, role: .developer))
+            _ = try await client.removeRole(APIKeysV1.RemoveRoleRequest(userID: userID, role: .developer))
             sessions.setNotice("\(userID) no longer has the Developer role; their keys keep working (X14).", for: session.id)
         }
         return redirect("/console/users")
@@ -33,7 +33,7 @@ extension Console {
         let client = try await backend.client(for: session)
         let userID = form.text("user_id")
         let licensed = form["licensed"] == "yes"
-        _ = try await client.setLicense(SetLicenseRequest(userID: userID, licensed: licensed))
+        _ = try await client.setLicense(APIKeysV1.SetLicenseRequest(userID: userID, licensed: licensed))
         sessions.setNotice(licensed ? "\(userID) now has a license." : "\(userID) no longer has a license.", for: session.id)
         return redirect("/console/users")
     }

@@ -102,12 +102,12 @@ struct Console: Sendable {
     }
 
     /// The caller's directory entry, to show the tenant admin's pages in the navigation.
-    func currentUser(_ session: Session) async -> User? {
+    func currentUser(_ session: Session) async -> APIKeysV1.User? {
         guard let client = try? await backend.client(for: session) else { return nil }
-        return try? await client.getUser(GetUserRequest(userID: session.userID)).user
+        return try? await client.getUser(APIKeysV1.GetUserRequest(userID: session.userID)).user
     }
 
-    func isAdmin(_ user: User?) -> Bool {
+    func isAdmin(_ user: APIKeysV1.User?) -> Bool {
         user?.roles.contains(.tenantAdmin) ?? false
     }
 

@@ -18,7 +18,7 @@ enum Display {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    static func status(_ status: KeyStatus) -> (label: String, css: String) {
+    static func status(_ status: APIKeysV1.KeyStatus) -> (label: String, css: String) {
         switch status {
         case .active: ("Active", "active")
         case .expired: ("Expired", "expired")
@@ -38,7 +38,7 @@ enum Display {
         n == 1 ? "1 \(word)" : "\(n) \(word)s"
     }
 
-    static func roleName(_ role: Role) -> String {
+    static func roleName(_ role: APIKeysV1.Role) -> String {
         switch role {
         case .developer: "Developer"
         case .tenantAdmin: "TenantAdmin"
@@ -47,7 +47,7 @@ enum Display {
     }
 
     /// A key's fields as the templates use them (R6).
-    static func key(_ key: ApiKey) -> [String: Any] {
+    static func key(_ key: APIKeysV1.ApiKey) -> [String: Any] {
         let status = status(key.status)
         return ["id": key.id, "name": key.name, "owner": key.ownerID,
                 "updated": time(key.updatedAtMs), "created": time(key.createdAtMs),

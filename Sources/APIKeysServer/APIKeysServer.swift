@@ -117,12 +117,12 @@ public final class APIKeysServer: Sendable {
         }
         readiness = Readiness(service: service, databasePath: dataDirectory?.databasePath)
         var router = RPCRouter()
-        HealthService.register(in: &router, readiness: readiness, pool: pool)
+        APIKeysV1.Health.register(HealthService(readiness: readiness, pool: pool), in: &router)
         let certificateServices = CertificateServices(entries: configuration.certificateServices)
         APIRoutes(service: service, pool: pool, certificateServices: certificateServices, logger: logger, metrics: metrics)
             .register(in: &router)
         if configuration.conformance {
-            ConformanceService.register(in: &router)
+            APIKeysV1.Conformance.register(ConformanceService(), in: &router)
         }
         rpc = RPCServer(router: router, configuration: configuration.rpc,
                         observer: Self.observer(logger: logger, accessLog: configuration.accessLog, metrics: metrics))

@@ -4,29 +4,29 @@ import APIKeysWire
 // Domain values to and from the wire messages of proto/apikeys/v1.
 
 extension RPCError {
-    /// A domain refusal keeps its code and message; the rule and reason travel as ErrorDetails.
+    /// A domain refusal keeps its code and message; the rule and reason travel as APIKeysV1.ErrorDetails.
     init(_ error: DomainError) {
         self.init(code: StatusCode(rawValue: Int32(error.code.rawValue)), message: error.message,
                   rule: error.rule, reason: error.reason)
     }
 }
 
-extension APIKeysWire.Tenant {
-    init(_ tenant: APIKeysDomain.Tenant) {
+extension APIKeysV1.Tenant {
+    init(_ tenant: Tenant) {
         self.init(id: tenant.id, name: tenant.name, createdAtMs: tenant.createdAt)
     }
 }
 
-extension APIKeysWire.User {
-    init(_ user: APIKeysDomain.User) {
+extension APIKeysV1.User {
+    init(_ user: User) {
         self.init(tenantID: user.tenantID, userID: user.userID, displayName: user.displayName,
-                  roles: user.roles.sorted().map(APIKeysWire.Role.init), licensed: user.licensed,
+                  roles: user.roles.sorted().map(APIKeysV1.Role.init), licensed: user.licensed,
                   createdAtMs: user.createdAt)
     }
 }
 
-extension APIKeysWire.Role {
-    init(_ role: APIKeysDomain.Role) {
+extension APIKeysV1.Role {
+    init(_ role: Role) {
         switch role {
         case .developer: self = .developer
         case .tenantAdmin: self = .tenantAdmin
@@ -34,8 +34,8 @@ extension APIKeysWire.Role {
     }
 }
 
-extension APIKeysDomain.Role {
-    init(_ role: APIKeysWire.Role) throws(DomainError) {
+extension Role {
+    init(_ role: APIKeysV1.Role) throws(DomainError) {
         switch role {
         case .developer: self = .developer
         case .tenantAdmin: self = .tenantAdmin
@@ -45,26 +45,26 @@ extension APIKeysDomain.Role {
     }
 }
 
-extension APIKeysWire.TenantSettings {
-    init(_ settings: APIKeysDomain.TenantSettings) {
+extension APIKeysV1.TenantSettings {
+    init(_ settings: TenantSettings) {
         self.init(apiKeysEnabled: settings.apiKeysEnabled, maxExpirySeconds: settings.maxExpirySeconds,
                   maxKeysPerUser: settings.maxKeysPerUser, excessiveUsePerMinute: settings.excessiveUsePerMinute,
                   updatedAtMs: settings.updatedAt)
     }
 }
 
-extension ApiKey {
+extension APIKeysV1.ApiKey {
     /// R6's columns; the status as of `now` (R8).
     init(_ key: APIKey, at now: Int64) {
         self.init(id: key.id, name: key.name, ownerID: key.ownerID, updatedAtMs: key.updatedAt,
                   createdAtMs: key.createdAt, expiresAtMs: key.expiresAt,
-                  status: APIKeysWire.KeyStatus(key.status(at: now)), revokedAtMs: key.revokedAt ?? 0,
+                  status: APIKeysV1.KeyStatus(key.status(at: now)), revokedAtMs: key.revokedAt ?? 0,
                   lastUsedAtMs: key.lastUsedAt ?? 0, useCount: key.useCount, tenantID: key.tenantID)
     }
 }
 
-extension APIKeysWire.KeyStatus {
-    init(_ status: APIKeysDomain.KeyStatus) {
+extension APIKeysV1.KeyStatus {
+    init(_ status: KeyStatus) {
         switch status {
         case .active: self = .active
         case .expired: self = .expired
@@ -73,9 +73,9 @@ extension APIKeysWire.KeyStatus {
     }
 }
 
-extension APIKeysDomain.KeyStatus {
+extension KeyStatus {
     /// A list filter: unspecified means any status.
-    init?(filter: APIKeysWire.KeyStatus) throws(DomainError) {
+    init?(filter: APIKeysV1.KeyStatus) throws(DomainError) {
         switch filter {
         case .unspecified: return nil
         case .active: self = .active
@@ -85,8 +85,8 @@ extension APIKeysDomain.KeyStatus {
     }
 }
 
-extension APIKeysDomain.KeySortField {
-    init(_ field: APIKeysWire.KeySortField) {
+extension KeySortField {
+    init(_ field: APIKeysV1.KeySortField) {
         switch field {
         case .unspecified, .created: self = .created
         case .name: self = .name
@@ -99,9 +99,9 @@ extension APIKeysDomain.KeySortField {
     }
 }
 
-extension RevokeKeyResult {
+extension APIKeysV1.RevokeKeyResult {
     init(_ result: RevokeResult) {
-        let outcome: RevokeOutcome
+        let outcome: APIKeysV1.RevokeOutcome
         switch result.outcome {
         case .revoked: outcome = .revoked
         case .notFound: outcome = .notFound
@@ -112,22 +112,22 @@ extension RevokeKeyResult {
     }
 }
 
-extension APIKeysWire.Event {
-    init(_ event: APIKeysDomain.Event) {
+extension APIKeysV1.Event {
+    init(_ event: Event) {
         self.init(id: event.id, timeMs: event.time, tenantID: event.tenantID, actor: event.actor,
                   action: event.action, keyID: event.keyID ?? "", outcome: event.outcome.rawValue,
                   details: event.details, count: event.count)
     }
 }
 
-extension APIKeysWire.Principal {
-    init(_ principal: APIKeysDomain.Principal) {
+extension APIKeysV1.Principal {
+    init(_ principal: Principal) {
         self.init(tenantID: principal.tenantID, userID: principal.userID, keyID: principal.keyID,
                   roles: principal.roles, expiresAtMs: principal.expiresAt)
     }
 }
 
-extension CredentialInfo {
+extension APIKeysV1.CredentialInfo {
     /// X18: what the operator sees of a credential; never its secret or hash.
     init(_ credential: Credential) {
         self.init(
@@ -140,7 +140,7 @@ extension CredentialInfo {
 
 extension Credential.Scope {
     /// UNSPECIFIED is ACT: what a service credential could do before scopes existed.
-    init(_ scope: CredentialScope) {
+    init(_ scope: APIKeysV1.CredentialScope) {
         self = scope == .verify ? .verify : .act
     }
 }

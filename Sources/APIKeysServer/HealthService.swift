@@ -2,16 +2,17 @@ import APIKeysDomain
 import APIKeysWire
 import NIOPosix
 
-/// `/apikeys.v1.Health/Check`: needs no credential. SERVING only while the store answers
+/// `apikeys.v1.Health`: needs no credential. SERVING only while the store answers
 /// (``Readiness``), so a full or vanished disk shows here and not only in failed writes.
-enum HealthService {
+struct HealthService: APIKeysV1.HealthHandler {
     static let version = APIKeysVersion.current
+    let readiness: Readiness
+    let pool: NIOThreadPool
 
-    static func register(in router: inout RPCRouter, readiness: Readiness, pool: NIOThreadPool) {
-        router.register("/apikeys.v1.Health/Check") { (_: HealthCheckRequest, _) in
-            // The query may block on SQLite: on the pool, never on the event loop.
-            let problem = try await pool.runIfActive { readiness.problem() }
-            return HealthCheckResponse(status: problem == nil ? .serving : .notServing, version: version)
-        }
+    func check(_ request: APIKeysV1.HealthCheckRequest, call: ServerCall) async throws -> APIKeysV1.HealthCheckResponse {
+        // The query may block on SQLite: on the pool, never on the event loop.
+        let readiness = self.readiness
+        let problem = try await pool.runIfActive { readiness.problem() }
+        return APIKeysV1.HealthCheckResponse(status: problem == nil ? .serving : .notServing, version: Self.version)
     }
 }

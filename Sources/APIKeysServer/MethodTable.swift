@@ -1,37 +1,40 @@
 import APIKeysDomain
+import APIKeysWire
 
 /// Which domain ``Operation`` each API method performs. Who may call it is the operation's
 /// ``Operation/requirement``, judged by ``AccessPolicy`` inside the domain: the server holds
-/// no role rules of its own (R3, R4, R13, R17, X5, X8, X13, X17, X18).
+/// no role rules of its own (R3, R4, R13, R17, X5, X8, X13, X17, X18). Keyed by the
+/// generated descriptors: every method of `APIKeysV1`'s services but Health and Conformance,
+/// which need no credential (MethodTableTests holds it to exactly that, issue 12).
 enum MethodTable {
-    static let operations: [String: Operation] = [
-        "/apikeys.v1.Directory/CreateTenant": .createTenant,
-        "/apikeys.v1.Directory/CreateUser": .createUser,
-        "/apikeys.v1.Directory/RemoveUser": .removeUser,
-        "/apikeys.v1.Directory/CreateServiceCredential": .createServiceCredential,
-        "/apikeys.v1.Directory/CreateOperatorCredential": .createOperatorCredential,
-        "/apikeys.v1.Directory/ListCredentials": .listCredentials,
-        "/apikeys.v1.Directory/RotateCredential": .rotateCredential,
-        "/apikeys.v1.Directory/RevokeCredential": .revokeCredential,
-        "/apikeys.v1.Directory/AssignRole": .assignRole,
-        "/apikeys.v1.Directory/RemoveRole": .removeRole,
-        "/apikeys.v1.Directory/SetLicense": .setLicense,
-        "/apikeys.v1.Directory/GetUser": .getUser,
-        "/apikeys.v1.Directory/ListUsers": .listUsers,
-        "/apikeys.v1.Settings/Get": .getSettings,
-        "/apikeys.v1.Settings/Update": .updateSettings,
-        "/apikeys.v1.Keys/Generate": .generateKey,
-        "/apikeys.v1.Keys/List": .listKeys,
-        "/apikeys.v1.Keys/Get": .getKey,
-        "/apikeys.v1.Keys/Rename": .renameKey,
-        "/apikeys.v1.Keys/Revoke": .revokeKey,
-        "/apikeys.v1.Keys/RevokeMany": .revokeKeys,
-        "/apikeys.v1.Keys/Delete": .deleteKey,
-        "/apikeys.v1.Verification/Verify": .verify,
-        "/apikeys.v1.Events/List": .listEvents,
+    static let operations: [RPCMethod: Operation] = [
+        APIKeysV1.Directory.Method.createTenant.rpc: .createTenant,
+        APIKeysV1.Directory.Method.createUser.rpc: .createUser,
+        APIKeysV1.Directory.Method.removeUser.rpc: .removeUser,
+        APIKeysV1.Directory.Method.createServiceCredential.rpc: .createServiceCredential,
+        APIKeysV1.Directory.Method.createOperatorCredential.rpc: .createOperatorCredential,
+        APIKeysV1.Directory.Method.listCredentials.rpc: .listCredentials,
+        APIKeysV1.Directory.Method.rotateCredential.rpc: .rotateCredential,
+        APIKeysV1.Directory.Method.revokeCredential.rpc: .revokeCredential,
+        APIKeysV1.Directory.Method.assignRole.rpc: .assignRole,
+        APIKeysV1.Directory.Method.removeRole.rpc: .removeRole,
+        APIKeysV1.Directory.Method.setLicense.rpc: .setLicense,
+        APIKeysV1.Directory.Method.getUser.rpc: .getUser,
+        APIKeysV1.Directory.Method.listUsers.rpc: .listUsers,
+        APIKeysV1.Settings.Method.get.rpc: .getSettings,
+        APIKeysV1.Settings.Method.update.rpc: .updateSettings,
+        APIKeysV1.Keys.Method.generate.rpc: .generateKey,
+        APIKeysV1.Keys.Method.list.rpc: .listKeys,
+        APIKeysV1.Keys.Method.get.rpc: .getKey,
+        APIKeysV1.Keys.Method.rename.rpc: .renameKey,
+        APIKeysV1.Keys.Method.revoke.rpc: .revokeKey,
+        APIKeysV1.Keys.Method.revokeMany.rpc: .revokeKeys,
+        APIKeysV1.Keys.Method.delete.rpc: .deleteKey,
+        APIKeysV1.Verification.Method.verify.rpc: .verify,
+        APIKeysV1.Events.Method.list.rpc: .listEvents,
     ]
 
-    static func operation(for method: String) -> Operation {
+    static func operation(for method: RPCMethod) -> Operation {
         guard let operation = operations[method] else {
             preconditionFailure("\(method) has no entry in MethodTable: every API method must say which operation it is")
         }

@@ -5,8 +5,8 @@ internal import CAPIKeysCodec
 /// The conformances are generated into `Generated/Messages.swift` by `make proto`.
 ///
 /// ```swift
-/// let bytes = try VerifyRequest(secret: s).serializedBytes()
-/// let request = try VerifyRequest(serializedBytes: bytes)
+/// let bytes = try APIKeysV1.VerifyRequest(secret: s).serializedBytes()
+/// let request = try APIKeysV1.VerifyRequest(serializedBytes: bytes)
 /// ```
 public protocol ProtoMessage: Sendable, Equatable {
     /// The full protobuf name, e.g. `apikeys.v1.VerifyRequest`.

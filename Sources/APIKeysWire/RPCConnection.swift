@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// ```swift
 /// let connection = try await RPCConnection.connect(host: "127.0.0.1", port: 7420)
-/// let reply: HealthCheckResponse = try await connection.call("/apikeys.v1.Health/Check", HealthCheckRequest())
+/// let reply = try await connection.call(APIKeysV1.Health.Method.check, APIKeysV1.HealthCheckRequest())
 /// await connection.close()
 /// ```
 /// Cancelling the calling task cancels the call (a Cancel frame is sent).
@@ -118,6 +118,14 @@ public final class RPCConnection: Sendable {
         } catch {
             throw RPCError(code: .internal, message: "the server's reply is not a valid \(Response.protoName): \(error.message)")
         }
+    }
+
+    /// Calls a generated method (`APIKeysV1.<Service>.Method.<name>`) and decodes its reply.
+    public func call<Request: ProtoMessage, Response: ProtoMessage>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Response {
+        try await call(method.path, request, metadata: metadata, timeout: timeout)
     }
 
     /// Calls `method` with raw message bytes; the response frame of an OK call.

@@ -29,12 +29,13 @@ public struct ServerCall: Sendable {
 }
 
 /// Maps method paths (`/apikeys.v1.Keys/Generate`) to handlers. A value type built once
-/// through `register` and then shared by every connection.
+/// through `register` and then shared by every connection. The generated
+/// `APIKeysV1.<Service>.register(_:in:)` registers every method of a service's handler.
 ///
 /// ```swift
 /// var router = RPCRouter()
-/// router.register("/apikeys.v1.Health/Check") { (_: HealthCheckRequest, _) in
-///     HealthCheckResponse(status: .serving)
+/// router.register(APIKeysV1.Health.Method.check) { _, _ in
+///     APIKeysV1.HealthCheckResponse(status: .serving)
 /// }
 /// ```
 public struct RPCRouter: Sendable {
@@ -63,6 +64,23 @@ public struct RPCRouter: Sendable {
             let input = try Input(serializedBytes: bytes)
             return try await body(input, call).serializedBytes()
         })
+    }
+
+    /// Registers a handler for a generated method descriptor; it may suspend.
+    public mutating func register<Input: ProtoMessage, Output: ProtoMessage>(
+        _ method: MethodDescriptor<Input, Output>,
+        _ body: @escaping @Sendable (Input, ServerCall) async throws -> Output
+    ) {
+        register(method.path, body)
+    }
+
+    /// Registers a handler for a generated method descriptor that never blocks (see the
+    /// `String` form).
+    public mutating func registerNonBlocking<Input: ProtoMessage, Output: ProtoMessage>(
+        _ method: MethodDescriptor<Input, Output>,
+        _ body: @escaping @Sendable (Input, ServerCall) throws -> Output
+    ) {
+        registerNonBlocking(method.path, body)
     }
 
     /// Registers a handler that never blocks; it runs inline on the event loop, which

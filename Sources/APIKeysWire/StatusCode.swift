@@ -38,7 +38,7 @@ public struct StatusCode: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The outcome of a call that did not succeed: a status code, a message, and
-/// optional details (an encoded `ErrorDetails`).
+/// optional details (an encoded `APIKeysV1.ErrorDetails`).
 public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: StatusCode
     public var message: String
@@ -51,12 +51,12 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public init(code: StatusCode, message: String, rule: String, reason: String) {
-        self.init(code: code, message: message, details: ErrorDetails(rule: rule, reason: reason).serializedBytes())
+        self.init(code: code, message: message, details: APIKeysV1.ErrorDetails(rule: rule, reason: reason).serializedBytes())
     }
 
-    /// The decoded details, when the server sent an `ErrorDetails`.
-    public var errorDetails: ErrorDetails? {
-        details.isEmpty ? nil : try? ErrorDetails(serializedBytes: details)
+    /// The decoded details, when the server sent an `APIKeysV1.ErrorDetails`.
+    public var errorDetails: APIKeysV1.ErrorDetails? {
+        details.isEmpty ? nil : try? APIKeysV1.ErrorDetails(serializedBytes: details)
     }
 
     public var description: String { "\(code): \(message)" }

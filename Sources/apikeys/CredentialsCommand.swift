@@ -62,17 +62,17 @@ struct CredentialsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let issued: (secret: String, credential: CredentialInfo?)
+            let issued: (secret: String, credential: APIKeysV1.CredentialInfo?)
             switch kind {
             case .service:
-                let request = CreateServiceCredentialRequest(
+                let request = APIKeysV1.CreateServiceCredentialRequest(
                     name: name, scope: scope == .verify ? .verify : .act,
                     tenants: tenants.map { $0.split(separator: ",").map(String.init) } ?? [])
                 let reply = try await global.withClient(.operator) { try await $0.createServiceCredential(request) }
                 issued = (reply.secret, reply.credential)
             case .operator:
                 let reply = try await global.withClient(.operator) {
-                    try await $0.createOperatorCredential(CreateOperatorCredentialRequest(name: name))
+                    try await $0.createOperatorCredential(APIKeysV1.CreateOperatorCredentialRequest(name: name))
                 }
                 issued = (reply.secret, reply.credential)
             }
@@ -91,7 +91,7 @@ struct CredentialsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reply = try await global.withClient(.operator) {
-                try await $0.rotateCredential(RotateCredentialRequest(credentialID: credentialID))
+                try await $0.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: credentialID))
             }
             CredentialsCommand.showSecret(reply.secret, of: reply.credential, json: global.json, saying: "Rotated \(reply.replacesID) into")
             if !global.json {
@@ -114,9 +114,9 @@ struct CredentialsCommand: AsyncParsableCommand {
         func run() async throws {
             try Confirmation.confirm("revoke credential \(credentialID)", yes: yes)
             let reply = try await global.withClient(.operator) {
-                try await $0.revokeCredential(RevokeCredentialRequest(credentialID: credentialID))
+                try await $0.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: credentialID))
             }
-            let credential = reply.credential ?? CredentialInfo(id: credentialID)
+            let credential = reply.credential ?? APIKeysV1.CredentialInfo(id: credentialID)
             if global.json {
                 Output.json(credential.jsonValue)
             } else {
@@ -125,8 +125,8 @@ struct CredentialsCommand: AsyncParsableCommand {
         }
     }
 
-    static func showSecret(_ secret: String, of credential: CredentialInfo?, json: Bool, saying verb: String) {
-        let credential = credential ?? CredentialInfo()
+    static func showSecret(_ secret: String, of credential: APIKeysV1.CredentialInfo?, json: Bool, saying verb: String) {
+        let credential = credential ?? APIKeysV1.CredentialInfo()
         if json {
             Output.json(credential.jsonValue(adding: [("secret", .string(secret))]))
             return
@@ -149,7 +149,7 @@ struct CredentialsCommand: AsyncParsableCommand {
     }
 }
 
-extension CredentialInfo {
+extension APIKeysV1.CredentialInfo {
     var kindLabel: String { kind == .service ? "service" : "operator" }
     var scopeLabel: String { scope == .verify ? "verify" : "act" }
     var statusLabel: String { revokedAtMs != 0 ? "revoked" : configured ? "configured" : "active" }

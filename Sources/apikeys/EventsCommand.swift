@@ -34,7 +34,7 @@ struct EventsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var request = ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
+            var request = APIKeysV1.ListEventsRequest(keyID: keyID ?? "", action: action ?? "", actor: actor ?? "",
                                             sinceMs: since ?? 0, untilMs: until ?? 0,
                                             pageSize: pageSize ?? 0, pageToken: "")
             let (events, next) = try await global.withClient(kind) { client in
@@ -52,7 +52,7 @@ struct EventsCommand: AsyncParsableCommand {
             if !next.isEmpty { Output.line("More events: add --page-token \(next) (or --all)") }
         }
 
-        static func table(_ events: [Event]) -> String {
+        static func table(_ events: [APIKeysV1.Event]) -> String {
             var table = Table("TIME", "ACTION", "ACTOR", "KEY", "OUTCOME", "DETAILS")
             for event in events {
                 table.append(Timestamp.seconds(event.timeMs), event.action, event.actor,

@@ -1,7 +1,7 @@
 import APIKeysWire
 
 /// How API messages read in tables and in --json.
-extension KeyStatus {
+extension APIKeysV1.KeyStatus {
     var label: String {
         switch self {
         case .active: "Active"
@@ -12,7 +12,7 @@ extension KeyStatus {
     }
 }
 
-extension Role {
+extension APIKeysV1.Role {
     /// The name the Verification service and the spec use.
     var label: String {
         switch self {
@@ -23,7 +23,7 @@ extension Role {
     }
 }
 
-extension RevokeOutcome {
+extension APIKeysV1.RevokeOutcome {
     var label: String {
         switch self {
         case .revoked: "revoked"
@@ -35,7 +35,7 @@ extension RevokeOutcome {
     }
 }
 
-extension ApiKey {
+extension APIKeysV1.ApiKey {
     var json: JSON {
         .object([
             "id": .string(id), "name": .string(name), "ownerId": .string(ownerID),
@@ -60,7 +60,7 @@ extension ApiKey {
     }
 }
 
-extension User {
+extension APIKeysV1.User {
     var roleLabels: [String] { roles.filter { $0 != .unspecified }.map(\.label) }
 
     var json: JSON {
@@ -80,7 +80,7 @@ extension User {
     }
 }
 
-extension Event {
+extension APIKeysV1.Event {
     /// `k=v` pairs in key order, so the column reads the same every time.
     /// Merged refusals (X20) lead with how many they stand for.
     var detailsText: String {
@@ -99,7 +99,7 @@ extension Event {
     }
 }
 
-extension TenantSettings {
+extension APIKeysV1.TenantSettings {
     var json: JSON {
         .object([
             "apiKeysEnabled": .bool(apiKeysEnabled), "maxExpirySeconds": .uint(maxExpirySeconds),

@@ -19,8 +19,8 @@ struct KeysCommand: AsyncParsableCommand {
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
-            let key = try await global.withClient(.user) { try await $0.getKey(GetKeyRequest(keyID: keyID)).key }
-            KeysCommand.show(key ?? ApiKey(id: keyID), json: global.json, saying: nil)
+            let key = try await global.withClient(.user) { try await $0.getKey(APIKeysV1.GetKeyRequest(keyID: keyID)).key }
+            KeysCommand.show(key ?? APIKeysV1.ApiKey(id: keyID), json: global.json, saying: nil)
         }
     }
 
@@ -35,9 +35,9 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try await global.withClient(.user) {
-                try await $0.renameKey(RenameKeyRequest(keyID: keyID, name: newName)).key
+                try await $0.renameKey(APIKeysV1.RenameKeyRequest(keyID: keyID, name: newName)).key
             }
-            KeysCommand.show(key ?? ApiKey(id: keyID, name: newName), json: global.json, saying: "Renamed key")
+            KeysCommand.show(key ?? APIKeysV1.ApiKey(id: keyID, name: newName), json: global.json, saying: "Renamed key")
         }
     }
 
@@ -55,9 +55,9 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try Confirmation.confirm("revoke key \(keyID)", yes: yes)
             let key = try await global.withClient(.user) {
-                try await $0.revokeKey(RevokeKeyRequest(keyID: keyID, reason: reason ?? "")).key
+                try await $0.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: keyID, reason: reason ?? "")).key
             }
-            KeysCommand.show(key ?? ApiKey(id: keyID, status: .revoked), json: global.json, saying: "Revoked key")
+            KeysCommand.show(key ?? APIKeysV1.ApiKey(id: keyID, status: .revoked), json: global.json, saying: "Revoked key")
         }
     }
 
@@ -79,7 +79,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try Confirmation.confirm("revoke \(keyIDs.count) key(s): \(keyIDs.joined(separator: ", "))", yes: yes)
             let results = try await global.withClient(.user) {
-                try await $0.revokeKeys(RevokeKeysRequest(keyIDs: keyIDs, reason: reason ?? "")).results
+                try await $0.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: keyIDs, reason: reason ?? "")).results
             }
             let revoked = results.filter { $0.outcome == .revoked }.count
             if global.json {
@@ -119,7 +119,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try Confirmation.confirm("delete key \(keyID)", yes: yes)
-            _ = try await global.withClient(.user) { try await $0.deleteKey(DeleteKeyRequest(keyID: keyID)) }
+            _ = try await global.withClient(.user) { try await $0.deleteKey(APIKeysV1.DeleteKeyRequest(keyID: keyID)) }
             if global.json {
                 Output.json(.object(["keyId": .string(keyID), "deleted": .bool(true)]))
             } else {
@@ -128,7 +128,7 @@ struct KeysCommand: AsyncParsableCommand {
         }
     }
 
-    static func show(_ key: ApiKey, json: Bool, saying verb: String?) {
+    static func show(_ key: APIKeysV1.ApiKey, json: Bool, saying verb: String?) {
         if json {
             Output.json(key.json)
             return

@@ -26,14 +26,14 @@ struct KeysGenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let expiry: GenerateKeyRequest.Expiry? =
+        let expiry: APIKeysV1.GenerateKeyRequest.Expiry? =
             if let expiresIn { .expiresInSeconds(expiresIn.seconds) }
             else if let expiresAt { .expiresAtMs(expiresAt) }
             else { nil }
         let reply = try await global.withClient(.user) {
-            try await $0.generateKey(GenerateKeyRequest(name: name, expiry: expiry))
+            try await $0.generateKey(APIKeysV1.GenerateKeyRequest(name: name, expiry: expiry))
         }
-        let key = reply.key ?? ApiKey(name: name)
+        let key = reply.key ?? APIKeysV1.ApiKey(name: name)
         if global.json {
             Output.json(.object(["key": key.json, "secret": .string(reply.secret)]))
             return

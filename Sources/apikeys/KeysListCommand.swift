@@ -11,7 +11,7 @@ struct KeysListCommand: AsyncParsableCommand {
     enum StatusFilter: String, ExpressibleByArgument, CaseIterable {
         case active, expired, revoked
 
-        var status: KeyStatus {
+        var status: APIKeysV1.KeyStatus {
             switch self {
             case .active: .active
             case .expired: .expired
@@ -23,7 +23,7 @@ struct KeysListCommand: AsyncParsableCommand {
     enum SortColumn: String, ExpressibleByArgument, CaseIterable {
         case name, id, owner, updated, created, expires, status
 
-        var field: KeySortField {
+        var field: APIKeysV1.KeySortField {
             switch self {
             case .name: .name
             case .id: .id
@@ -51,7 +51,7 @@ struct KeysListCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var request = ListKeysRequest(search: search ?? "", status: status?.status ?? .unspecified,
+        var request = APIKeysV1.ListKeysRequest(search: search ?? "", status: status?.status ?? .unspecified,
                                       sortBy: sort?.field ?? .unspecified, descending: desc,
                                       pageSize: pageSize ?? 0, pageToken: "")
         let (keys, next) = try await global.withClient(.user) { client in
@@ -69,7 +69,7 @@ struct KeysListCommand: AsyncParsableCommand {
         if !next.isEmpty { Output.line("More keys: add --page-token \(next) (or --all)") }
     }
 
-    static func table(_ keys: [ApiKey]) -> String {
+    static func table(_ keys: [APIKeysV1.ApiKey]) -> String {
         var table = Table("NAME", "ID", "OWNER", "LAST UPDATED", "CREATED", "EXPIRES", "STATUS")
         for key in keys {
             table.append(key.name, key.id, key.ownerID, Timestamp.minutes(key.updatedAtMs),

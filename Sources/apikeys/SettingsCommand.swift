@@ -17,7 +17,7 @@ struct SettingsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let settings = try await global.withClient(.user) { try await $0.getSettings().settings }
-            SettingsCommand.show(settings ?? TenantSettings(), json: global.json)
+            SettingsCommand.show(settings ?? APIKeysV1.TenantSettings(), json: global.json)
         }
     }
 
@@ -45,15 +45,15 @@ struct SettingsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let request = UpdateSettingsRequest(apiKeysEnabled: enabled, maxExpirySeconds: maxExpiry?.seconds,
+            let request = APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: enabled, maxExpirySeconds: maxExpiry?.seconds,
                                                 maxKeysPerUser: maxKeysPerUser, excessiveUsePerMinute: excessiveUsePerMinute)
             let settings = try await global.withClient(.user) { try await $0.updateSettings(request).settings }
             if !global.json { Output.line("Updated the settings.") }
-            SettingsCommand.show(settings ?? TenantSettings(), json: global.json)
+            SettingsCommand.show(settings ?? APIKeysV1.TenantSettings(), json: global.json)
         }
     }
 
-    static func show(_ settings: TenantSettings, json: Bool) {
+    static func show(_ settings: APIKeysV1.TenantSettings, json: Bool) {
         if json {
             Output.json(settings.json)
         } else {

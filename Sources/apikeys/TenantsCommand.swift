@@ -21,9 +21,9 @@ struct TenantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (tenant, user) = try await global.withClient(.operator) { client in
-                let tenant = try await client.createTenant(CreateTenantRequest(tenantID: tenantID, name: name ?? "")).tenant
-                guard let admin else { return (tenant, User?.none) }
-                let user = try await client.createUser(CreateUserRequest(
+                let tenant = try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: tenantID, name: name ?? "")).tenant
+                guard let admin else { return (tenant, APIKeysV1.User?.none) }
+                let user = try await client.createUser(APIKeysV1.CreateUserRequest(
                     tenantID: tenantID, userID: admin, roles: [.tenantAdmin], licensed: true)).user
                 return (tenant, user)
             }

@@ -14,7 +14,7 @@ enum RoleArgument: String, ExpressibleByArgument, CaseIterable {
         }
     }
 
-    var role: Role { self == .developer ? .developer : .tenantAdmin }
+    var role: APIKeysV1.Role { self == .developer ? .developer : .tenantAdmin }
 }
 
 /// `on` or `off` for a license.

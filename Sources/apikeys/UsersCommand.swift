@@ -27,11 +27,11 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let tenant = try global.requiredTenant()
-            let roles: [Role] = (developer ? [.developer] : []) + (admin ? [.tenantAdmin] : [])
-            let request = CreateUserRequest(tenantID: tenant, userID: userID, displayName: name ?? "",
+            let roles: [APIKeysV1.Role] = (developer ? [.developer] : []) + (admin ? [.tenantAdmin] : [])
+            let request = APIKeysV1.CreateUserRequest(tenantID: tenant, userID: userID, displayName: name ?? "",
                                             roles: roles, licensed: licensed)
             let user = try await global.withClient(.operator) { try await $0.createUser(request).user }
-            UsersCommand.show(user ?? User(tenantID: tenant, userID: userID), json: global.json, saying: "Created user")
+            UsersCommand.show(user ?? APIKeysV1.User(tenantID: tenant, userID: userID), json: global.json, saying: "Created user")
         }
     }
 
@@ -52,7 +52,7 @@ struct UsersCommand: AsyncParsableCommand {
             let tenant = try global.requiredTenant()
             try Confirmation.confirm("remove user \(userID) from \(tenant) and revoke their keys", yes: yes)
             let reply = try await global.withClient(.operator) {
-                try await $0.removeUser(RemoveUserRequest(tenantID: tenant, userID: userID))
+                try await $0.removeUser(APIKeysV1.RemoveUserRequest(tenantID: tenant, userID: userID))
             }
             if global.json {
                 Output.json(.object(["tenantId": .string(tenant), "userId": .string(userID),
@@ -96,8 +96,8 @@ struct UsersCommand: AsyncParsableCommand {
         func validate() throws { _ = try global.credential(for: .user) }
 
         func run() async throws {
-            let user = try await global.withClient(.user) { try await $0.getUser(GetUserRequest(userID: userID)).user }
-            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: nil)
+            let user = try await global.withClient(.user) { try await $0.getUser(APIKeysV1.GetUserRequest(userID: userID)).user }
+            UsersCommand.show(user ?? APIKeysV1.User(userID: userID), json: global.json, saying: nil)
         }
     }
 
@@ -113,9 +113,9 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.assignRole(AssignRoleRequest(userID: userID, role: role.role)).user
+                try await $0.assignRole(APIKeysV1.AssignRoleRequest(userID: userID, role: role.role)).user
             }
-            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? APIKeysV1.User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
@@ -131,9 +131,9 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.removeRole(RemoveRoleRequest(userID: userID, role: role.role)).user
+                try await $0.removeRole(APIKeysV1.RemoveRoleRequest(userID: userID, role: role.role)).user
             }
-            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? APIKeysV1.User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
@@ -149,14 +149,14 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let user = try await global.withClient(.user) {
-                try await $0.setLicense(SetLicenseRequest(userID: userID, licensed: state == .on)).user
+                try await $0.setLicense(APIKeysV1.SetLicenseRequest(userID: userID, licensed: state == .on)).user
             }
-            UsersCommand.show(user ?? User(userID: userID), json: global.json, saying: "Updated user")
+            UsersCommand.show(user ?? APIKeysV1.User(userID: userID), json: global.json, saying: "Updated user")
         }
     }
 
     /// One user, as JSON or as labelled lines after an optional "Created user bob." line.
-    static func show(_ user: User, json: Bool, saying verb: String?) {
+    static func show(_ user: APIKeysV1.User, json: Bool, saying verb: String?) {
         if json {
             Output.json(user.json)
             return

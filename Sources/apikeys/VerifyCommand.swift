@@ -17,8 +17,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let presented = secret == "-" ? try Self.readSecret() : secret
-        let reply = try await global.withClient(.service) { try await $0.verify(VerifyRequest(secret: presented)) }
-        let principal = reply.principal ?? Principal()
+        let reply = try await global.withClient(.service) { try await $0.verify(APIKeysV1.VerifyRequest(secret: presented)) }
+        let principal = reply.principal ?? APIKeysV1.Principal()
         if global.json {
             Output.json(.object([
                 "tenantId": .string(principal.tenantID), "userId": .string(principal.userID),

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// ```
 /// ts=2026-11-30T14:00:00.000Z level=info msg=call method=/apikeys.v1.Keys/List status=OK ...
-/// {"ts":"2026-11-30T14:00:00.000Z","level":"info","msg":"call","method":"/apikeys.v1.Keys/List",...}
+/// {"ts":"2026-11-30T14:00:00.000Z","level":"info","msg":"call",...,"status":"OK"}
 /// ```
 struct StructuredLogHandler: LogHandler {
     enum Format: String, CaseIterable, Sendable {

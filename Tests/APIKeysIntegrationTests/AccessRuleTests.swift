@@ -17,13 +17,13 @@ struct AccessRuleTests {
         let second = try await t.generate("dana", name: "made through the console").key
         let listed = try await asDana.listKeys().keys.map(\.id)
         #expect(Set(listed) == [key.id, second.id])
-        let renamed = try #require(try await asDana.renameKey(RenameKeyRequest(keyID: second.id, name: "renamed by key")).key)
+        let renamed = try #require(try await asDana.renameKey(APIKeysV1.RenameKeyRequest(keyID: second.id, name: "renamed by key")).key)
         #expect(renamed.ownerID == "dana" && renamed.tenantID == t.id)
-        let events = try await t.events(ListEventsRequest(keyID: second.id, action: "key.renamed"))
+        let events = try await t.events(APIKeysV1.ListEventsRequest(keyID: second.id, action: "key.renamed"))
         #expect(events.first?.actor == "user:dana")
         #expect(events.first?.details["via"] == "key:\(key.id)")
 
-        let principal = try #require(try await t.verifier.verify(VerifyRequest(secret: secret)).principal)
+        let principal = try #require(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)).principal)
         #expect(principal.tenantID == t.id)
         #expect(principal.userID == "dana")
         #expect(principal.keyID == key.id)
@@ -41,7 +41,7 @@ struct AccessRuleTests {
         await expectRefused(.failedPrecondition, rule: "R17", reason: "api_keys_disabled") {
             try await t.generate("dana")
         }
-        #expect(try await t.settings(UpdateSettingsRequest(apiKeysEnabled: true)).apiKeysEnabled)
+        #expect(try await t.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true)).apiKeysEnabled)
         _ = try await t.generate("dana")
         await t.close()
     }
@@ -52,14 +52,14 @@ struct AccessRuleTests {
         try await t.addUser("dana")
         let (key, _) = try await t.generate("dana")
 
-        let updated = try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 7))
+        let updated = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 7))
         #expect(updated.maxExpirySeconds == 7200 && updated.maxKeysPerUser == 7)
-        let revoked = try #require(try await t.adminClient.revokeKey(RevokeKeyRequest(keyID: key.id, reason: "abuse")).key)
+        let revoked = try #require(try await t.adminClient.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id, reason: "abuse")).key)
         #expect(revoked.status == .revoked)
 
         let dana = t.as("dana")
         let error = await expectRefused(.permissionDenied, rule: "R3", reason: "not_tenant_admin") {
-            try await dana.updateSettings(UpdateSettingsRequest(maxKeysPerUser: 100))
+            try await dana.updateSettings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 100))
         }
         #expect(error?.message.contains("TenantAdmin") == true, "the message says which role is missing")
         await expectRefused(.permissionDenied, rule: "R3", reason: "not_tenant_admin") {
@@ -68,7 +68,7 @@ struct AccessRuleTests {
         #expect(try await t.adminClient.getSettings().settings?.maxKeysPerUser == 7)
         // The tenant keeps an admin: the last one cannot lose the role.
         await expectRefused(.failedPrecondition, rule: "R3", reason: "last_tenant_admin") {
-            try await t.adminClient.removeRole(RemoveRoleRequest(userID: t.admin, role: .tenantAdmin))
+            try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: t.admin, role: .tenantAdmin))
         }
         await t.close()
     }
@@ -84,15 +84,15 @@ struct AccessRuleTests {
         #expect(error?.message.contains("Developer") == true)
 
         let (key, _) = try await t.generate("dana")
-        _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "dana", role: .developer))
+        _ = try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: "dana", role: .developer))
         let deleteError = await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer") {
-            try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: key.id))
+            try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: key.id))
         }
         #expect(deleteError?.message.contains("Developer") == true)
         #expect(try await t.key(key.id).status == .active)
 
-        _ = try await t.adminClient.assignRole(AssignRoleRequest(userID: "dana", role: .developer))
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: key.id))
+        _ = try await t.adminClient.assignRole(APIKeysV1.AssignRoleRequest(userID: "dana", role: .developer))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: key.id))
         await t.close()
     }
 
@@ -100,20 +100,20 @@ struct AccessRuleTests {
     func adminAssignsDeveloper() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("bob", roles: [], licensed: true)
-        let bob = try #require(try await t.adminClient.assignRole(AssignRoleRequest(userID: "bob", role: .developer)).user)
+        let bob = try #require(try await t.adminClient.assignRole(APIKeysV1.AssignRoleRequest(userID: "bob", role: .developer)).user)
         #expect(bob.roles.contains(.developer))
         _ = try await t.generate("bob")
 
         await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer") { try await t.generate(t.admin) }
-        let me = try #require(try await t.adminClient.assignRole(AssignRoleRequest(userID: t.admin, role: .developer)).user)
+        let me = try #require(try await t.adminClient.assignRole(APIKeysV1.AssignRoleRequest(userID: t.admin, role: .developer)).user)
         #expect(Set(me.roles) == [.developer, .tenantAdmin])
         _ = try await t.generate(t.admin)
 
         // Only a tenant admin assigns roles.
         await expectRefused(.permissionDenied, rule: "R3", reason: "not_tenant_admin") {
-            try await t.as("bob").assignRole(AssignRoleRequest(userID: "bob", role: .tenantAdmin))
+            try await t.as("bob").assignRole(APIKeysV1.AssignRoleRequest(userID: "bob", role: .tenantAdmin))
         }
-        let events = try await t.events(ListEventsRequest(action: "user.role_assigned"))
+        let events = try await t.events(APIKeysV1.ListEventsRequest(action: "user.role_assigned"))
         #expect(Set(events.compactMap { $0.details["user"] }) == ["bob", t.admin])
         await t.close()
     }
@@ -126,16 +126,16 @@ struct AccessRuleTests {
         let (second, secondSecret) = try await t.generate("dana")
 
         let error = await expectRefused(.permissionDenied, rule: "R13", reason: "not_owner") {
-            try await t.adminClient.deleteKey(DeleteKeyRequest(keyID: first.id))
+            try await t.adminClient.deleteKey(APIKeysV1.DeleteKeyRequest(keyID: first.id))
         }
         #expect(error?.message.contains("revoke") == true, "the admin is told to revoke instead")
         #expect(try await t.key(first.id).status == .active)
-        #expect(try await t.adminClient.revokeKey(RevokeKeyRequest(keyID: first.id)).key?.status == .revoked)
+        #expect(try await t.adminClient.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: first.id)).key?.status == .revoked)
 
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: second.id))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: second.id))
         await expectRefused(.notFound, rule: "X1", reason: "key_not_found") { try await t.key(second.id) }
         await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") {
-            try await t.verifier.verify(VerifyRequest(secret: secondSecret))
+            try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secondSecret))
         }
         await t.close()
     }
@@ -151,7 +151,7 @@ struct AccessRuleTests {
         let disabled = await expectRefused(.failedPrecondition, rule: "R17", reason: "api_keys_disabled") {
             try await t.generate("licensed")
         }
-        _ = try await t.settings(UpdateSettingsRequest(apiKeysEnabled: true))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true))
         // Only the license is missing.
         let noLicense = await expectRefused(.permissionDenied, rule: "R17", reason: "no_license") {
             try await t.generate("unlicensed")
@@ -176,18 +176,18 @@ struct AccessRuleTests {
         try await t.addUser("dana")
         let (key, _) = try await t.generate("dana", name: "old name")
         try await Task.sleep(for: .milliseconds(5))
-        let renamed = try #require(try await t.as("dana").renameKey(RenameKeyRequest(keyID: key.id, name: "new name")).key)
+        let renamed = try #require(try await t.as("dana").renameKey(APIKeysV1.RenameKeyRequest(keyID: key.id, name: "new name")).key)
         #expect(renamed.name == "new name")
         #expect(renamed.updatedAtMs > key.updatedAtMs)
         #expect(renamed.createdAtMs == key.createdAtMs)
         #expect(try await t.key(key.id).name == "new name")
 
         await expectRefused(.permissionDenied, rule: "R19", reason: "not_owner") {
-            try await t.adminClient.renameKey(RenameKeyRequest(keyID: key.id, name: "admin's name"))
+            try await t.adminClient.renameKey(APIKeysV1.RenameKeyRequest(keyID: key.id, name: "admin's name"))
         }
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: key.id))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: key.id))
         #expect(try await t.allKeys().isEmpty)
-        let events = try await t.events(ListEventsRequest(keyID: key.id))
+        let events = try await t.events(APIKeysV1.ListEventsRequest(keyID: key.id))
         #expect(events.filter { $0.outcome == "success" }.map(\.action) == ["key.deleted", "key.renamed", "key.generated"])
         #expect(events.contains { $0.action == "permission.denied" && $0.actor == "user:admin" })
         await t.close()
@@ -201,13 +201,13 @@ struct AccessRuleTests {
         let (danaKey, _) = try await t.generate("dana")
         let (erikKey, _) = try await t.generate("erik")
 
-        #expect(try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: danaKey.id, reason: "leaked")).key?.status == .revoked)
+        #expect(try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: danaKey.id, reason: "leaked")).key?.status == .revoked)
         let error = await expectRefused(.permissionDenied, rule: "X5", reason: "not_owner") {
-            try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: erikKey.id))
+            try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: erikKey.id))
         }
         #expect(error?.message.contains("owner") == true)
         #expect(try await t.key(erikKey.id).status == .active)
-        let denied = try await t.events(ListEventsRequest(action: "permission.denied", actor: "user:dana"))
+        let denied = try await t.events(APIKeysV1.ListEventsRequest(action: "permission.denied", actor: "user:dana"))
         #expect(denied.contains { $0.details["reason"] == "not_owner" })
         await t.close()
     }
@@ -228,7 +228,7 @@ struct AccessRuleTests {
         var mismatched = Credential.apiKey(danaSecret).metadata
         mismatched["x-user-id"] = "erik"
         await expectRefused(.unauthenticated, rule: "X13", reason: "user_mismatch") {
-            try await t.operator.call("/apikeys.v1.Keys/List", ListKeysRequest(), metadata: mismatched, as: ListKeysResponse.self)
+            try await t.operator.call("/apikeys.v1.Keys/List", APIKeysV1.ListKeysRequest(), metadata: mismatched, as: APIKeysV1.ListKeysResponse.self)
         }
 
         let service = t.shared.serviceSecret
@@ -250,7 +250,7 @@ struct AccessRuleTests {
         }
         // Verify needs a service credential, not a user's key.
         await expectRefused(.permissionDenied, rule: "X8", reason: "not_service") {
-            try await t.bearer(danaSecret).verify(VerifyRequest(secret: danaSecret))
+            try await t.bearer(danaSecret).verify(APIKeysV1.VerifyRequest(secret: danaSecret))
         }
         await t.close()
     }
@@ -263,17 +263,17 @@ struct AccessRuleTests {
         let (_, secret) = try await t.generate("dana")
         _ = try await t.generate("dana")
 
-        _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "dana", role: .developer))
+        _ = try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: "dana", role: .developer))
         await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer") {
-            try await t.as("dana").generateKey(GenerateKeyRequest(name: "next"))
+            try await t.as("dana").generateKey(APIKeysV1.GenerateKeyRequest(name: "next"))
         }
         _ = try await t.as("boss").getSettings()
-        _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "boss", role: .tenantAdmin))
+        _ = try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: "boss", role: .tenantAdmin))
         await expectRefused(.permissionDenied, rule: "R3", reason: "not_tenant_admin") {
             try await t.as("boss").getSettings()
         }
         // The principal reports the roles as they are now.
-        #expect(try await t.verifier.verify(VerifyRequest(secret: secret)).principal?.roles == [])
+        #expect(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)).principal?.roles == [])
         await t.close()
     }
 
@@ -284,13 +284,13 @@ struct AccessRuleTests {
         let (first, firstSecret) = try await t.generate("dana")
         let (second, _) = try await t.generate("dana")
         let (third, _) = try await t.generate("dana")
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: third.id))
-        _ = try await t.verifier.verify(VerifyRequest(secret: firstSecret))
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: third.id))
+        _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: firstSecret))
 
-        let removed = try await t.operator.removeUser(RemoveUserRequest(tenantID: t.id, userID: "dana"))
+        let removed = try await t.operator.removeUser(APIKeysV1.RemoveUserRequest(tenantID: t.id, userID: "dana"))
         #expect(removed.keysRevoked == 2)
         await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") {
-            try await t.verifier.verify(VerifyRequest(secret: firstSecret))
+            try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: firstSecret))
         }
         await expectRefused(.unauthenticated, rule: nil, reason: nil) {
             try await t.bearer(firstSecret).listKeys()
@@ -298,15 +298,15 @@ struct AccessRuleTests {
         for id in [first.id, second.id, third.id] {
             #expect(try await t.key(id).status == .revoked)
         }
-        let events = try await t.events(ListEventsRequest(action: "key.revoked"))
+        let events = try await t.events(APIKeysV1.ListEventsRequest(action: "key.revoked"))
         let byRemoval = events.filter { $0.details["reason"] == "user_removed" }
         #expect(Set(byRemoval.map(\.keyID)) == [first.id, second.id])
         #expect(byRemoval.allSatisfy { $0.details["rule"] == "X14" && $0.actor == "operator" })
-        #expect(try await t.events(ListEventsRequest(action: "user.removed")).first?.details["keys_revoked"] == "2")
+        #expect(try await t.events(APIKeysV1.ListEventsRequest(action: "user.removed")).first?.details["keys_revoked"] == "2")
         // A new user with the same ID does not bring the keys back (R12).
         try await t.addUser("dana")
         await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") {
-            try await t.verifier.verify(VerifyRequest(secret: firstSecret))
+            try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: firstSecret))
         }
         #expect(try await t.key(first.id).status == .revoked)
         await t.close()
@@ -320,11 +320,11 @@ struct AccessRuleTests {
         let (danaKey, danaSecret) = try await t.generate("dana")
         let (erikKey, erikSecret) = try await t.generate("erik")
 
-        _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "dana", role: .developer))
-        _ = try await t.adminClient.setLicense(SetLicenseRequest(userID: "erik", licensed: false))
+        _ = try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: "dana", role: .developer))
+        _ = try await t.adminClient.setLicense(APIKeysV1.SetLicenseRequest(userID: "erik", licensed: false))
 
-        #expect(try await t.verifier.verify(VerifyRequest(secret: danaSecret)).principal?.keyID == danaKey.id)
-        #expect(try await t.verifier.verify(VerifyRequest(secret: erikSecret)).principal?.keyID == erikKey.id)
+        #expect(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: danaSecret)).principal?.keyID == danaKey.id)
+        #expect(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: erikSecret)).principal?.keyID == erikKey.id)
         #expect(try await t.key(danaKey.id).status == .active)
         #expect(try await t.key(erikKey.id).status == .active)
         // Their keys still act for them (Bearer), but new generations are refused.
@@ -342,24 +342,24 @@ struct AccessRuleTests {
         let (adminKey, adminSecret) = try await t.generate(t.admin)
 
         await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
-            try await t.bearer(danaSecret).generateKey(GenerateKeyRequest(name: "minted"))
+            try await t.bearer(danaSecret).generateKey(APIKeysV1.GenerateKeyRequest(name: "minted"))
         }
         await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
-            try await t.bearer(adminSecret).generateKey(GenerateKeyRequest(name: "minted"))
+            try await t.bearer(adminSecret).generateKey(APIKeysV1.GenerateKeyRequest(name: "minted"))
         }
         await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
-            try await t.bearer(adminSecret).updateSettings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+            try await t.bearer(adminSecret).updateSettings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000))
         }
         await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
-            try await t.bearer(adminSecret).assignRole(AssignRoleRequest(userID: "dana", role: .tenantAdmin))
+            try await t.bearer(adminSecret).assignRole(APIKeysV1.AssignRoleRequest(userID: "dana", role: .tenantAdmin))
         }
         await expectRefused(.permissionDenied, rule: "X17", reason: "api_key_not_allowed") {
-            try await t.bearer(adminSecret).setLicense(SetLicenseRequest(userID: "dana", licensed: false))
+            try await t.bearer(adminSecret).setLicense(APIKeysV1.SetLicenseRequest(userID: "dana", licensed: false))
         }
         // Reading and revoking what the owner may still work by key.
         _ = try await t.bearer(adminSecret).getSettings()
-        _ = try await t.bearer(adminSecret).listEvents(ListEventsRequest(pageSize: 1))
-        _ = try await t.bearer(danaSecret).revokeKey(RevokeKeyRequest(keyID: danaKey.id, reason: "leaked"))
+        _ = try await t.bearer(adminSecret).listEvents(APIKeysV1.ListEventsRequest(pageSize: 1))
+        _ = try await t.bearer(danaSecret).revokeKey(APIKeysV1.RevokeKeyRequest(keyID: danaKey.id, reason: "leaked"))
 
         // Nothing was minted: dana and the admin still have exactly their one key each.
         #expect(try await t.allKeys().map(\.id).sorted() == [danaKey.id, adminKey.id].sorted())

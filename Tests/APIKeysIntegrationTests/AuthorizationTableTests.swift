@@ -24,7 +24,7 @@ struct AuthorizationTableTests {
     /// What one method call needs: a fresh request per cell (so destructive calls do not
     /// disturb the next cell) and the object-level requirement it meets after the method's own.
     struct MethodCase: Sendable {
-        var method: String
+        var method: RPCMethod
         /// Runs the call; returns nothing on success.
         var call: @Sendable (APIKeysClient, Setup) async throws -> Void
         /// The object rule checked after the method's requirement, for a member of the target tenant.
@@ -44,7 +44,7 @@ struct AuthorizationTableTests {
 
         /// A fresh service credential (verify scope), made by the operator, for calls that rotate or revoke.
         func freshServiceCredential() async throws -> String {
-            let reply = try await tenant.operator.createServiceCredential(CreateServiceCredentialRequest(
+            let reply = try await tenant.operator.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(
                 name: "cell-" + UUID().uuidString.lowercased().prefix(8), scope: .verify))
             return reply.credential?.id ?? ""
         }
@@ -60,86 +60,86 @@ struct AuthorizationTableTests {
     }
 
     static let methods: [MethodCase] = [
-        MethodCase(method: "/apikeys.v1.Directory/CreateTenant", call: { c, _ in
-            _ = try await c.createTenant(CreateTenantRequest(tenantID: "t-" + UUID().uuidString.lowercased().prefix(12), name: "T"))
+        MethodCase(method: APIKeysV1.Directory.Method.createTenant.rpc, call: { c, _ in
+            _ = try await c.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "t-" + UUID().uuidString.lowercased().prefix(12), name: "T"))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/CreateUser", call: { c, s in
-            _ = try await c.createUser(CreateUserRequest(tenantID: s.tenant.id, userID: "u-" + UUID().uuidString.prefix(8), displayName: "U"))
+        MethodCase(method: APIKeysV1.Directory.Method.createUser.rpc, call: { c, s in
+            _ = try await c.createUser(APIKeysV1.CreateUserRequest(tenantID: s.tenant.id, userID: "u-" + UUID().uuidString.prefix(8), displayName: "U"))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/RemoveUser", call: { c, s in
+        MethodCase(method: APIKeysV1.Directory.Method.removeUser.rpc, call: { c, s in
             let doomed = "r-" + UUID().uuidString.prefix(8)
             try await s.tenant.addUser(doomed)
-            _ = try await c.removeUser(RemoveUserRequest(tenantID: s.tenant.id, userID: doomed))
+            _ = try await c.removeUser(APIKeysV1.RemoveUserRequest(tenantID: s.tenant.id, userID: doomed))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/CreateServiceCredential", call: { c, _ in
-            _ = try await c.createServiceCredential(CreateServiceCredentialRequest(name: "svc-" + UUID().uuidString.lowercased().prefix(8)))
+        MethodCase(method: APIKeysV1.Directory.Method.createServiceCredential.rpc, call: { c, _ in
+            _ = try await c.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(name: "svc-" + UUID().uuidString.lowercased().prefix(8)))
         }),
         // X18: the credential lifecycle; each cell rotates or revokes a credential of its own.
-        MethodCase(method: "/apikeys.v1.Directory/CreateOperatorCredential", call: { c, _ in
-            _ = try await c.createOperatorCredential(CreateOperatorCredentialRequest(name: "op-" + UUID().uuidString.lowercased().prefix(8)))
+        MethodCase(method: APIKeysV1.Directory.Method.createOperatorCredential.rpc, call: { c, _ in
+            _ = try await c.createOperatorCredential(APIKeysV1.CreateOperatorCredentialRequest(name: "op-" + UUID().uuidString.lowercased().prefix(8)))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/ListCredentials", call: { c, _ in
+        MethodCase(method: APIKeysV1.Directory.Method.listCredentials.rpc, call: { c, _ in
             _ = try await c.listCredentials()
         }),
-        MethodCase(method: "/apikeys.v1.Directory/RotateCredential", call: { c, s in
-            _ = try await c.rotateCredential(RotateCredentialRequest(credentialID: try await s.freshServiceCredential()))
+        MethodCase(method: APIKeysV1.Directory.Method.rotateCredential.rpc, call: { c, s in
+            _ = try await c.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: try await s.freshServiceCredential()))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/RevokeCredential", call: { c, s in
-            _ = try await c.revokeCredential(RevokeCredentialRequest(credentialID: try await s.freshServiceCredential()))
+        MethodCase(method: APIKeysV1.Directory.Method.revokeCredential.rpc, call: { c, s in
+            _ = try await c.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: try await s.freshServiceCredential()))
         }),
-        MethodCase(method: "/apikeys.v1.Directory/AssignRole", call: { c, _ in
-            _ = try await c.assignRole(AssignRoleRequest(userID: "target", role: .developer))
+        MethodCase(method: APIKeysV1.Directory.Method.assignRole.rpc, call: { c, _ in
+            _ = try await c.assignRole(APIKeysV1.AssignRoleRequest(userID: "target", role: .developer))
         }, aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Directory/RemoveRole", call: { c, _ in
-            _ = try await c.removeRole(RemoveRoleRequest(userID: "target", role: .developer))
+        MethodCase(method: APIKeysV1.Directory.Method.removeRole.rpc, call: { c, _ in
+            _ = try await c.removeRole(APIKeysV1.RemoveRoleRequest(userID: "target", role: .developer))
         }, aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Directory/SetLicense", call: { c, _ in
-            _ = try await c.setLicense(SetLicenseRequest(userID: "target", licensed: true))
+        MethodCase(method: APIKeysV1.Directory.Method.setLicense.rpc, call: { c, _ in
+            _ = try await c.setLicense(APIKeysV1.SetLicenseRequest(userID: "target", licensed: true))
         }, aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Directory/GetUser", call: { c, _ in
-            _ = try await c.getUser(GetUserRequest(userID: "dev"))
+        MethodCase(method: APIKeysV1.Directory.Method.getUser.rpc, call: { c, _ in
+            _ = try await c.getUser(APIKeysV1.GetUserRequest(userID: "dev"))
         }, objectRequirement: .userReader(userID: "dev"), aimsAtTenant: true, lookupBeforeObjectRule: false),
-        MethodCase(method: "/apikeys.v1.Directory/ListUsers", call: { c, _ in
-            _ = try await c.listUsers(ListUsersRequest())
+        MethodCase(method: APIKeysV1.Directory.Method.listUsers.rpc, call: { c, _ in
+            _ = try await c.listUsers(APIKeysV1.ListUsersRequest())
         }),
-        MethodCase(method: "/apikeys.v1.Settings/Get", call: { c, _ in
+        MethodCase(method: APIKeysV1.Settings.Method.get.rpc, call: { c, _ in
             _ = try await c.getSettings()
         }),
-        MethodCase(method: "/apikeys.v1.Settings/Update", call: { c, _ in
-            _ = try await c.updateSettings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+        MethodCase(method: APIKeysV1.Settings.Method.update.rpc, call: { c, _ in
+            _ = try await c.updateSettings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000))
         }),
-        MethodCase(method: "/apikeys.v1.Keys/Generate", call: { c, _ in
-            _ = try await c.generateKey(GenerateKeyRequest(name: "cell"))
+        MethodCase(method: APIKeysV1.Keys.Method.generate.rpc, call: { c, _ in
+            _ = try await c.generateKey(APIKeysV1.GenerateKeyRequest(name: "cell"))
         }),
-        MethodCase(method: "/apikeys.v1.Keys/List", call: { c, _ in
-            _ = try await c.listKeys(ListKeysRequest())
+        MethodCase(method: APIKeysV1.Keys.Method.list.rpc, call: { c, _ in
+            _ = try await c.listKeys(APIKeysV1.ListKeysRequest())
         }),
-        MethodCase(method: "/apikeys.v1.Keys/Get", call: { c, s in
-            _ = try await c.getKey(GetKeyRequest(keyID: s.devKeyID))
+        MethodCase(method: APIKeysV1.Keys.Method.get.rpc, call: { c, s in
+            _ = try await c.getKey(APIKeysV1.GetKeyRequest(keyID: s.devKeyID))
         }, objectRequirement: .keyReader(owner: "dev"), aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Keys/Rename", call: { c, s in
-            _ = try await c.renameKey(RenameKeyRequest(keyID: s.devKeyID, name: "renamed"))
+        MethodCase(method: APIKeysV1.Keys.Method.rename.rpc, call: { c, s in
+            _ = try await c.renameKey(APIKeysV1.RenameKeyRequest(keyID: s.devKeyID, name: "renamed"))
         }, objectRequirement: .keyRenamer(owner: "dev"), aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Keys/Revoke", call: { c, s in
-            _ = try await c.revokeKey(RevokeKeyRequest(keyID: try await s.freshDevKey()))
+        MethodCase(method: APIKeysV1.Keys.Method.revoke.rpc, call: { c, s in
+            _ = try await c.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: try await s.freshDevKey()))
         }, objectRequirement: .keyRevoker(owner: "dev"), aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Keys/RevokeMany", call: { c, s in
+        MethodCase(method: APIKeysV1.Keys.Method.revokeMany.rpc, call: { c, s in
             let id = try await s.freshDevKey()
-            let results = try await c.revokeKeys(RevokeKeysRequest(keyIDs: [id])).results
+            let results = try await c.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: [id])).results
             // X6: the per-key refusal is reported in the result, not as the call's status.
             if let result = results.first, result.outcome != .revoked {
                 let code: StatusCode = result.outcome == .notFound ? .notFound : .permissionDenied
                 throw RPCError(code: code, message: result.message)
             }
         }, objectRequirement: .keyRevoker(owner: "dev"), aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Keys/Delete", call: { c, s in
-            _ = try await c.deleteKey(DeleteKeyRequest(keyID: try await s.freshDevKey()))
+        MethodCase(method: APIKeysV1.Keys.Method.delete.rpc, call: { c, s in
+            _ = try await c.deleteKey(APIKeysV1.DeleteKeyRequest(keyID: try await s.freshDevKey()))
         }, objectRequirement: .keyDeleter(owner: "dev"), aimsAtTenant: true),
-        MethodCase(method: "/apikeys.v1.Verification/Verify", call: { c, s in
-            _ = try await c.verify(VerifyRequest(secret: s.devSecret))
+        MethodCase(method: APIKeysV1.Verification.Method.verify.rpc, call: { c, s in
+            _ = try await c.verify(APIKeysV1.VerifyRequest(secret: s.devSecret))
         }),
-        MethodCase(method: "/apikeys.v1.Events/List", call: { c, _ in
-            _ = try await c.listEvents(ListEventsRequest(pageSize: 1))
+        MethodCase(method: APIKeysV1.Events.Method.list.rpc, call: { c, _ in
+            _ = try await c.listEvents(APIKeysV1.ListEventsRequest(pageSize: 1))
         }),
     ]
 
@@ -152,13 +152,13 @@ struct AuthorizationTableTests {
     func table() async throws {
         let t = try await RuleTenant.make(enabled: true, adminIsDeveloper: true)
         defer { Task { await t.close() } }
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000))
         try await t.addUser("dev")
         try await t.addUser("plain", roles: [])
         try await t.addUser("unlicensed", roles: [.developer], licensed: false)
         try await t.addUser("target", roles: [])
         try await t.addUser("gone")
-        _ = try await t.operator.removeUser(RemoveUserRequest(tenantID: t.id, userID: "gone"))
+        _ = try await t.operator.removeUser(APIKeysV1.RemoveUserRequest(tenantID: t.id, userID: "gone"))
         let devKey = try await t.generate("dev", name: "kept")
         let adminKey = try await t.generate(t.admin, name: "admin's")
         let devBearerKey = try await t.generate("dev", name: "dev's")
@@ -169,15 +169,15 @@ struct AuthorizationTableTests {
         defer { Task { await disabled.close() } }
         try await disabled.addUser("ddev")
         let disabledKey = try await disabled.generate("ddev")
-        _ = try await disabled.settings(UpdateSettingsRequest(apiKeysEnabled: false))
+        _ = try await disabled.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: false))
 
         let secret = t.shared.serviceSecret
         let console = ServiceIdentity(name: "console", credentialID: "")
         // X18: a verify-scoped gateway, and a console limited to the other tenant.
         let gatewayName = "gw-" + UUID().uuidString.lowercased().prefix(8)
-        let gatewaySecret = try await t.operator.createServiceCredential(CreateServiceCredentialRequest(name: gatewayName, scope: .verify)).secret
+        let gatewaySecret = try await t.operator.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(name: gatewayName, scope: .verify)).secret
         let gateway = ServiceIdentity(name: gatewayName, credentialID: "", scope: .verify)
-        let elsewhereSecret = try await t.operator.createServiceCredential(CreateServiceCredentialRequest(
+        let elsewhereSecret = try await t.operator.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(
             name: "only-" + UUID().uuidString.lowercased().prefix(8), scope: .act, tenants: [other.id])).secret
         func viaService(_ tenant: String, _ user: String, _ roles: Set<APIKeysDomain.Role>, licensed: Bool = true, enabled: Bool = true) -> CallerKind {
             CallerKind(
@@ -240,7 +240,7 @@ struct AuthorizationTableTests {
                 } catch let error as RPCError {
                     if let expected {
                         #expect(Int(error.code.rawValue) == expected.code.rawValue, "\(cell): \(error)")
-                        if method.method != "/apikeys.v1.Keys/RevokeMany" {
+                        if method.method != APIKeysV1.Keys.Method.revokeMany.rpc {
                             #expect(error.errorDetails?.reason == expected.reason, "\(cell): \(error)")
                             #expect(error.errorDetails?.rule == expected.rule, "\(cell): \(error)")
                         }

@@ -24,18 +24,18 @@ struct BoundedTextRuleTests {
         let dana = t.as("dana")
         let exact = String(repeating: "\u{E9}", count: 256)
         let (kept, _) = try await t.generate("dana")
-        let revoked = try await dana.revokeKey(RevokeKeyRequest(keyID: kept.id, reason: exact))
+        let revoked = try await dana.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: kept.id, reason: exact))
         #expect(revoked.key?.status == .revoked)
-        let event = try #require(try await t.events(ListEventsRequest(keyID: kept.id, action: "key.revoked")).first)
+        let event = try #require(try await t.events(APIKeysV1.ListEventsRequest(keyID: kept.id, action: "key.revoked")).first)
         #expect(event.details["reason"] == exact)
 
         let (other, _) = try await t.generate("dana")
         await expectRefused(.invalidArgument, rule: "X16", reason: "reason_too_long") {
-            try await dana.revokeKey(RevokeKeyRequest(keyID: other.id, reason: exact + "x"))
+            try await dana.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: other.id, reason: exact + "x"))
         }
         let bomb = "a" + String(repeating: "\u{301}", count: 3000)
         await expectRefused(.invalidArgument, rule: "X16", reason: "reason_too_long") {
-            try await dana.revokeKey(RevokeKeyRequest(keyID: other.id, reason: bomb))
+            try await dana.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: other.id, reason: bomb))
         }
         #expect(try await t.key(other.id).status == .active)
         await t.close()
@@ -44,7 +44,7 @@ struct BoundedTextRuleTests {
     @Test("X16: RevokeMany over 60 keys with the largest reason stores at most kilobytes; a 1.6 MB reason is refused", .enabled(if: TestStore.isSQLite, "measures the SQLite file; the PostgreSQL pass runs the rest"))
     func revokeManyAmplification() async throws {
         let t = try await RuleTenant.make()
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 20))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 20))
         var ids: [String] = []
         for user in ["u1", "u2", "u3"] {
             try await t.addUser(user)
@@ -53,12 +53,12 @@ struct BoundedTextRuleTests {
         let before = try Self.storedBytes(tenant: t.id, on: t.shared)
         let huge = String(repeating: "a" + String(repeating: "\u{301}", count: 400), count: 2000)  // 1.6 MB, 2,000 characters
         await expectRefused(.invalidArgument, rule: "X16", reason: "reason_too_long") {
-            try await t.adminClient.revokeKeys(RevokeKeysRequest(keyIDs: ids, reason: huge))
+            try await t.adminClient.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: ids, reason: huge))
         }
         let refusedGrowth = try Self.storedBytes(tenant: t.id, on: t.shared) - before
         #expect(refusedGrowth < 4096, "a refused request stored \(refusedGrowth) bytes")
         let reason = String(repeating: "r", count: 512)
-        let results = try await t.adminClient.revokeKeys(RevokeKeysRequest(keyIDs: ids + ["key_missing1", "key_missing2"], reason: reason)).results
+        let results = try await t.adminClient.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: ids + ["key_missing1", "key_missing2"], reason: reason)).results
         #expect(results.filter { $0.outcome == .revoked }.count == 60)
         let growth = try Self.storedBytes(tenant: t.id, on: t.shared) - before
         // 60 × (512 in the key + 512 in its event + the event's other details) and one merged refusal.
@@ -72,15 +72,15 @@ struct BoundedTextRuleTests {
         let huge = String(repeating: "u", count: 3_000_000)
         let before = try Self.storedBytes(tenant: t.id, on: t.shared)
         let admin = t.adminClient
-        await expectRefused(.invalidArgument, rule: "X16", reason: "invalid_user_id") { try await admin.getUser(GetUserRequest(userID: huge)) }
+        await expectRefused(.invalidArgument, rule: "X16", reason: "invalid_user_id") { try await admin.getUser(APIKeysV1.GetUserRequest(userID: huge)) }
         await expectRefused(.invalidArgument, rule: "X16", reason: "invalid_user_id") {
-            try await admin.assignRole(AssignRoleRequest(userID: huge, role: .developer))
+            try await admin.assignRole(APIKeysV1.AssignRoleRequest(userID: huge, role: .developer))
         }
         await expectRefused(.invalidArgument, rule: "X16", reason: "invalid_user_id") {
-            try await admin.removeRole(RemoveRoleRequest(userID: huge, role: .developer))
+            try await admin.removeRole(APIKeysV1.RemoveRoleRequest(userID: huge, role: .developer))
         }
         let error = await expectRefused(.invalidArgument, rule: "X16", reason: "invalid_user_id") {
-            try await admin.setLicense(SetLicenseRequest(userID: huge, licensed: true))
+            try await admin.setLicense(APIKeysV1.SetLicenseRequest(userID: huge, licensed: true))
         }
         #expect((error?.message.utf8.count ?? 0) < 256)
         let growth = try Self.storedBytes(tenant: t.id, on: t.shared) - before

@@ -11,10 +11,10 @@ import Testing
 struct CredentialRuleTests {
     /// The operator creates a service credential through the API.
     static func create(
-        _ tenant: RuleTenant, _ name: String, scope: CredentialScope, tenants: [String] = []
-    ) async throws -> (info: CredentialInfo, secret: String) {
+        _ tenant: RuleTenant, _ name: String, scope: APIKeysV1.CredentialScope, tenants: [String] = []
+    ) async throws -> (info: APIKeysV1.CredentialInfo, secret: String) {
         let reply = try await tenant.operator.createServiceCredential(
-            CreateServiceCredentialRequest(name: name, scope: scope, tenants: tenants))
+            APIKeysV1.CreateServiceCredentialRequest(name: name, scope: scope, tenants: tenants))
         return (try #require(reply.credential), reply.secret)
     }
 
@@ -25,7 +25,7 @@ struct CredentialRuleTests {
         #expect(verifier.info.scope == .verify)
         let key = try await t.generate(t.admin)
         let service = t.operator.acting(as: .service(verifier.secret))
-        #expect(try await service.verify(VerifyRequest(secret: key.secret)).principal?.keyID == key.key.id)
+        #expect(try await service.verify(APIKeysV1.VerifyRequest(secret: key.secret)).principal?.keyID == key.key.id)
         for user in [t.admin, "ghost"] {
             await expectRefused(.permissionDenied, rule: "X18", reason: "scope_verify_only") {
                 try await t.operator.acting(as: .service(verifier.secret, tenant: t.id, user: user)).listUsers()
@@ -33,7 +33,7 @@ struct CredentialRuleTests {
         }
         await expectRefused(.permissionDenied, rule: "X18", reason: "scope_verify_only") {
             try await t.operator.acting(as: .service(verifier.secret, tenant: t.id, user: t.admin))
-                .generateKey(GenerateKeyRequest(name: "escalated"))
+                .generateKey(APIKeysV1.GenerateKeyRequest(name: "escalated"))
         }
         await t.close()
     }
@@ -51,20 +51,20 @@ struct CredentialRuleTests {
         }
         await expectRefused(.permissionDenied, rule: "X18", reason: "tenant_not_in_scope") {
             try await a.operator.acting(as: .service(portal.secret, tenant: b.id, user: b.admin))
-                .updateSettings(UpdateSettingsRequest(apiKeysEnabled: false))
+                .updateSettings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: false))
         }
         // Its tenants bound what it verifies too: another tenant's key is unknown to it.
         try await b.addUser("bob")
         let (_, bobSecret) = try await b.generate("bob")
         try await a.addUser("ann")
         let (_, annSecret) = try await a.generate("ann")
-        #expect(try await a.operator.acting(as: .service(portal.secret)).verify(VerifyRequest(secret: annSecret)).principal?.userID == "ann")
+        #expect(try await a.operator.acting(as: .service(portal.secret)).verify(APIKeysV1.VerifyRequest(secret: annSecret)).principal?.userID == "ann")
         await expectRefused(.unauthenticated, rule: nil, reason: "unknown") {
-            try await a.operator.acting(as: .service(portal.secret)).verify(VerifyRequest(secret: bobSecret))
+            try await a.operator.acting(as: .service(portal.secret)).verify(APIKeysV1.VerifyRequest(secret: bobSecret))
         }
         // Tenants narrow the scope act only.
         await expectRefused(.invalidArgument, rule: "X18", reason: "tenants_without_act") {
-            try await a.operator.createServiceCredential(CreateServiceCredentialRequest(name: "odd", scope: .verify, tenants: [a.id]))
+            try await a.operator.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(name: "odd", scope: .verify, tenants: [a.id]))
         }
         await a.close()
         await b.close()
@@ -77,9 +77,9 @@ struct CredentialRuleTests {
         let old = try await Self.create(t, "gw-\(t.id)", scope: .act)
         let oldClient = t.operator.acting(as: .service(old.secret))
         // Twice: the Verify hot path caches the caller a service credential resolves to.
-        for _ in 0..<2 { _ = try await oldClient.verify(VerifyRequest(secret: key.secret)) }
+        for _ in 0..<2 { _ = try await oldClient.verify(APIKeysV1.VerifyRequest(secret: key.secret)) }
 
-        let rotated = try await t.operator.rotateCredential(RotateCredentialRequest(credentialID: old.info.id))
+        let rotated = try await t.operator.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: old.info.id))
         let new = try #require(rotated.credential)
         #expect(rotated.replacesID == old.info.id)
         #expect(new.id != old.info.id && new.name == old.info.name && new.scope == .act)
@@ -87,23 +87,23 @@ struct CredentialRuleTests {
         let newClient = t.operator.acting(as: .service(rotated.secret))
         for secret in [old.secret, rotated.secret] {
             let service = t.operator.acting(as: .service(secret))
-            #expect(try await service.verify(VerifyRequest(secret: key.secret)).principal?.userID == t.admin)
+            #expect(try await service.verify(APIKeysV1.VerifyRequest(secret: key.secret)).principal?.userID == t.admin)
             let forAdmin = t.operator.acting(as: .service(secret, tenant: t.id, user: t.admin))
             #expect(try await forAdmin.listUsers().users.count == 1)
         }
 
-        let revoked = try await t.operator.revokeCredential(RevokeCredentialRequest(credentialID: old.info.id))
+        let revoked = try await t.operator.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: old.info.id))
         #expect(revoked.credential?.revokedAtMs ?? 0 > 0)
         await expectRefused(.unauthenticated, rule: nil, reason: "unknown_credential", "the cached Verify caller is dropped") {
-            try await oldClient.verify(VerifyRequest(secret: key.secret))
+            try await oldClient.verify(APIKeysV1.VerifyRequest(secret: key.secret))
         }
         await expectRefused(.unauthenticated, rule: nil, reason: "unknown_credential") {
             try await oldClient.acting(as: .service(old.secret, tenant: t.id, user: t.admin)).listUsers()
         }
-        #expect(try await newClient.verify(VerifyRequest(secret: key.secret)).principal?.keyID == key.key.id)
+        #expect(try await newClient.verify(APIKeysV1.VerifyRequest(secret: key.secret)).principal?.keyID == key.key.id)
         // A revoked credential cannot be rotated back to life.
         await expectRefused(.failedPrecondition, rule: "X18", reason: "credential_revoked") {
-            try await t.operator.rotateCredential(RotateCredentialRequest(credentialID: old.info.id))
+            try await t.operator.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: old.info.id))
         }
 
         // The listing shows both, never a secret.
@@ -126,14 +126,14 @@ struct CredentialRuleTests {
         for client in callers {
             await expectRefused(.permissionDenied, rule: "X13", reason: nil) { try await client.listCredentials() }
             await expectRefused(.permissionDenied, rule: "X13", reason: nil) {
-                try await client.createOperatorCredential(CreateOperatorCredentialRequest(name: "mine"))
+                try await client.createOperatorCredential(APIKeysV1.CreateOperatorCredentialRequest(name: "mine"))
             }
             await expectRefused(.permissionDenied, rule: "X13", reason: nil) {
-                try await client.revokeCredential(RevokeCredentialRequest(credentialID: "svc_anything"))
+                try await client.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: "svc_anything"))
             }
         }
         await expectRefused(.notFound, rule: "X18", reason: "credential_not_found") {
-            try await t.operator.revokeCredential(RevokeCredentialRequest(credentialID: "svc_nosuchcredential"))
+            try await t.operator.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: "svc_nosuchcredential"))
         }
         await t.close()
     }
@@ -145,16 +145,16 @@ struct CredentialRuleTests {
         let op = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(first))
         let firstID = try #require(try await op.listCredentials().credentials.first { $0.kind == .operator }?.id)
         await expectRefused(.failedPrecondition, rule: "X18", reason: "last_operator_credential") {
-            try await op.revokeCredential(RevokeCredentialRequest(credentialID: firstID))
+            try await op.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: firstID))
         }
-        let second = try await op.createOperatorCredential(CreateOperatorCredentialRequest(name: "oncall"))
+        let second = try await op.createOperatorCredential(APIKeysV1.CreateOperatorCredentialRequest(name: "oncall"))
         let secondID = try #require(second.credential?.id)
         #expect(second.credential?.name == "oncall" && second.secret.hasPrefix("ako_"))
         let op2 = op.acting(as: .operator(second.secret))
-        _ = try await op2.revokeCredential(RevokeCredentialRequest(credentialID: firstID))
+        _ = try await op2.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: firstID))
         await expectRefused(.unauthenticated, rule: nil, reason: "unknown_credential") { try await op.listCredentials() }
         await expectRefused(.failedPrecondition, rule: "X18", reason: "last_operator_credential") {
-            try await op2.revokeCredential(RevokeCredentialRequest(credentialID: secondID))
+            try await op2.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: secondID))
         }
         #expect(try await op2.listCredentials().credentials.count == 2)
         await op.close()
@@ -167,13 +167,13 @@ struct CredentialRuleTests {
         let operatorSecret = try #require(server.newOperatorCredential)
         let op = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(operatorSecret))
         let operatorID = try #require(try await op.listCredentials().credentials.first?.id)
-        let created = try await op.createServiceCredential(CreateServiceCredentialRequest(name: "portal", scope: .act, tenants: ["acme"]))
+        let created = try await op.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(name: "portal", scope: .act, tenants: ["acme"]))
         let createdID = try #require(created.credential?.id)
-        let rotated = try await op.rotateCredential(RotateCredentialRequest(credentialID: createdID))
-        _ = try await op.revokeCredential(RevokeCredentialRequest(credentialID: createdID))
-        let extra = try await op.createOperatorCredential(CreateOperatorCredentialRequest(name: "oncall"))
+        let rotated = try await op.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: createdID))
+        _ = try await op.revokeCredential(APIKeysV1.RevokeCredentialRequest(credentialID: createdID))
+        let extra = try await op.createOperatorCredential(APIKeysV1.CreateOperatorCredentialRequest(name: "oncall"))
 
-        let page = try await op.listEvents(ListEventsRequest(pageSize: 100))
+        let page = try await op.listEvents(APIKeysV1.ListEventsRequest(pageSize: 100))
         let events = page.events
         let actions = events.map(\.action)
         #expect(actions == ["credential.created", "credential.revoked", "credential.rotated", "credential.created", "credential.created"])
@@ -203,18 +203,18 @@ struct CredentialRuleTests {
         }
         let operatorSecret = try #require(server.newOperatorCredential)
         let op = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(operatorSecret))
-        _ = try await op.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
-        _ = try await op.createUser(CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
+        _ = try await op.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
+        _ = try await op.createUser(APIKeysV1.CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
         let edge = try #require(try await op.listCredentials().credentials.first { $0.id == "configured:edge" })
         #expect(edge.configured && edge.scope == .verify && edge.kind == .service)
         await expectRefused(.failedPrecondition, rule: "X18", reason: "configured_credential") {
-            try await op.rotateCredential(RotateCredentialRequest(credentialID: "configured:edge"))
+            try await op.rotateCredential(APIKeysV1.RotateCredentialRequest(credentialID: "configured:edge"))
         }
         await expectRefused(.permissionDenied, rule: "X18", reason: "scope_verify_only") {
             try await op.acting(as: .service(verifySecret, tenant: "acme", user: "alice")).listUsers()
         }
         await expectRefused(.unauthenticated, rule: nil, reason: nil) {
-            try await op.acting(as: .service(verifySecret)).verify(VerifyRequest(secret: "aks_nothing"))
+            try await op.acting(as: .service(verifySecret)).verify(APIKeysV1.VerifyRequest(secret: "aks_nothing"))
         }
         await op.close()
         await server.stop()

@@ -32,7 +32,7 @@ struct DataDirectoryTests {
         let server = try await TestServer.start(dataDirectory: directory)
         let secret = try #require(server.newOperatorCredential)
         let client = try await APIKeysClient.connect(host: server.host, port: server.port, credential: .operator(secret))
-        _ = try await client.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
+        _ = try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
         await client.close()
         #expect(try Self.mode(directory) == 0o700)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()

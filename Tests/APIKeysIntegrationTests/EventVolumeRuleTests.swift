@@ -33,7 +33,7 @@ struct EventVolumeRuleTests {
         // starving the timing tests of other suites that share these two cores.
         for _ in 0..<calls { _ = try? await dana.getSettings() }
         let elapsed = ContinuousClock.now - started
-        let denied = ListEventsRequest(action: "permission.denied", actor: "user:dana")
+        let denied = APIKeysV1.ListEventsRequest(action: "permission.denied", actor: "user:dana")
         let events = try await t.eventually(denied, timeout: .seconds(10)) { $0.reduce(0) { $0 + $1.count } >= UInt64(calls) }
         #expect(events.reduce(0) { $0 + $1.count } == UInt64(calls))
         // One row per minute the flood spanned.

@@ -17,7 +17,7 @@ struct FlushPriorityTests {
         let end = ContinuousClock.now + .milliseconds(2_500)  // two or three flushes
         var verified = 0
         while ContinuousClock.now < end {
-            for secret in secrets { _ = try await t.verifier.verify(VerifyRequest(secret: secret)) }
+            for secret in secrets { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)) }
             verified += secrets.count
             for (tid, name) in Self.threads(withPolicy: 5) { seen[tid] = name }  // SCHED_IDLE
             // A steady trickle, not a flood: the suite's timing tests share these cores.

@@ -9,14 +9,14 @@ struct GracefulShutdownTests {
         let server = try await TestServer.start()
         let connection = try await RPCConnection.connect(host: server.host, port: server.port)
         let running = Task {
-            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 2_000, responseSize: 3), as: EchoResponse.self)
+            try await connection.call("/apikeys.v1.Conformance/Echo", APIKeysV1.EchoRequest(sleepMillis: 2_000, responseSize: 3), as: APIKeysV1.EchoResponse.self)
         }
         try await Self.waitUntilRunning(connection)
         let shutdown = Task { await server.stop() }
         try await Task.sleep(for: .milliseconds(150))
 
         await #expect(throws: RPCError.self) {
-            try await connection.call("/apikeys.v1.Conformance/Empty", EmptyMessage(), as: EmptyMessage.self)
+            try await connection.call("/apikeys.v1.Conformance/Empty", APIKeysV1.EmptyMessage(), as: APIKeysV1.EmptyMessage.self)
         }
         let reply = try await running.value
         #expect(reply.payload.count == 3)
@@ -44,7 +44,7 @@ struct GracefulShutdownTests {
         let port = try #require(try await Self.listeningPort(output))
         let connection = try await RPCConnection.connect(host: "127.0.0.1", port: port)
         let running = Task {
-            try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest(sleepMillis: 2_000, responseSize: 1), as: EchoResponse.self)
+            try await connection.call("/apikeys.v1.Conformance/Echo", APIKeysV1.EchoRequest(sleepMillis: 2_000, responseSize: 1), as: APIKeysV1.EchoResponse.self)
         }
         try await Self.waitUntilRunning(connection)
         kill(process.processIdentifier, SIGTERM)
@@ -61,7 +61,7 @@ struct GracefulShutdownTests {
     static func waitUntilRunning(_ connection: RPCConnection) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            let probe: EchoResponse = try await connection.call("/apikeys.v1.Conformance/Echo", EchoRequest())
+            let probe: APIKeysV1.EchoResponse = try await connection.call("/apikeys.v1.Conformance/Echo", APIKeysV1.EchoRequest())
             if probe.callsInFlight >= 2 { return }
             try await Task.sleep(for: .milliseconds(5))
         }

@@ -23,15 +23,15 @@ struct IdentifierRuleTests {
             try await t.as(Self.nfd).getSettings()
         }
         let admin = t.adminClient
-        await expectRefused(.invalidArgument, rule: "X15", reason: "identifier_not_nfc") { try await admin.getUser(GetUserRequest(userID: Self.nfd)) }
+        await expectRefused(.invalidArgument, rule: "X15", reason: "identifier_not_nfc") { try await admin.getUser(APIKeysV1.GetUserRequest(userID: Self.nfd)) }
         await expectRefused(.invalidArgument, rule: "X15", reason: "identifier_not_nfc") {
-            try await admin.assignRole(AssignRoleRequest(userID: Self.nfd, role: .tenantAdmin))
+            try await admin.assignRole(APIKeysV1.AssignRoleRequest(userID: Self.nfd, role: .tenantAdmin))
         }
         await expectRefused(.invalidArgument, rule: "X15", reason: "identifier_not_nfc") {
-            try await admin.setLicense(SetLicenseRequest(userID: Self.nfd, licensed: true))
+            try await admin.setLicense(APIKeysV1.SetLicenseRequest(userID: Self.nfd, licensed: true))
         }
         await expectRefused(.invalidArgument, rule: "X15", reason: "identifier_not_nfc") {
-            try await t.operator.removeUser(RemoveUserRequest(tenantID: t.id, userID: Self.nfd))
+            try await t.operator.removeUser(APIKeysV1.RemoveUserRequest(tenantID: t.id, userID: Self.nfd))
         }
         // The NFC spelling is a user like any other.
         _ = try await t.as(Self.nfc).getSettings()
@@ -65,31 +65,31 @@ struct IdentifierRuleTests {
         #expect(reported.first?.metadata["problem"]?.contains("rene\\u{301}") == true, "\(reported)")
 
         // The developer's key neither reads nor renames the admin's key, nor verifies.
-        await expectRefused(.unauthenticated, rule: nil, reason: nil) { try await t.bearer(dev.secret).getKey(GetKeyRequest(keyID: admin.id)) }
+        await expectRefused(.unauthenticated, rule: nil, reason: nil) { try await t.bearer(dev.secret).getKey(APIKeysV1.GetKeyRequest(keyID: admin.id)) }
         await expectRefused(.unauthenticated, rule: nil, reason: nil) {
-            try await t.bearer(dev.secret).renameKey(RenameKeyRequest(keyID: admin.id, name: "mine"))
+            try await t.bearer(dev.secret).renameKey(APIKeysV1.RenameKeyRequest(keyID: admin.id, name: "mine"))
         }
-        await expectRefused(.unauthenticated, rule: nil, reason: "revoked") { try await t.verifier.verify(VerifyRequest(secret: dev.secret)) }
+        await expectRefused(.unauthenticated, rule: nil, reason: "revoked") { try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: dev.secret)) }
 
         // The admin is the admin (not refused as not_tenant_admin), and owns only their own key.
         _ = try await t.as(Self.nfc).getSettings()
-        _ = try await t.as(Self.nfc).setLicense(SetLicenseRequest(userID: Self.nfc, licensed: true))
-        let principal = try #require(try await t.verifier.verify(VerifyRequest(secret: admin.secret)).principal)
+        _ = try await t.as(Self.nfc).setLicense(APIKeysV1.SetLicenseRequest(userID: Self.nfc, licensed: true))
+        let principal = try #require(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: admin.secret)).principal)
         #expect(Array(principal.userID.utf8) == Array(Self.nfc.utf8))
         #expect(Set(principal.roles) == ["Developer", "TenantAdmin"])
         await expectRefused(.permissionDenied, rule: "R19", reason: "not_owner") {
-            try await t.as(Self.nfc).renameKey(RenameKeyRequest(keyID: dev.id, name: "mine"))
+            try await t.as(Self.nfc).renameKey(APIKeysV1.RenameKeyRequest(keyID: dev.id, name: "mine"))
         }
 
         // Removing the admin revokes the admin's key only, in memory and on disk alike.
-        #expect(try await t.operator.removeUser(RemoveUserRequest(tenantID: "legacy", userID: Self.nfc)).keysRevoked == 1)
+        #expect(try await t.operator.removeUser(APIKeysV1.RemoveUserRequest(tenantID: "legacy", userID: Self.nfc)).keysRevoked == 1)
         let revoked = try await openDatabase(of: own.server.dataDirectory).read { db in
             try [String: Bool](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, revoked_at IS NOT NULL AS r FROM api_key").map {
                 ($0["id"] as String, $0["r"] as Bool)
             })
         }
         #expect(revoked == [admin.id: true, dev.id: false])
-        await expectRefused(.unauthenticated, rule: nil, reason: "revoked") { try await t.verifier.verify(VerifyRequest(secret: admin.secret)) }
+        await expectRefused(.unauthenticated, rule: nil, reason: "revoked") { try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: admin.secret)) }
         await t.close()
         await own.stop()
     }

@@ -21,7 +21,7 @@ struct InternalErrorRuleTests {
         }
         let client = try await APIKeysClient.connect(host: own.shared.host, port: own.shared.port, credential: .operator(own.shared.operatorSecret))
         let error = await expectRefused(.internal, rule: nil, reason: "internal") {
-            try await client.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
         }
         let message = try #require(error?.message)
         let prefix = "internal error; error ID "

@@ -27,14 +27,14 @@ struct KeyTableRuleTests {
 
         // Each column sorts.
         _ = try await t.generate("dana", name: "another", expiry: .expiresInSeconds(7200))
-        for field in KeySortField.allCases {
-            let ascending = try await t.adminClient.listKeys(ListKeysRequest(sortBy: field)).keys.map(\.id)
-            let descending = try await t.adminClient.listKeys(ListKeysRequest(sortBy: field, descending: true)).keys.map(\.id)
+        for field in APIKeysV1.KeySortField.allCases {
+            let ascending = try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(sortBy: field)).keys.map(\.id)
+            let descending = try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(sortBy: field, descending: true)).keys.map(\.id)
             #expect(ascending.count == 2 && Set(ascending) == Set(descending), "sort by \(field)")
         }
-        let byName = try await t.adminClient.listKeys(ListKeysRequest(sortBy: .name)).keys.map(\.name)
+        let byName = try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(sortBy: .name)).keys.map(\.name)
         #expect(byName == ["another", "billing export"])
-        let byExpiryDesc = try await t.adminClient.listKeys(ListKeysRequest(sortBy: .expires, descending: true)).keys.map(\.name)
+        let byExpiryDesc = try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(sortBy: .expires, descending: true)).keys.map(\.name)
         #expect(byExpiryDesc == ["another", "billing export"])
         await t.close()
     }
@@ -42,7 +42,7 @@ struct KeyTableRuleTests {
     @Test("R7: search matches part of a name, the exact ID, or the owner, case-insensitively")
     func search() async throws {
         let t = try await RuleTenant.make()
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 10))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 10))
         try await t.addUser("Dana.Scully")
         try await t.addUser("erik")
         let (pipeline, _) = try await t.generate("Dana.Scully", name: "CI Pipeline")
@@ -50,7 +50,7 @@ struct KeyTableRuleTests {
         let (other, _) = try await t.generate("erik", name: "metrics")
 
         func search(_ text: String) async throws -> Set<String> {
-            Set(try await t.allKeys(ListKeysRequest(search: text)).map(\.id))
+            Set(try await t.allKeys(APIKeysV1.ListKeysRequest(search: text)).map(\.id))
         }
         #expect(try await search("pipe") == [pipeline.id])
         #expect(try await search("PIPELINE") == [pipeline.id])
@@ -61,7 +61,7 @@ struct KeyTableRuleTests {
         #expect(try await search("ERIK") == [deploy.id, other.id])
         #expect(try await search("no such thing").isEmpty)
         // A developer's search stays within their own keys.
-        #expect(Set(try await t.as("erik").listKeys(ListKeysRequest(search: "metr")).keys.map(\.id)) == [other.id])
+        #expect(Set(try await t.as("erik").listKeys(APIKeysV1.ListKeysRequest(search: "metr")).keys.map(\.id)) == [other.id])
         #expect(try await search("  pipe  ") == [pipeline.id], "the search text is trimmed")
 
         // LIKE wildcards and non-ASCII case match literally.
@@ -75,7 +75,7 @@ struct KeyTableRuleTests {
         #expect(try await search(#"\"#) == [backslash.id])
         #expect(try await search("école über") == [accented.id])
         await expectRefused(.invalidArgument, rule: "R7", reason: "search_too_long") {
-            try await t.adminClient.listKeys(ListKeysRequest(search: String(repeating: "a", count: 257)))
+            try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(search: String(repeating: "a", count: 257)))
         }
         await t.close()
     }
@@ -87,7 +87,7 @@ struct KeyTableRuleTests {
         let (active, _) = try await t.generate("dana", name: "active")
         let (expiring, expiringSecret) = try await t.generate("dana", name: "expiring", expiry: .expiresInSeconds(1))
         let (revoked, _) = try await t.generate("dana", name: "revoked")
-        _ = try await t.adminClient.revokeKey(RevokeKeyRequest(keyID: revoked.id))
+        _ = try await t.adminClient.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: revoked.id))
         #expect(expiring.status == .active)
         try await Task.sleep(until: .now + .milliseconds(Int(max(0, expiring.expiresAtMs - nowMs())) + 50))
 
@@ -95,11 +95,11 @@ struct KeyTableRuleTests {
         #expect(try await t.key(expiring.id).status == .expired)
         let revokedNow = try await t.key(revoked.id)
         #expect(revokedNow.status == .revoked && revokedNow.revokedAtMs > 0)
-        for (status, id) in [(KeyStatus.active, active.id), (.expired, expiring.id), (.revoked, revoked.id)] {
-            #expect(try await t.allKeys(ListKeysRequest(status: status)).map(\.id) == [id], "filter \(status)")
+        for (status, id) in [(APIKeysV1.KeyStatus.active, active.id), (.expired, expiring.id), (.revoked, revoked.id)] {
+            #expect(try await t.allKeys(APIKeysV1.ListKeysRequest(status: status)).map(\.id) == [id], "filter \(status)")
         }
         await expectRefused(.unauthenticated, rule: "R8", reason: "expired") {
-            try await t.verifier.verify(VerifyRequest(secret: expiringSecret))
+            try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: expiringSecret))
         }
         await t.close()
     }
@@ -108,11 +108,11 @@ struct KeyTableRuleTests {
     func maxExpiryNewKeysOnly() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
-        _ = try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 30 * 86_400))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 30 * 86_400))
         let (long, _) = try await t.generate("dana", name: "long")
         #expect(long.expiresAtMs == long.createdAtMs + 30 * 86_400_000)
 
-        _ = try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 3600))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 3600))
         #expect(try await t.key(long.id).expiresAtMs == long.expiresAtMs)
         #expect(try await t.key(long.id).status == .active)
         let (short, _) = try await t.generate("dana", name: "short")
@@ -127,17 +127,17 @@ struct KeyTableRuleTests {
     func maxKeysNewKeysOnly() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 3))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 3))
         var secrets: [String] = []
         for i in 0..<3 { secrets.append(try await t.generate("dana", name: "k\(i)").secret) }
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 1))
-        #expect(try await t.allKeys(ListKeysRequest(status: .active)).count == 3)
-        for secret in secrets { _ = try await t.verifier.verify(VerifyRequest(secret: secret)) }
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1))
+        #expect(try await t.allKeys(APIKeysV1.ListKeysRequest(status: .active)).count == 3)
+        for secret in secrets { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)) }
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 4))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 4))
         _ = try await t.generate("dana")
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
@@ -153,7 +153,7 @@ struct KeyTableRuleTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 4)
-        #expect(try await t.allKeys(ListKeysRequest(search: "erik", status: .active)).count == 4)
+        #expect(try await t.allKeys(APIKeysV1.ListKeysRequest(search: "erik", status: .active)).count == 4)
         for connection in clients { await connection.close() }
         await t.close()
     }
@@ -163,7 +163,7 @@ struct KeyTableRuleTests {
         let t = try await RuleTenant.make(adminIsDeveloper: true)
         try await t.addUser("dana")
         let expiresAt = nowMs() + 2 * 3_600_000 + 123
-        let response = try await t.as("dana").generateKey(GenerateKeyRequest(name: "  nightly backup  ", expiry: .expiresAtMs(expiresAt)))
+        let response = try await t.as("dana").generateKey(APIKeysV1.GenerateKeyRequest(name: "  nightly backup  ", expiry: .expiresAtMs(expiresAt)))
         let key = try #require(response.key)
         let secret = response.secret
         #expect(key.name == "nightly backup")
@@ -172,21 +172,21 @@ struct KeyTableRuleTests {
 
         let dana = t.as("dana")
         let admin = t.adminClient
-        _ = try await t.verifier.verify(VerifyRequest(secret: secret))
+        _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret))
         var responses: [[UInt8]] = []
-        responses.append(try await dana.getKey(GetKeyRequest(keyID: key.id)).serializedBytes())
-        responses.append(try await admin.getKey(GetKeyRequest(keyID: key.id)).serializedBytes())
+        responses.append(try await dana.getKey(APIKeysV1.GetKeyRequest(keyID: key.id)).serializedBytes())
+        responses.append(try await admin.getKey(APIKeysV1.GetKeyRequest(keyID: key.id)).serializedBytes())
         responses.append(try await dana.listKeys().serializedBytes())
-        responses.append(try await admin.listKeys(ListKeysRequest(search: key.id)).serializedBytes())
+        responses.append(try await admin.listKeys(APIKeysV1.ListKeysRequest(search: key.id)).serializedBytes())
         responses.append(try await t.bearer(secret).listKeys().serializedBytes())
-        responses.append(try await t.verifier.verify(VerifyRequest(secret: secret)).serializedBytes())
-        responses.append(try await dana.renameKey(RenameKeyRequest(keyID: key.id, name: "renamed")).serializedBytes())
+        responses.append(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)).serializedBytes())
+        responses.append(try await dana.renameKey(APIKeysV1.RenameKeyRequest(keyID: key.id, name: "renamed")).serializedBytes())
         responses.append(try await admin.getSettings().serializedBytes())
         responses.append(try await admin.listUsers().serializedBytes())
-        responses.append(try await admin.revokeKey(RevokeKeyRequest(keyID: key.id, reason: "rotate")).serializedBytes())
-        responses.append(try await admin.revokeKeys(RevokeKeysRequest(keyIDs: [key.id])).serializedBytes())
+        responses.append(try await admin.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id, reason: "rotate")).serializedBytes())
+        responses.append(try await admin.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: [key.id])).serializedBytes())
         // Refusals carry no secret either.
-        do { _ = try await t.verifier.verify(VerifyRequest(secret: secret)) } catch let error as RPCError {
+        do { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)) } catch let error as RPCError {
             responses.append(Array(error.message.utf8) + error.details)
         }
         do { _ = try await t.bearer(secret).listKeys() } catch let error as RPCError {
@@ -212,7 +212,7 @@ struct KeyTableRuleTests {
         #expect(defaults.maxKeysPerUser == 5)
         #expect(defaults.excessiveUsePerMinute == 600)
 
-        _ = try await t.settings(UpdateSettingsRequest(apiKeysEnabled: true))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true))
         try await t.addUser("dana")
         let (key, _) = try await t.generate("dana")
         #expect(key.expiresAtMs == key.createdAtMs + 86_400_000)
@@ -237,24 +237,24 @@ struct KeyTableRuleTests {
         let admin = t.adminClient
         for bad in [UInt64(0), 3599, 31_536_001, UInt64.max] {
             await expectRefused(.invalidArgument, rule: "X2", reason: "max_expiry_out_of_range", "max expiry \(bad)") {
-                try await admin.updateSettings(UpdateSettingsRequest(maxExpirySeconds: bad))
+                try await admin.updateSettings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: bad))
             }
         }
         await expectRefused(.invalidArgument, rule: "X2", reason: "max_keys_out_of_range") {
-            try await admin.updateSettings(UpdateSettingsRequest(maxKeysPerUser: 1001))
+            try await admin.updateSettings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1001))
         }
         // A refused update changes nothing, not even its valid fields.
         await expectRefused(.invalidArgument, rule: "X2", reason: "max_keys_out_of_range") {
-            try await admin.updateSettings(UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 5000))
+            try await admin.updateSettings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 5000))
         }
         #expect(try await admin.getSettings().settings?.maxExpirySeconds == 86_400)
         await expectRefused(.invalidArgument, rule: "X9", reason: "excessive_use_out_of_range") {
-            try await admin.updateSettings(UpdateSettingsRequest(excessiveUsePerMinute: 0))
+            try await admin.updateSettings(APIKeysV1.UpdateSettingsRequest(excessiveUsePerMinute: 0))
         }
-        #expect(try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 3600)).maxExpirySeconds == 3600)
-        #expect(try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 31_536_000)).maxExpirySeconds == 31_536_000)
-        #expect(try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 1000)).maxKeysPerUser == 1000)
-        #expect(try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 0)).maxKeysPerUser == 0)
+        #expect(try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 3600)).maxExpirySeconds == 3600)
+        #expect(try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 31_536_000)).maxExpirySeconds == 31_536_000)
+        #expect(try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000)).maxKeysPerUser == 1000)
+        #expect(try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 0)).maxKeysPerUser == 0)
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
         await t.close()
     }
@@ -263,23 +263,23 @@ struct KeyTableRuleTests {
     func onlyActiveCount() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 2))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 2))
         let (first, _) = try await t.generate("dana")
         let (second, _) = try await t.generate("dana")
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
         // A revoked key frees its slot.
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: first.id))
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: first.id))
         let (third, _) = try await t.generate("dana")
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
         // A deleted key frees its slot.
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: third.id))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: third.id))
         let (fourth, _) = try await t.generate("dana")
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
 
         // An expired key frees its slot.
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: fourth.id))
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: fourth.id))
         let (expiring, _) = try await t.generate("dana", expiry: .expiresInSeconds(2))
         await expectRefused(.resourceExhausted, rule: "R16", reason: "key_limit") { try await t.generate("dana") }
         try await Task.sleep(until: .now + .milliseconds(Int(max(0, expiring.expiresAtMs - nowMs())) + 50))
@@ -295,7 +295,7 @@ struct KeyTableRuleTests {
         let t = try await RuleTenant.make(adminIsDeveloper: true)
         try await t.addUser("dana")
         try await t.addUser("erik")
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 30))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 30))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<25 { group.addTask { _ = try await t.generate("dana", name: "d\(i)") } }
             for i in 0..<3 { group.addTask { _ = try await t.generate("erik", name: "e\(i)") } }
@@ -309,17 +309,17 @@ struct KeyTableRuleTests {
 
         let first = try await t.adminClient.listKeys()
         #expect(first.keys.count == 20 && !first.nextPageToken.isEmpty)
-        #expect(try await t.adminClient.listKeys(ListKeysRequest(pageSize: 1)).keys.count == 1)
-        #expect(try await t.adminClient.listKeys(ListKeysRequest(pageSize: 100)).keys.count == 29)
+        #expect(try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(pageSize: 1)).keys.count == 1)
+        #expect(try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(pageSize: 100)).keys.count == 29)
         await expectRefused(.invalidArgument, rule: "X11", reason: "invalid_page_size") {
-            try await t.adminClient.listKeys(ListKeysRequest(pageSize: 101))
+            try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(pageSize: 101))
         }
         // A token is bound to its listing's filters, and must be one the server issued.
         await expectRefused(.invalidArgument, rule: "X11", reason: "page_token_mismatch") {
-            try await t.adminClient.listKeys(ListKeysRequest(search: "d", pageToken: first.nextPageToken))
+            try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(search: "d", pageToken: first.nextPageToken))
         }
         await expectRefused(.invalidArgument, rule: "X11", reason: "invalid_page_token") {
-            try await t.adminClient.listKeys(ListKeysRequest(pageToken: "garbage!"))
+            try await t.adminClient.listKeys(APIKeysV1.ListKeysRequest(pageToken: "garbage!"))
         }
         await t.close()
     }
@@ -330,7 +330,7 @@ struct KeyTableRuleTests {
         let users = (0..<5).map { "dev\($0)" }
         for user in users { try await t.addUser(user) }
         try await t.addUser("late")
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000))
         // Several connections, generating concurrently.
         var clients: [RuleTenant] = []
         for _ in 0..<4 { clients.append(try await RuleTenant.attach(to: t)) }
@@ -349,9 +349,9 @@ struct KeyTableRuleTests {
         }
         #expect(original.count == 1000)
 
-        for (sort, descending) in [(KeySortField.created, false), (.name, true), (.id, false), (.owner, true), (.status, false)] {
+        for (sort, descending) in [(APIKeysV1.KeySortField.created, false), (.name, true), (.id, false), (.owner, true), (.status, false)] {
             var seen: [String] = []
-            var request = ListKeysRequest(sortBy: sort, descending: descending, pageSize: 97)
+            var request = APIKeysV1.ListKeysRequest(sortBy: sort, descending: descending, pageSize: 97)
             var pages = 0
             while true {
                 let page = try await t.adminClient.listKeys(request)
@@ -375,7 +375,7 @@ struct KeyTableRuleTests {
     func names() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
-        _ = try await t.settings(UpdateSettingsRequest(maxKeysPerUser: 20))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 20))
         #expect(try await t.generate("dana", name: " \t spaced out \n").key.name == "spaced out")
         let max = String(repeating: "é", count: 256)
         #expect(try await t.generate("dana", name: max).key.name == max)
@@ -392,7 +392,7 @@ struct KeyTableRuleTests {
             }
         }
         await expectRefused(.invalidArgument, rule: "X12", reason: "name_empty") {
-            try await t.as("dana").renameKey(RenameKeyRequest(keyID: a.id, name: " "))
+            try await t.as("dana").renameKey(APIKeysV1.RenameKeyRequest(keyID: a.id, name: " "))
         }
         let huge = String(repeating: "n", count: 1 << 20)
         let error = await expectRefused(.invalidArgument, rule: "X12", reason: "name_too_long") {
@@ -400,7 +400,7 @@ struct KeyTableRuleTests {
         }
         #expect((error?.message.utf8.count ?? 0) < 1000, "the refusal does not echo the name")
         await expectRefused(.invalidArgument, rule: "X12", reason: "name_too_long") {
-            try await t.as("dana").renameKey(RenameKeyRequest(keyID: a.id, name: huge))
+            try await t.as("dana").renameKey(APIKeysV1.RenameKeyRequest(keyID: a.id, name: huge))
         }
         // The connection is still fine, and nothing was stored.
         #expect(try await t.allKeys().count == 5)

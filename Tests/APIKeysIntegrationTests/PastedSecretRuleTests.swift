@@ -12,10 +12,10 @@ struct PastedSecretRuleTests {
         try await t.addUser("dana")
         let (_, secret) = try await t.generate("dana")
         let attempts: [(String, () async throws -> Void)] = [
-            ("key name", { _ = try await t.as("dana").generateKey(GenerateKeyRequest(name: "prod \(secret)")) }),
-            ("user ID", { _ = try await t.operator.createUser(CreateUserRequest(tenantID: t.id, userID: secret, displayName: "x")) }),
-            ("display name", { _ = try await t.operator.createUser(CreateUserRequest(tenantID: t.id, userID: "eve", displayName: secret)) }),
-            ("GetUser user_id", { _ = try await t.adminClient.getUser(GetUserRequest(userID: secret)) }),
+            ("key name", { _ = try await t.as("dana").generateKey(APIKeysV1.GenerateKeyRequest(name: "prod \(secret)")) }),
+            ("user ID", { _ = try await t.operator.createUser(APIKeysV1.CreateUserRequest(tenantID: t.id, userID: secret, displayName: "x")) }),
+            ("display name", { _ = try await t.operator.createUser(APIKeysV1.CreateUserRequest(tenantID: t.id, userID: "eve", displayName: secret)) }),
+            ("GetUser user_id", { _ = try await t.adminClient.getUser(APIKeysV1.GetUserRequest(userID: secret)) }),
             ("x-tenant-id", {
                 _ = try await t.operator.acting(as: .service(t.shared.serviceSecret, tenant: secret, user: "dana")).getSettings()
             }),
@@ -38,8 +38,8 @@ struct PastedSecretRuleTests {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
         let (key, secret) = try await t.generate("dana")
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: key.id, reason: "leaked: \(secret) in a gist"))
-        let event = try #require(try await t.events(ListEventsRequest(keyID: key.id, action: "key.revoked")).first)
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id, reason: "leaked: \(secret) in a gist"))
+        let event = try #require(try await t.events(APIKeysV1.ListEventsRequest(keyID: key.id, action: "key.revoked")).first)
         #expect(event.details["reason"] == "leaked: [redacted apk_ secret] in a gist")
         #expect(!leaks(secret, in: Array("\(event.details)".utf8)))
         await t.close()
@@ -50,11 +50,11 @@ struct PastedSecretRuleTests {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
         let (key, secret) = try await t.generate("dana")
-        let results = try await t.adminClient.revokeKeys(RevokeKeysRequest(keyIDs: [secret, key.id])).results
+        let results = try await t.adminClient.revokeKeys(APIKeysV1.RevokeKeysRequest(keyIDs: [secret, key.id])).results
         #expect(results.map(\.keyID) == ["[not a key ID]", key.id])
-        #expect(!leaks(secret, in: try RevokeKeysResponse(results: results).serializedBytes()))
+        #expect(!leaks(secret, in: try APIKeysV1.RevokeKeysResponse(results: results).serializedBytes()))
         do {
-            let _: EmptyMessage = try await t.operator.call("/apikeys.v1.Keys/\(secret)", EmptyMessage(), metadata: [:], timeout: .seconds(10))
+            let _: APIKeysV1.EmptyMessage = try await t.operator.call("/apikeys.v1.Keys/\(secret)", APIKeysV1.EmptyMessage(), metadata: [:], timeout: .seconds(10))
             Issue.record("an unknown method succeeded")
         } catch let error as RPCError {
             #expect(error.code == .unimplemented)

@@ -33,7 +33,7 @@ struct ReconnectingClientTests {
             Task {
                 while !stop.withLock({ $0 }) {
                     do {
-                        let verified = try await client.verify(VerifyRequest(secret: secret))
+                        let verified = try await client.verify(APIKeysV1.VerifyRequest(secret: secret))
                         if verified.principal?.userID == "dev" { ok.withLock { $0 += 1 } } else {
                             failures.withLock { $0.append("wrong principal: \(String(describing: verified.principal))") }
                         }
@@ -69,8 +69,8 @@ struct ReconnectingClientTests {
         configuration.poolSize = 2
         let client = APIKeysClient(host: "127.0.0.1", port: server.port, configuration: configuration)
         let slow = (0..<20).map { _ in
-            Task { () throws -> EchoResponse in
-                try await client.call(Self.echo, EchoRequest(sleepMillis: 800, responseSize: 3), metadata: [:])
+            Task { () throws -> APIKeysV1.EchoResponse in
+                try await client.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 800, responseSize: 3), metadata: [:])
             }
         }
         // The calls reach the server (one that had not when the GoAway came is sent again).
@@ -81,9 +81,9 @@ struct ReconnectingClientTests {
             return try await server.restart()
         }
         // Calls made while the old server drains and while nothing listens.
-        var later: [Task<EmptyMessage, any Error>] = []
+        var later: [Task<APIKeysV1.EmptyMessage, any Error>] = []
         while !done.withLock({ $0 }) {
-            later.append(Task { try await client.call(Self.empty, EmptyMessage(), metadata: [:], timeout: .seconds(20)) })
+            later.append(Task { try await client.call(Self.empty, APIKeysV1.EmptyMessage(), metadata: [:], timeout: .seconds(20)) })
             try await Task.sleep(for: .milliseconds(20))
         }
         _ = try await restarted.value
@@ -100,7 +100,7 @@ struct ReconnectingClientTests {
         #expect(later.count > 5)
         #expect(statistics.connectionsOpened >= 2)
         // The new server answers: the client is on it now.
-        let _: EmptyMessage = try await client.call(Self.empty, EmptyMessage(), metadata: [:])
+        let _: APIKeysV1.EmptyMessage = try await client.call(Self.empty, APIKeysV1.EmptyMessage(), metadata: [:])
         await client.close()
         await server.stop()
     }
@@ -162,7 +162,7 @@ struct ReconnectingClientTests {
         configuration.backoffMax = .milliseconds(400)
         let start = ContinuousClock.now
         let (lazy, attempts) = try await withAPIKeysClient(host: "127.0.0.1", port: port, configuration: configuration) { client in
-            let error = await #expect(throws: RPCError.self) { try await client.verify(VerifyRequest(secret: "apk_x")) }
+            let error = await #expect(throws: RPCError.self) { try await client.verify(APIKeysV1.VerifyRequest(secret: "apk_x")) }
             return (error, client.statistics.connectFailures)
         }
         let waited = ContinuousClock.now - start
@@ -185,7 +185,7 @@ struct ReconnectingClientTests {
         // The pool opens a connection while every open one is busy: bursts of calls open all three.
         for _ in 0..<20 where client.statistics.openConnections < 3 {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<30 { group.addTask { let _: EmptyMessage = try await client.call(Self.empty, EmptyMessage(), metadata: [:]) } }
+                for _ in 0..<30 { group.addTask { let _: APIKeysV1.EmptyMessage = try await client.call(Self.empty, APIKeysV1.EmptyMessage(), metadata: [:]) } }
                 try await group.waitForAll()
             }
         }
@@ -195,7 +195,7 @@ struct ReconnectingClientTests {
             for _ in 0..<90 {
                 group.addTask {
                     do {
-                        let _: EchoResponse = try await client.call(Self.echo, EchoRequest(sleepMillis: 300), metadata: [:])
+                        let _: APIKeysV1.EchoResponse = try await client.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 300), metadata: [:])
                     } catch {
                         failures.withLock { $0 += 1 }
                     }
@@ -205,7 +205,7 @@ struct ReconnectingClientTests {
         var spread = client.statistics
         spread.callsPerConnection = zip(spread.callsPerConnection, warm).map { $0 - $1 }
         let afterBurst = client.statistics.callsPerConnection
-        for _ in 0..<20 { let _: EmptyMessage = try await client.call(Self.empty, EmptyMessage(), metadata: [:]) }
+        for _ in 0..<20 { let _: APIKeysV1.EmptyMessage = try await client.call(Self.empty, APIKeysV1.EmptyMessage(), metadata: [:]) }
         let sequential = zip(client.statistics.callsPerConnection, afterBurst).map { $0 - $1 }
         let peers = Set(logs.records.filter { $0.message == "connection opened" }.compactMap { $0.metadata["peer"] })
         print("pool: calls per connection \(spread.callsPerConnection), then 20 sequential calls \(sequential); the server saw \(peers.count) connections")
@@ -242,8 +242,8 @@ struct ReconnectingClientTests {
         logger.logLevel = .critical
         let group = ServiceGroup(services: [client], logger: logger)
         let running = Task { try await group.run() }
-        let slow = Task { () throws -> EchoResponse in
-            try await client.call(Self.echo, EchoRequest(sleepMillis: 500, responseSize: 2), metadata: [:])
+        let slow = Task { () throws -> APIKeysV1.EchoResponse in
+            try await client.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 500, responseSize: 2), metadata: [:])
         }
         try await Self.waitUntilRunning(client, calls: 1)
         await group.triggerGracefulShutdown()
@@ -262,7 +262,7 @@ struct ReconnectingClientTests {
         let t = try await RuleTenant.make(on: shared)
         try await t.addUser("dev")
         let (_, secret) = try await t.generate("dev", name: "load")
-        let verifier = try await t.operator.createServiceCredential(CreateServiceCredentialRequest(
+        let verifier = try await t.operator.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(
             name: "edge-\(t.id)", scope: .verify))
         await t.close()
         return (secret, verifier.secret)
@@ -272,7 +272,7 @@ struct ReconnectingClientTests {
     static func waitUntilRunning(_ client: APIKeysClient, calls: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            let probe: EchoResponse = try await client.call(echo, EchoRequest(), metadata: [:])
+            let probe: APIKeysV1.EchoResponse = try await client.call(echo, APIKeysV1.EchoRequest(), metadata: [:])
             if probe.callsInFlight > calls { return }
             try await Task.sleep(for: .milliseconds(5))
         }

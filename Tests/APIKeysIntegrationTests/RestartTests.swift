@@ -41,7 +41,7 @@ struct RestartTests {
         // The expiry observed before the stop (stored by its flush) is not raised again.
         #expect(try await t2.key(expired.id).status == .expired)
         _ = try await t2.allKeys()
-        let expiredEvents = try await t2.events(ListEventsRequest(keyID: expired.id, action: "key.expired"))
+        let expiredEvents = try await t2.events(APIKeysV1.ListEventsRequest(keyID: expired.id, action: "key.expired"))
         // (The expiry event was still in memory at the snapshot; the shutdown flush stored it.)
         #expect(after.events.filter { $0.action != "key.expired" } == before.events)
         #expect(expiredEvents.count == 1)
@@ -80,7 +80,7 @@ struct RestartTests {
         try await workload.check(t2)
 
         // Killed during a burst of writes on four connections.
-        _ = try await t2.settings(UpdateSettingsRequest(maxKeysPerUser: 1000))
+        _ = try await t2.settings(APIKeysV1.UpdateSettingsRequest(maxKeysPerUser: 1000))
         let acknowledged = Locked<[String]>([])
         let revokedAcknowledged = Locked<[String]>([])
         var attached: [RuleTenant] = []
@@ -94,7 +94,7 @@ struct RestartTests {
                             guard let key = try? await writer.generate("burst", name: "burst \(i)-\(n)").key else { return }
                             acknowledged.withLock { $0.append(key.id) }
                             if n % 3 == 0 {
-                                guard (try? await writer.adminClient.revokeKey(RevokeKeyRequest(keyID: key.id))) != nil else { return }
+                                guard (try? await writer.adminClient.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id))) != nil else { return }
                                 revokedAcknowledged.withLock { $0.append(key.id) }
                             }
                         }
@@ -116,11 +116,11 @@ struct RestartTests {
         restarted = SharedServer(
             host: "127.0.0.1", port: try await daemon.port(), operatorSecret: operatorSecret, serviceSecret: server.serviceSecret)
         t2 = try await RuleTenant.attach(tenant: t.id, on: restarted)
-        let burstKeys = try await t2.allKeys(ListKeysRequest(search: "burst "))
+        let burstKeys = try await t2.allKeys(APIKeysV1.ListKeysRequest(search: "burst "))
         let stored = Dictionary(uniqueKeysWithValues: burstKeys.map { ($0.id, $0) })
         #expect(acked.subtracting(stored.keys).isEmpty, "\(acked.subtracting(stored.keys).count) acknowledged keys lost")
         for id in revokedAcked { #expect(stored[id]?.status == .revoked, "acknowledged revocation of \(id) lost") }
-        let generatedEvents = Set(try await t2.events(ListEventsRequest(action: "key.generated", actor: "user:burst")).map(\.keyID))
+        let generatedEvents = Set(try await t2.events(APIKeysV1.ListEventsRequest(action: "key.generated", actor: "user:burst")).map(\.keyID))
         #expect(acked.isSubset(of: generatedEvents), "every acknowledged key has its event")
         after = try await Snapshot.take(t2)
         #expect(after.keys.filter { $0.ownerID != "burst" }.map(\.withoutUsage) == before.keys.map(\.withoutUsage))
@@ -145,26 +145,26 @@ struct Workload {
 
     static func run(_ t: RuleTenant) async throws -> Workload {
         var w = Workload()
-        _ = try await t.settings(UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 3, excessiveUsePerMinute: 1000))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: 7200, maxKeysPerUser: 3, excessiveUsePerMinute: 1000))
         try await t.addUser("dana")
         try await t.addUser("erik")
         try await t.addUser("lars", roles: [], licensed: false)
         try await t.addUser("gone")
-        _ = try await t.adminClient.assignRole(AssignRoleRequest(userID: t.admin, role: .developer))
-        _ = try await t.adminClient.setLicense(SetLicenseRequest(userID: "lars", licensed: true))
+        _ = try await t.adminClient.assignRole(APIKeysV1.AssignRoleRequest(userID: t.admin, role: .developer))
+        _ = try await t.adminClient.setLicense(APIKeysV1.SetLicenseRequest(userID: "lars", licensed: true))
 
         let (kept, keptSecret) = try await t.generate("dana", name: "kept")
-        _ = try await t.as("dana").renameKey(RenameKeyRequest(keyID: kept.id, name: "kept, renamed"))
+        _ = try await t.as("dana").renameKey(APIKeysV1.RenameKeyRequest(keyID: kept.id, name: "kept, renamed"))
         let (revoked, revokedSecret) = try await t.generate("dana", name: "revoked")
-        _ = try await t.adminClient.revokeKey(RevokeKeyRequest(keyID: revoked.id, reason: "leaked"))
+        _ = try await t.adminClient.revokeKey(APIKeysV1.RevokeKeyRequest(keyID: revoked.id, reason: "leaked"))
         let (deleted, deletedSecret) = try await t.generate("dana", name: "deleted")
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: deleted.id))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: deleted.id))
         let (erikKey, erikSecret) = try await t.generate("erik", name: "erik's")
-        _ = try await t.adminClient.removeRole(RemoveRoleRequest(userID: "erik", role: .developer))
+        _ = try await t.adminClient.removeRole(APIKeysV1.RemoveRoleRequest(userID: "erik", role: .developer))
         let (_, goneSecret) = try await t.generate("gone", name: "gone's")
-        _ = try await t.operator.removeUser(RemoveUserRequest(tenantID: t.id, userID: "gone"))
-        for _ in 0..<3 { _ = try await t.verifier.verify(VerifyRequest(secret: keptSecret)) }
-        _ = try await t.verifier.verify(VerifyRequest(secret: erikSecret))
+        _ = try await t.operator.removeUser(APIKeysV1.RemoveUserRequest(tenantID: t.id, userID: "gone"))
+        for _ in 0..<3 { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: keptSecret)) }
+        _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: erikSecret))
 
         w.activeSecrets = [kept.id: keptSecret, erikKey.id: erikSecret]
         w.revokedSecrets = [revokedSecret, goneSecret]
@@ -175,15 +175,15 @@ struct Workload {
     /// What the restarted server must still do with that state.
     func check(_ t: RuleTenant, maxKeysPerUser: UInt32 = 3, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for (id, secret) in activeSecrets {
-            #expect(try await t.verifier.verify(VerifyRequest(secret: secret)).principal?.keyID == id, sourceLocation: sourceLocation)
+            #expect(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)).principal?.keyID == id, sourceLocation: sourceLocation)
         }
         for secret in revokedSecrets {
             await expectRefused(.unauthenticated, rule: "R12", reason: "revoked", sourceLocation: sourceLocation) {
-                try await t.verifier.verify(VerifyRequest(secret: secret))
+                try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret))
             }
         }
         await expectRefused(.unauthenticated, rule: "X8", reason: "unknown", sourceLocation: sourceLocation) {
-            try await t.verifier.verify(VerifyRequest(secret: deletedSecret))
+            try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: deletedSecret))
         }
         // Roles, licenses and settings still govern.
         await expectRefused(.permissionDenied, rule: "R4", reason: "not_developer", sourceLocation: sourceLocation) {
@@ -205,22 +205,22 @@ struct Workload {
 
 /// What a tenant admin can read of a tenant.
 struct Snapshot: Equatable {
-    var settings: APIKeysWire.TenantSettings?
-    var users: [APIKeysWire.User]
-    var keys: [ApiKey]
-    var events: [APIKeysWire.Event]
+    var settings: APIKeysV1.TenantSettings?
+    var users: [APIKeysV1.User]
+    var keys: [APIKeysV1.ApiKey]
+    var events: [APIKeysV1.Event]
 
     static func take(_ t: RuleTenant) async throws -> Snapshot {
         Snapshot(
             settings: try await t.adminClient.getSettings().settings,
             users: try await t.adminClient.listUsers().users,
-            keys: try await t.allKeys(ListKeysRequest(sortBy: .id)),
+            keys: try await t.allKeys(APIKeysV1.ListKeysRequest(sortBy: .id)),
             events: try await t.events())
     }
 }
 
-extension ApiKey {
-    var withoutUsage: ApiKey {
+extension APIKeysV1.ApiKey {
+    var withoutUsage: APIKeysV1.ApiKey {
         var key = self
         key.useCount = 0
         key.lastUsedAtMs = 0

@@ -33,7 +33,7 @@ struct SharedServer: Sendable {
     /// Creates the `console` service credential on a running server.
     static func provision(host: String, port: Int, operatorSecret: String) async throws -> SharedServer {
         let client = try await APIKeysClient.connect(host: host, port: port, credential: .operator(operatorSecret))
-        let service = try await client.createServiceCredential(CreateServiceCredentialRequest(name: "console"))
+        let service = try await client.createServiceCredential(APIKeysV1.CreateServiceCredentialRequest(name: "console"))
         await client.close()
         return SharedServer(host: host, port: port, operatorSecret: operatorSecret, serviceSecret: service.secret)
     }
@@ -58,12 +58,12 @@ struct RuleTenant: Sendable {
             host: shared.host, port: shared.port, credential: .operator(shared.operatorSecret))
         let id = "t-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
         let tenant = RuleTenant(shared: shared, id: id, operator: client)
-        _ = try await client.createTenant(CreateTenantRequest(tenantID: id, name: "Tenant \(id)"))
-        _ = try await client.createUser(CreateUserRequest(
+        _ = try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: id, name: "Tenant \(id)"))
+        _ = try await client.createUser(APIKeysV1.CreateUserRequest(
             tenantID: id, userID: tenant.admin, displayName: "Admin",
             roles: adminIsDeveloper ? [.tenantAdmin, .developer] : [.tenantAdmin], licensed: true))
         if enabled {
-            _ = try await tenant.as(tenant.admin).updateSettings(UpdateSettingsRequest(apiKeysEnabled: true))
+            _ = try await tenant.as(tenant.admin).updateSettings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true))
         }
         return tenant
     }
@@ -99,33 +99,33 @@ struct RuleTenant: Sendable {
 
     /// The operator adds a user; by default a licensed developer.
     @discardableResult
-    func addUser(_ user: String, roles: [APIKeysWire.Role] = [.developer], licensed: Bool = true) async throws -> APIKeysWire.User? {
-        try await `operator`.createUser(CreateUserRequest(
+    func addUser(_ user: String, roles: [APIKeysV1.Role] = [.developer], licensed: Bool = true) async throws -> APIKeysV1.User? {
+        try await `operator`.createUser(APIKeysV1.CreateUserRequest(
             tenantID: id, userID: user, displayName: user.capitalized, roles: roles, licensed: licensed)).user
     }
 
     /// `user` generates a key; returns the key and its secret.
     func generate(
-        _ user: String, name: String = "key", expiry: GenerateKeyRequest.Expiry? = nil
-    ) async throws -> (key: ApiKey, secret: String) {
-        let response = try await self.as(user).generateKey(GenerateKeyRequest(name: name, expiry: expiry))
+        _ user: String, name: String = "key", expiry: APIKeysV1.GenerateKeyRequest.Expiry? = nil
+    ) async throws -> (key: APIKeysV1.ApiKey, secret: String) {
+        let response = try await self.as(user).generateKey(APIKeysV1.GenerateKeyRequest(name: name, expiry: expiry))
         let key = try #require(response.key)
         return (key, response.secret)
     }
 
-    func settings(_ update: UpdateSettingsRequest) async throws -> APIKeysWire.TenantSettings {
+    func settings(_ update: APIKeysV1.UpdateSettingsRequest) async throws -> APIKeysV1.TenantSettings {
         try #require(try await adminClient.updateSettings(update).settings)
     }
 
-    func key(_ id: String) async throws -> ApiKey {
-        try #require(try await adminClient.getKey(GetKeyRequest(keyID: id)).key)
+    func key(_ id: String) async throws -> APIKeysV1.ApiKey {
+        try #require(try await adminClient.getKey(APIKeysV1.GetKeyRequest(keyID: id)).key)
     }
 
     /// Every event of the tenant matching `request`'s filters, newest first, through all pages.
-    func events(_ request: ListEventsRequest = ListEventsRequest()) async throws -> [APIKeysWire.Event] {
+    func events(_ request: APIKeysV1.ListEventsRequest = APIKeysV1.ListEventsRequest()) async throws -> [APIKeysV1.Event] {
         var request = request
         request.pageSize = 100
-        var all: [APIKeysWire.Event] = []
+        var all: [APIKeysV1.Event] = []
         while true {
             let page = try await adminClient.listEvents(request)
             all += page.events
@@ -137,9 +137,9 @@ struct RuleTenant: Sendable {
     /// Polls the events until `predicate` holds: verify-side events reach the store at the
     /// next usage flush (X9).
     func eventually(
-        _ request: ListEventsRequest = ListEventsRequest(), timeout: Duration = .seconds(5),
-        _ predicate: ([APIKeysWire.Event]) -> Bool
-    ) async throws -> [APIKeysWire.Event] {
+        _ request: APIKeysV1.ListEventsRequest = APIKeysV1.ListEventsRequest(), timeout: Duration = .seconds(5),
+        _ predicate: ([APIKeysV1.Event]) -> Bool
+    ) async throws -> [APIKeysV1.Event] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let events = try await events(request)
@@ -149,10 +149,10 @@ struct RuleTenant: Sendable {
     }
 
     /// Every key the admin sees matching `request`, through all pages.
-    func allKeys(_ request: ListKeysRequest = ListKeysRequest(), as user: String? = nil) async throws -> [ApiKey] {
+    func allKeys(_ request: APIKeysV1.ListKeysRequest = APIKeysV1.ListKeysRequest(), as user: String? = nil) async throws -> [APIKeysV1.ApiKey] {
         var request = request
         request.pageSize = 100
-        var all: [ApiKey] = []
+        var all: [APIKeysV1.ApiKey] = []
         let client = self.as(user ?? admin)
         while true {
             let page = try await client.listKeys(request)
@@ -165,7 +165,7 @@ struct RuleTenant: Sendable {
     func close() async { await `operator`.close() }
 }
 
-/// Runs `body`, which must fail with `code` and `ErrorDetails{rule, reason}`; returns the error.
+/// Runs `body`, which must fail with `code` and `APIKeysV1.ErrorDetails{rule, reason}`; returns the error.
 @discardableResult
 func expectRefused<T>(
     _ code: StatusCode, rule: String?, reason: String?, _ comment: Comment? = nil,
@@ -200,8 +200,8 @@ func contains(_ needle: [UInt8], in bytes: [UInt8]) -> Bool {
     !needle.isEmpty && Data(bytes).range(of: Data(needle)) != nil
 }
 
-extension Array where Element == APIKeysWire.Event {
-    func with(action: String, key: String? = nil) -> [APIKeysWire.Event] {
+extension Array where Element == APIKeysV1.Event {
+    func with(action: String, key: String? = nil) -> [APIKeysV1.Event] {
         filter { $0.action == action && (key == nil || $0.keyID == key) }
     }
 }

@@ -43,8 +43,8 @@ struct TLSTests {
         return try await RPCConnection.connect(host: server.host, port: server.port, configuration: configuration)
     }
 
-    static func health(_ connection: RPCConnection) async throws -> HealthCheckResponse {
-        try await connection.call("/apikeys.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+    static func health(_ connection: RPCConnection) async throws -> APIKeysV1.HealthCheckResponse {
+        try await connection.call("/apikeys.v1.Health/Check", APIKeysV1.HealthCheckRequest(), as: APIKeysV1.HealthCheckResponse.self)
     }
 
     @Test("a plain client to a TLS server fails cleanly, and the server keeps serving")
@@ -109,18 +109,18 @@ struct TLSTests {
                 host: server.host, port: server.port, credential: .operator(Self.operatorSecret),
                 tls: .mutual(certificateChain: gateway.certificate, privateKey: gateway.privateKey, trustRoots: certificates.ca))
             // An authorization value wins over the certificate: here, the operator's.
-            _ = try await client.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
-            _ = try await client.createUser(CreateUserRequest(
+            _ = try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            _ = try await client.createUser(APIKeysV1.CreateUserRequest(
                 tenantID: "acme", userID: "alice", displayName: "Alice", roles: [.tenantAdmin, .developer], licensed: true))
 
             // No authorization, x-tenant-id and x-user-id: the service acts for alice.
             let alice = client.acting(as: .clientCertificate(tenant: "acme", user: "alice"))
-            _ = try await alice.updateSettings(UpdateSettingsRequest(apiKeysEnabled: true))
-            let generated = try await alice.generateKey(GenerateKeyRequest(name: "ci"))
-            #expect(try await alice.getUser(GetUserRequest(userID: "alice")).user?.userID == "alice")
+            _ = try await alice.updateSettings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true))
+            let generated = try await alice.generateKey(APIKeysV1.GenerateKeyRequest(name: "ci"))
+            #expect(try await alice.getUser(APIKeysV1.GetUserRequest(userID: "alice")).user?.userID == "alice")
 
             // No metadata at all: the service itself, which may verify.
-            let verified = try await client.acting(as: .clientCertificate()).verify(VerifyRequest(secret: generated.secret))
+            let verified = try await client.acting(as: .clientCertificate()).verify(APIKeysV1.VerifyRequest(secret: generated.secret))
             #expect(verified.principal?.userID == "alice")
             #expect(verified.principal?.tenantID == "acme")
             await client.close()
@@ -135,7 +135,7 @@ struct TLSTests {
                 host: server.host, port: server.port,
                 tls: .mutual(certificateChain: stranger.certificate, privateKey: stranger.privateKey, trustRoots: certificates.ca))
             #expect(try await client.health().status == .serving)
-            let error = await #expect(throws: RPCError.self) { try await client.verify(VerifyRequest(secret: "aks_nothing")) }
+            let error = await #expect(throws: RPCError.self) { try await client.verify(APIKeysV1.VerifyRequest(secret: "aks_nothing")) }
             #expect(error?.code == .unauthenticated)
             #expect(error?.message.contains("no authorization") == true)
             await client.close()
@@ -149,11 +149,11 @@ struct TLSTests {
             let client = try await APIKeysClient.connect(
                 host: server.host, port: server.port, credential: .operator(Self.operatorSecret),
                 tls: .mutual(certificateChain: verifier.certificate, privateKey: verifier.privateKey, trustRoots: certificates.ca))
-            _ = try await client.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
-            _ = try await client.createUser(CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
+            _ = try await client.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            _ = try await client.createUser(APIKeysV1.CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
             // The service is let through to the key check, which refuses the unknown key.
             let error = await #expect(throws: RPCError.self) {
-                try await client.acting(as: .clientCertificate()).verify(VerifyRequest(secret: "aks_nothing"))
+                try await client.acting(as: .clientCertificate()).verify(APIKeysV1.VerifyRequest(secret: "aks_nothing"))
             }
             #expect(error?.code == .unauthenticated)
             #expect(error?.message.contains("no authorization") == false)
@@ -171,8 +171,8 @@ struct TLSTests {
                 host: server.host, port: server.port, credential: .operator(Self.operatorSecret),
                 tls: .mutual(certificateChain: certificates.gateway.certificate, privateKey: certificates.gateway.privateKey,
                              trustRoots: certificates.ca))
-            _ = try await operatorClient.createTenant(CreateTenantRequest(tenantID: "acme", name: "Acme"))
-            _ = try await operatorClient.createUser(CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
+            _ = try await operatorClient.createTenant(APIKeysV1.CreateTenantRequest(tenantID: "acme", name: "Acme"))
+            _ = try await operatorClient.createUser(APIKeysV1.CreateUserRequest(tenantID: "acme", userID: "alice", roles: [.tenantAdmin], licensed: true))
             await operatorClient.close()
             for pair in [certificates.intern, certificates.lookalike, certificates.stranger] {
                 let client = try await APIKeysClient.connect(

@@ -18,7 +18,7 @@ struct VerificationRuleTests {
         #expect(secret.dropFirst(4).prefix(20) == key.id.dropFirst(4), "the secret embeds the key ID")
         #expect(secret.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
         #expect(secret.dropFirst(24) != otherSecret.dropFirst(24))
-        _ = try await t.verifier.verify(VerifyRequest(secret: secret))
+        _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret))
 
         var typos: [String] = []
         let chars = Array(secret)
@@ -33,16 +33,16 @@ struct VerificationRuleTests {
         typos += [String(secret.dropLast()), secret + "x", "APK_" + secret.dropFirst(4), " " + secret, "", "apk_", "aks_" + secret.dropFirst(4)]
         for typo in typos {
             await expectRefused(.unauthenticated, rule: "X8", reason: "unknown", "typo \(typo)") {
-                try await t.verifier.verify(VerifyRequest(secret: typo))
+                try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: typo))
             }
         }
         // Only the real secret opens the key.
-        #expect(try await t.verifier.verify(VerifyRequest(secret: secret)).principal?.keyID == key.id)
+        #expect(try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)).principal?.keyID == key.id)
 
         // Verify-side events are stored by the flush; none holds a secret. (A typo fails the
         // checksum before any lookup, so it is no key's event; a revoked key's failure is.)
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: key.id))
-        _ = try? await t.verifier.verify(VerifyRequest(secret: secret))
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id))
+        _ = try? await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret))
         _ = try? await t.bearer(secret).listKeys()
         let events = try await t.eventually { $0.contains { $0.action == "key.verify_failed" } }
         #expect(events.contains { $0.action == "key.verify_failed" && $0.keyID == key.id })
@@ -81,29 +81,29 @@ struct VerificationRuleTests {
         let (erikKey, erikSecret) = try await t.generate("erik")
         let v = t.verifier
 
-        let principal = try #require(try await v.verify(VerifyRequest(secret: revokeSecret)).principal)
+        let principal = try #require(try await v.verify(APIKeysV1.VerifyRequest(secret: revokeSecret)).principal)
         #expect(principal.keyID == revokeMe.id && principal.userID == "dana" && principal.tenantID == t.id)
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: revokeMe.id))
-        await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") { try await v.verify(VerifyRequest(secret: revokeSecret)) }
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: revokeMe.id))
+        await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") { try await v.verify(APIKeysV1.VerifyRequest(secret: revokeSecret)) }
 
-        _ = try await v.verify(VerifyRequest(secret: deleteSecret))
-        _ = try await t.as("dana").deleteKey(DeleteKeyRequest(keyID: deleteMe.id))
-        await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") { try await v.verify(VerifyRequest(secret: deleteSecret)) }
+        _ = try await v.verify(APIKeysV1.VerifyRequest(secret: deleteSecret))
+        _ = try await t.as("dana").deleteKey(APIKeysV1.DeleteKeyRequest(keyID: deleteMe.id))
+        await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") { try await v.verify(APIKeysV1.VerifyRequest(secret: deleteSecret)) }
 
-        _ = try await v.verify(VerifyRequest(secret: erikSecret))
-        _ = try await t.settings(UpdateSettingsRequest(apiKeysEnabled: false))
-        await expectRefused(.unauthenticated, rule: "X4", reason: "disabled") { try await v.verify(VerifyRequest(secret: erikSecret)) }
-        _ = try await t.settings(UpdateSettingsRequest(apiKeysEnabled: true))
-        #expect(try await v.verify(VerifyRequest(secret: erikSecret)).principal?.keyID == erikKey.id)
+        _ = try await v.verify(APIKeysV1.VerifyRequest(secret: erikSecret))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: false))
+        await expectRefused(.unauthenticated, rule: "X4", reason: "disabled") { try await v.verify(APIKeysV1.VerifyRequest(secret: erikSecret)) }
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: true))
+        #expect(try await v.verify(APIKeysV1.VerifyRequest(secret: erikSecret)).principal?.keyID == erikKey.id)
 
         // Never generated: well-formed shape, wrong checksum; and garbage.
         await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") {
-            try await v.verify(VerifyRequest(secret: "apk_" + String(repeating: "a", count: 69)))
+            try await v.verify(APIKeysV1.VerifyRequest(secret: "apk_" + String(repeating: "a", count: 69)))
         }
-        await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") { try await v.verify(VerifyRequest(secret: "hello")) }
+        await expectRefused(.unauthenticated, rule: "X8", reason: "unknown") { try await v.verify(APIKeysV1.VerifyRequest(secret: "hello")) }
 
         try await Task.sleep(for: .milliseconds(1100))
-        await expectRefused(.unauthenticated, rule: "R8", reason: "expired") { try await v.verify(VerifyRequest(secret: expireSecret)) }
+        await expectRefused(.unauthenticated, rule: "R8", reason: "expired") { try await v.verify(APIKeysV1.VerifyRequest(secret: expireSecret)) }
 
         // The very next call with a service acting for a user is refused as well: the secret is no credential.
         await expectRefused(.unauthenticated, rule: "R12", reason: "revoked") { try await t.bearer(revokeSecret).listKeys() }
@@ -121,7 +121,7 @@ struct VerificationRuleTests {
         #expect(key.useCount == 0 && key.lastUsedAtMs == 0)
 
         let before = nowMs()
-        for _ in 0..<5 { _ = try await t.verifier.verify(VerifyRequest(secret: secret)) }
+        for _ in 0..<5 { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret)) }
         _ = try await t.bearer(secret).listKeys()
         let after = nowMs()
         // Visible at once (pending usage), and still after the flush stored it.
@@ -135,8 +135,8 @@ struct VerificationRuleTests {
         #expect(seen.updatedAtMs == key.updatedAtMs, "usage is not an update")
         #expect(try await t.as("dana").listKeys().keys.first?.useCount == 6)
         // Failed verifications are not uses.
-        _ = try await t.as("dana").revokeKey(RevokeKeyRequest(keyID: key.id))
-        _ = try? await t.verifier.verify(VerifyRequest(secret: secret))
+        _ = try await t.as("dana").revokeKey(APIKeysV1.RevokeKeyRequest(keyID: key.id))
+        _ = try? await t.verifier.verify(APIKeysV1.VerifyRequest(secret: secret))
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await t.key(key.id).useCount == 6)
         await t.close()
@@ -146,15 +146,15 @@ struct VerificationRuleTests {
     func excessiveUseOncePerWindow() async throws {
         let t = try await RuleTenant.make()
         try await t.addUser("dana")
-        _ = try await t.settings(UpdateSettingsRequest(excessiveUsePerMinute: 10))
+        _ = try await t.settings(APIKeysV1.UpdateSettingsRequest(excessiveUsePerMinute: 10))
         let (hot, hotSecret) = try await t.generate("dana", name: "hot")
         let (warm, warmSecret) = try await t.generate("dana", name: "warm")
         let (calm, calmSecret) = try await t.generate("dana", name: "calm")
 
         let start = nowMs()
-        for _ in 0..<60 { _ = try await t.verifier.verify(VerifyRequest(secret: hotSecret)) }
-        for _ in 0..<11 { _ = try await t.verifier.verify(VerifyRequest(secret: warmSecret)) }
-        for _ in 0..<10 { _ = try await t.verifier.verify(VerifyRequest(secret: calmSecret)) }
+        for _ in 0..<60 { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: hotSecret)) }
+        for _ in 0..<11 { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: warmSecret)) }
+        for _ in 0..<10 { _ = try await t.verifier.verify(APIKeysV1.VerifyRequest(secret: calmSecret)) }
         let end = nowMs()
         // A minute boundary crossed during the loop legitimately opens a second window.
         let windows = Int(end / 60_000 - start / 60_000) + 1
@@ -163,7 +163,7 @@ struct VerificationRuleTests {
             Set($0.with(action: "key.excessive_use").map(\.keyID)) == [hot.id, warm.id]
         }
         try await Task.sleep(for: .milliseconds(300))  // nothing more arrives
-        let alerts = try await t.events(ListEventsRequest(action: "key.excessive_use"))
+        let alerts = try await t.events(APIKeysV1.ListEventsRequest(action: "key.excessive_use"))
         #expect(events.with(action: "key.excessive_use").count == alerts.count)
         #expect((1...windows).contains(alerts.with(action: "key.excessive_use", key: hot.id).count))
         #expect((1...windows).contains(alerts.with(action: "key.excessive_use", key: warm.id).count))

@@ -20,7 +20,7 @@ struct FrameCodecTests {
         .request(RequestFrame(callID: 3, method: "/a.B/C", metadata: metadata(300), message: Array(0...255))),
         .response(ResponseFrame(callID: 1, message: [1, 2, 3])),
         .response(ResponseFrame(callID: 9, code: .permissionDenied, statusMessage: "no licence — «R17»",
-                                details: ErrorDetails(rule: "R17", reason: "no_license").serializedBytes())),
+                                details: APIKeysV1.ErrorDetails(rule: "R17", reason: "no_license").serializedBytes())),
         .response(ResponseFrame(callID: 10, code: .unauthenticated, statusMessage: "bad key")),
         .response(ResponseFrame(callID: 11, code: StatusCode(rawValue: 99), statusMessage: "a code gRPC does not have")),
         .cancel(callID: 42),

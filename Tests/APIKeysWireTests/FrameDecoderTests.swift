@@ -65,7 +65,7 @@ struct FrameDecoderTests {
                                      keepaliveIntervalMillis: 2, server: "apikeysd")),
             .response(ResponseFrame(callID: 1, message: [1, 2, 3])),
             .response(ResponseFrame(callID: 2, code: .notFound, statusMessage: "no such key",
-                                    details: ErrorDetails(rule: "R5", reason: "not_found").serializedBytes())),
+                                    details: APIKeysV1.ErrorDetails(rule: "R5", reason: "not_found").serializedBytes())),
             .response(ResponseFrame(callID: 3, message: [UInt8](repeating: 0xAB, count: 3_000))),
             .ping(1), .pong(2), .goAway(GoAwayFrame(lastCallID: 3, reason: .idleTimeout, message: "idle")),
         ]

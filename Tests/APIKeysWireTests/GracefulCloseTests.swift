@@ -38,7 +38,7 @@ struct GracefulCloseTests {
         var requests = Preface.bytes
         for id in 1...calls {
             requests += FrameCodec.encode(.request(RequestFrame(
-                callID: UInt64(id), method: "/test.Wire/FillLater", message: EchoRequest(responseSize: UInt32(size)).serializedBytes())))
+                callID: UInt64(id), method: "/test.Wire/FillLater", message: APIKeysV1.EchoRequest(responseSize: UInt32(size)).serializedBytes())))
         }
         try await client.send(requests)
         await eventually("the calls to start") { server.probe.startedIDs.count == calls }
@@ -66,7 +66,7 @@ struct GracefulCloseTests {
         #expect(goAway == .goAway(GoAwayFrame(lastCallID: UInt64(calls), reason: .noError, message: "the server is shutting down")))
         let answered = client.frames.compactMap { frame -> UInt64? in
             guard case .response(let response) = frame, response.code == .ok,
-                  (try? EchoResponse(serializedBytes: response.message))?.payload.count == size else { return nil }
+                  (try? APIKeysV1.EchoResponse(serializedBytes: response.message))?.payload.count == size else { return nil }
             return response.callID
         }
         #expect(Set(answered) == Set(1...UInt64(calls)), "answers received: \(answered.sorted())")
@@ -82,7 +82,7 @@ struct GracefulCloseTests {
         var requests = Preface.bytes
         for id in 1...calls {
             requests += FrameCodec.encode(.request(RequestFrame(
-                callID: UInt64(id), method: "/test.Wire/Fill", message: EchoRequest(responseSize: UInt32(size)).serializedBytes())))
+                callID: UInt64(id), method: "/test.Wire/Fill", message: APIKeysV1.EchoRequest(responseSize: UInt32(size)).serializedBytes())))
         }
         try await client.send(requests)
         await eventually("the calls to run") { server.probe.startedIDs.count == calls }

@@ -100,24 +100,24 @@ for label, message in built.items():
     }
 
     static let swiftMessages: [Entry] = [
-        entry(ListKeysResponse(keys: ProtoMessageTests.keys, nextPageToken: "page-2")),
-        entry(GenerateKeyRequest(name: "n", expiry: .expiresAtMs(0))),
-        entry(GenerateKeyRequest(name: "n", expiry: .expiresInSeconds(86_400))),
-        entry(GenerateKeyRequest(name: "n")),
-        entry(UpdateSettingsRequest(apiKeysEnabled: false, maxExpirySeconds: 0, maxKeysPerUser: 0, excessiveUsePerMinute: 0)),
-        entry(UpdateSettingsRequest(maxExpirySeconds: UInt64.max)),
-        entry(RevokeKeysRequest(keyIDs: ["k_1", "", "ключ"], reason: "leaked")),
-        entry(User(tenantID: "t", userID: "u", roles: [.tenantAdmin, .developer, .tenantAdmin], licensed: true, createdAtMs: -5)),
-        entry(EchoResponse(payload: Array(0...255), metadata: ["authorization": "Bearer x", "a": "", "": "z", "z": "ü"], callsInFlight: 7),
+        entry(APIKeysV1.ListKeysResponse(keys: ProtoMessageTests.keys, nextPageToken: "page-2")),
+        entry(APIKeysV1.GenerateKeyRequest(name: "n", expiry: .expiresAtMs(0))),
+        entry(APIKeysV1.GenerateKeyRequest(name: "n", expiry: .expiresInSeconds(86_400))),
+        entry(APIKeysV1.GenerateKeyRequest(name: "n")),
+        entry(APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: false, maxExpirySeconds: 0, maxKeysPerUser: 0, excessiveUsePerMinute: 0)),
+        entry(APIKeysV1.UpdateSettingsRequest(maxExpirySeconds: UInt64.max)),
+        entry(APIKeysV1.RevokeKeysRequest(keyIDs: ["k_1", "", "ключ"], reason: "leaked")),
+        entry(APIKeysV1.User(tenantID: "t", userID: "u", roles: [.tenantAdmin, .developer, .tenantAdmin], licensed: true, createdAtMs: -5)),
+        entry(APIKeysV1.EchoResponse(payload: Array(0...255), metadata: ["authorization": "Bearer x", "a": "", "": "z", "z": "ü"], callsInFlight: 7),
               exactBytes: false),
-        entry(Event(id: UInt64.max, timeMs: 1, tenantID: "t", action: "key.create", details: ["b": "2", "a": "1", "c": "3"]),
+        entry(APIKeysV1.Event(id: UInt64.max, timeMs: 1, tenantID: "t", action: "key.create", details: ["b": "2", "a": "1", "c": "3"]),
               exactBytes: false),
-        entry(EchoRequest(statusCode: -3, statusMessage: "s", sleepMillis: 1, responseSize: 2, payload: [0], echoMetadata: true)),
-        entry(TenantSettings(apiKeysEnabled: true, maxExpirySeconds: 1, maxKeysPerUser: 2, excessiveUsePerMinute: 3, updatedAtMs: 4)),
-        entry(VerifyResponse(principal: Principal(tenantID: "t", userID: "u", keyID: "k", roles: ["developer"], expiresAtMs: 9))),
-        entry(HealthCheckResponse(status: .notServing, version: "1.0")),
-        entry(ErrorDetails(rule: "R17", reason: "no_license")),
-        entry(EmptyMessage()),
+        entry(APIKeysV1.EchoRequest(statusCode: -3, statusMessage: "s", sleepMillis: 1, responseSize: 2, payload: [0], echoMetadata: true)),
+        entry(APIKeysV1.TenantSettings(apiKeysEnabled: true, maxExpirySeconds: 1, maxKeysPerUser: 2, excessiveUsePerMinute: 3, updatedAtMs: 4)),
+        entry(APIKeysV1.VerifyResponse(principal: APIKeysV1.Principal(tenantID: "t", userID: "u", keyID: "k", roles: ["developer"], expiresAtMs: 9))),
+        entry(APIKeysV1.HealthCheckResponse(status: .notServing, version: "1.0")),
+        entry(APIKeysV1.ErrorDetails(rule: "R17", reason: "no_license")),
+        entry(APIKeysV1.EmptyMessage()),
     ]
 
     static let swiftFrames: [Frame] = [
@@ -125,7 +125,7 @@ for label, message in built.items():
                               metadata: Dictionary(uniqueKeysWithValues: (0..<20).map { ("k\($0)", "v\($0)") }),
                               timeoutMicros: 99, message: [0, 1, 2])),
         .response(ResponseFrame(callID: 4, code: .failedPrecondition, statusMessage: "disabled",
-                                details: ErrorDetails(rule: "R2", reason: "disabled").serializedBytes(), message: [])),
+                                details: APIKeysV1.ErrorDetails(rule: "R2", reason: "disabled").serializedBytes(), message: [])),
         .response(ResponseFrame(callID: 5, message: [7])),
         .cancel(callID: 8), .ping(UInt64.max), .pong(1),
         .goAway(GoAwayFrame(lastCallID: 9, reason: .keepaliveTimeout, message: "k")),
@@ -160,13 +160,13 @@ for label, message in built.items():
                 #expect(Wire.hex(expected.serializedBytes()) == Wire.hex(bytes), "\(label)")
             }
         }
-        try expectBuilt("keys", ListKeysResponse(keys: [ApiKey(id: "k_1", name: "n", createdAtMs: -1, status: .revoked, useCount: UInt64.max), ApiKey()],
+        try expectBuilt("keys", APIKeysV1.ListKeysResponse(keys: [APIKeysV1.ApiKey(id: "k_1", name: "n", createdAtMs: -1, status: .revoked, useCount: UInt64.max), APIKeysV1.ApiKey()],
                                                  nextPageToken: "p"))
-        try expectBuilt("user", User(userID: "u", roles: [.tenantAdmin, .developer], licensed: true))
-        try expectBuilt("settings", UpdateSettingsRequest(apiKeysEnabled: false, maxKeysPerUser: 0))
-        try expectBuilt("generate", GenerateKeyRequest(name: "n", expiry: .expiresInSeconds(0)))
-        try expectBuilt("revoke", RevokeKeysRequest(keyIDs: ["a", "", "b"], reason: "r"))
-        try expectBuilt("echo", EchoResponse(payload: [0, 0xFF], metadata: ["a": "1", "b": "2"], callsInFlight: 4), exactBytes: false)
+        try expectBuilt("user", APIKeysV1.User(userID: "u", roles: [.tenantAdmin, .developer], licensed: true))
+        try expectBuilt("settings", APIKeysV1.UpdateSettingsRequest(apiKeysEnabled: false, maxKeysPerUser: 0))
+        try expectBuilt("generate", APIKeysV1.GenerateKeyRequest(name: "n", expiry: .expiresInSeconds(0)))
+        try expectBuilt("revoke", APIKeysV1.RevokeKeysRequest(keyIDs: ["a", "", "b"], reason: "r"))
+        try expectBuilt("echo", APIKeysV1.EchoResponse(payload: [0, 0xFF], metadata: ["a": "1", "b": "2"], callsInFlight: 4), exactBytes: false)
 
         #expect(try decodeBody(python.built["request"] ?? []) == .request(RequestFrame(
             callID: 5, method: "/a.B/C", metadata: ["x": "y", "authorization": "Bearer z"], timeoutMicros: 7, message: [1])))

@@ -58,7 +58,7 @@ struct RPCConnectionTests {
             window.arm()
             let task = Task {
                 // The server handler sleeps 20 s unless the call is cancelled.
-                _ = try? await connection.call("/test.Wire/Echo", EchoRequest(sleepMillis: 20_000), as: EchoResponse.self)
+                _ = try? await connection.call("/test.Wire/Echo", APIKeysV1.EchoRequest(sleepMillis: 20_000), as: APIKeysV1.EchoResponse.self)
                 finished.increment()
             }
             await eventually("the request to be in the write") { window.inside }
@@ -77,7 +77,7 @@ struct RPCConnectionTests {
             let iterations = 200
             for i in 0..<iterations {
                 let task = Task {
-                    _ = try? await connection.call("/test.Wire/Echo", EchoRequest(sleepMillis: 20_000), as: EchoResponse.self)
+                    _ = try? await connection.call("/test.Wire/Echo", APIKeysV1.EchoRequest(sleepMillis: 20_000), as: APIKeysV1.EchoResponse.self)
                     finished.increment()
                 }
                 // Spread the cancel over the moments the call is being started on the event loop.

@@ -9,9 +9,9 @@ struct RPCRouterTests {
 
     static var router: RPCRouter {
         var router = RPCRouter()
-        router.register("/apikeys.v1.Keys/Get") { (_: GetKeyRequest, _) in GetKeyResponse() }
-        router.registerNonBlocking("/apikeys.v1.Health/Check") { (_: HealthCheckRequest, _) in
-            HealthCheckResponse(status: .serving)
+        router.register("/apikeys.v1.Keys/Get") { (_: APIKeysV1.GetKeyRequest, _) in APIKeysV1.GetKeyResponse() }
+        router.registerNonBlocking("/apikeys.v1.Health/Check") { (_: APIKeysV1.HealthCheckRequest, _) in
+            APIKeysV1.HealthCheckResponse(status: .serving)
         }
         return router
     }
@@ -123,7 +123,7 @@ struct RPCRouterTests {
             return
         }
         let output = try body([], Self.call)
-        #expect(try HealthCheckResponse(serializedBytes: output) == HealthCheckResponse(status: .serving))
+        #expect(try APIKeysV1.HealthCheckResponse(serializedBytes: output) == APIKeysV1.HealthCheckResponse(status: .serving))
     }
 
     @Test("a registered handler given bad bytes throws a WireError, which maps to INVALID_ARGUMENT")
@@ -139,15 +139,15 @@ struct RPCRouterTests {
     @Test("an async handler runs with its call")
     func asyncHandler() async throws {
         var router = RPCRouter()
-        router.register("/t.T/Echo") { (request: EchoRequest, call: ServerCall) in
-            EchoResponse(payload: request.payload, metadata: call.metadata, callsInFlight: UInt32(call.callsInFlight))
+        router.register("/t.T/Echo") { (request: APIKeysV1.EchoRequest, call: ServerCall) in
+            APIKeysV1.EchoResponse(payload: request.payload, metadata: call.metadata, callsInFlight: UInt32(call.callsInFlight))
         }
         guard case .success(.async(let body)) = router.handler(for: "/t.T/Echo") else {
             Issue.record("no async handler")
             return
         }
         let call = ServerCall(callID: 3, method: "/t.T/Echo", metadata: ["k": "v"], deadline: nil, callsInFlight: 4)
-        let output = try await body(EchoRequest(payload: [1, 2]).serializedBytes(), call)
-        #expect(try EchoResponse(serializedBytes: output) == EchoResponse(payload: [1, 2], metadata: ["k": "v"], callsInFlight: 4))
+        let output = try await body(APIKeysV1.EchoRequest(payload: [1, 2]).serializedBytes(), call)
+        #expect(try APIKeysV1.EchoResponse(serializedBytes: output) == APIKeysV1.EchoResponse(payload: [1, 2], metadata: ["k": "v"], callsInFlight: 4))
     }
 }

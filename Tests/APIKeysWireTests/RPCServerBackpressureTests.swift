@@ -17,7 +17,7 @@ struct RPCServerBackpressureTests {
 
     /// Calls `ids` to Fill, each asking `responseSize` bytes and carrying `payload` bytes.
     static func fillRequests(_ ids: ClosedRange<UInt64>, responseSize: Int, payload: Int = 0) -> [UInt8] {
-        let message = EchoRequest(responseSize: UInt32(responseSize), payload: [UInt8](repeating: 0x52, count: payload)).serializedBytes()
+        let message = APIKeysV1.EchoRequest(responseSize: UInt32(responseSize), payload: [UInt8](repeating: 0x52, count: payload)).serializedBytes()
         var bytes: [UInt8] = []
         for id in ids {
             bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: fill, message: message)))
@@ -37,7 +37,7 @@ struct RPCServerBackpressureTests {
         }
         #expect(responses.map(\.callID) == Array(1...UInt64(count)), sourceLocation: sourceLocation)
         #expect(responses.allSatisfy { $0.code == .ok }, sourceLocation: sourceLocation)
-        #expect(responses.allSatisfy { (try? EchoResponse(serializedBytes: $0.message))?.payload.count == size },
+        #expect(responses.allSatisfy { (try? APIKeysV1.EchoResponse(serializedBytes: $0.message))?.payload.count == size },
                 sourceLocation: sourceLocation)
     }
 
@@ -178,7 +178,7 @@ struct RPCServerBackpressureTests {
         // last write (the settings, 3 s earlier).
         let payload = [UInt8](repeating: 7, count: 1024 * 1024)
         try await client.send(Preface.bytes + FrameCodec.encode(.request(RequestFrame(
-            callID: 1, method: "/test.Wire/Echo", message: EchoRequest(sleepMillis: 3_000, payload: payload).serializedBytes()))))
+            callID: 1, method: "/test.Wire/Echo", message: APIKeysV1.EchoRequest(sleepMillis: 3_000, payload: payload).serializedBytes()))))
         let reader = Task {
             while !Task.isCancelled {
                 client.readChunk()
@@ -191,14 +191,14 @@ struct RPCServerBackpressureTests {
         reader.cancel()
         #expect(!client.closed)
         #expect(client.frames.last == .response(ResponseFrame(
-            callID: 1, message: EchoResponse(payload: payload, callsInFlight: 1).serializedBytes())))
+            callID: 1, message: APIKeysV1.EchoResponse(payload: payload, callsInFlight: 1).serializedBytes())))
         await client.close()
         await server.server.shutdown()
     }
 
     /// Calls `ids` to FillLater (answered when the gate opens), each asking `responseSize` bytes.
     static func fillLaterRequests(_ ids: ClosedRange<UInt64>, responseSize: Int) -> [UInt8] {
-        let message = EchoRequest(responseSize: UInt32(responseSize)).serializedBytes()
+        let message = APIKeysV1.EchoRequest(responseSize: UInt32(responseSize)).serializedBytes()
         var bytes: [UInt8] = []
         for id in ids {
             bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/test.Wire/FillLater", message: message)))
@@ -261,13 +261,13 @@ struct RPCServerBackpressureTests {
         let server = try await TestServer.start(maxConcurrentCalls: 100) { $0.connection.maxUnwrittenBytes = 512 * 1024 }
         let connection = try await server.connect()
         let size = 4 * 1024 * 1024 - 1024
-        let reply = try await connection.call("/test.Wire/Fill", EchoRequest(responseSize: UInt32(size)), as: EchoResponse.self)
+        let reply = try await connection.call("/test.Wire/Fill", APIKeysV1.EchoRequest(responseSize: UInt32(size)), as: APIKeysV1.EchoResponse.self)
         #expect(reply.payload.count == size)
         server.gate.open()
         try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<100 {
                 group.addTask {
-                    try await connection.call("/test.Wire/Echo", EchoRequest(payload: [1, 2, 3]), as: EchoResponse.self).payload.count
+                    try await connection.call("/test.Wire/Echo", APIKeysV1.EchoRequest(payload: [1, 2, 3]), as: APIKeysV1.EchoResponse.self).payload.count
                 }
             }
             for try await count in group { #expect(count == 3) }

@@ -29,7 +29,7 @@ struct TestServer {
         let probe = CallProbe()
         let gate = Gate()
         var router = RPCRouter()
-        router.register("/test.Wire/Echo") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
+        router.register("/test.Wire/Echo") { (request: APIKeysV1.EchoRequest, call: ServerCall) async throws -> APIKeysV1.EchoResponse in
             probe.started(call.callID)
             if request.sleepMillis > 0 {
                 do {
@@ -39,22 +39,22 @@ struct TestServer {
                     throw error
                 }
             }
-            return EchoResponse(payload: request.payload, metadata: request.echoMetadata ? call.metadata : [:],
+            return APIKeysV1.EchoResponse(payload: request.payload, metadata: request.echoMetadata ? call.metadata : [:],
                                 callsInFlight: UInt32(call.callsInFlight))
         }
-        router.registerNonBlocking("/test.Wire/Fill") { (request: EchoRequest, call: ServerCall) throws -> EchoResponse in
+        router.registerNonBlocking("/test.Wire/Fill") { (request: APIKeysV1.EchoRequest, call: ServerCall) throws -> APIKeysV1.EchoResponse in
             probe.started(call.callID)
-            return EchoResponse(payload: [UInt8](repeating: 0x46, count: Int(request.responseSize)))
+            return APIKeysV1.EchoResponse(payload: [UInt8](repeating: 0x46, count: Int(request.responseSize)))
         }
-        router.register("/test.Wire/FillLater") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
+        router.register("/test.Wire/FillLater") { (request: APIKeysV1.EchoRequest, call: ServerCall) async throws -> APIKeysV1.EchoResponse in
             probe.started(call.callID)
             await gate.wait()
-            return EchoResponse(payload: [UInt8](repeating: 0x4C, count: Int(request.responseSize)))
+            return APIKeysV1.EchoResponse(payload: [UInt8](repeating: 0x4C, count: Int(request.responseSize)))
         }
-        router.register("/test.Wire/Wait") { (request: EchoRequest, call: ServerCall) async throws -> EchoResponse in
+        router.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, call: ServerCall) async throws -> APIKeysV1.EchoResponse in
             probe.started(call.callID)
             await gate.wait()
-            return EchoResponse(payload: request.payload)
+            return APIKeysV1.EchoResponse(payload: request.payload)
         }
         var configuration = RPCServerConfiguration()
         configuration.port = 0
@@ -100,8 +100,8 @@ struct RPCServerTests {
             #expect(connection.serverSettings.server == "wiretests")
             #expect(connection.serverSettings.maxConcurrentCalls == 256)
             #expect(connection.serverSettings.protocolVersion == 1)
-            let reply = try await connection.call(Self.echo, EchoRequest(payload: [1, 2, 3], echoMetadata: true),
-                                                  metadata: ["x-user-id": "u1"], as: EchoResponse.self)
+            let reply = try await connection.call(Self.echo, APIKeysV1.EchoRequest(payload: [1, 2, 3], echoMetadata: true),
+                                                  metadata: ["x-user-id": "u1"], as: APIKeysV1.EchoResponse.self)
             #expect(reply.payload == [1, 2, 3])
             #expect(reply.metadata == ["x-user-id": "u1"])
         }
@@ -111,10 +111,10 @@ struct RPCServerTests {
     func unknownMethod() async throws {
         try await TestServer.with { _, connection in
             let error = await #expect(throws: RPCError.self) {
-                try await connection.call("/test.Wire/Nope", EchoRequest(), as: EchoResponse.self)
+                try await connection.call("/test.Wire/Nope", APIKeysV1.EchoRequest(), as: APIKeysV1.EchoResponse.self)
             }
             #expect(error?.code == .unimplemented)
-            let reply = try await connection.call(Self.echo, EchoRequest(payload: [9]), as: EchoResponse.self)
+            let reply = try await connection.call(Self.echo, APIKeysV1.EchoRequest(payload: [9]), as: APIKeysV1.EchoResponse.self)
             #expect(reply.payload == [9])
         }
     }
@@ -122,14 +122,14 @@ struct RPCServerTests {
     @Test("200 concurrent calls on one connection each get their own answer")
     func concurrentCalls() async throws {
         try await TestServer.with { server, connection in
-            let replies = try await withThrowingTaskGroup(of: (Int, EchoResponse).self) { group in
+            let replies = try await withThrowingTaskGroup(of: (Int, APIKeysV1.EchoResponse).self) { group in
                 for i in 0..<200 {
                     group.addTask {
                         let payload = [UInt8(i & 0xFF), UInt8(i >> 8)]
-                        return (i, try await connection.call(Self.echo, EchoRequest(sleepMillis: 20, payload: payload), as: EchoResponse.self))
+                        return (i, try await connection.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 20, payload: payload), as: APIKeysV1.EchoResponse.self))
                     }
                 }
-                var replies: [Int: EchoResponse] = [:]
+                var replies: [Int: APIKeysV1.EchoResponse] = [:]
                 for try await (i, reply) in group { replies[i] = reply }
                 return replies
             }
@@ -147,7 +147,7 @@ struct RPCServerTests {
     func taskCancellation() async throws {
         try await TestServer.with { server, connection in
             let task = Task {
-                try await connection.call(Self.echo, EchoRequest(sleepMillis: 30_000), as: EchoResponse.self)
+                try await connection.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 30_000), as: APIKeysV1.EchoResponse.self)
             }
             await eventually("the call to start on the server") { server.probe.startedIDs.count == 1 }
             task.cancel()
@@ -158,7 +158,7 @@ struct RPCServerTests {
                 !server.probe.cancelledIDs.isEmpty && server.probe.cancelledIDs == server.probe.startedIDs
             }
             // The connection is still good.
-            let reply = try await connection.call(Self.echo, EchoRequest(payload: [5]), as: EchoResponse.self)
+            let reply = try await connection.call(Self.echo, APIKeysV1.EchoRequest(payload: [5]), as: APIKeysV1.EchoResponse.self)
             #expect(reply.payload == [5])
         }
     }
@@ -168,7 +168,7 @@ struct RPCServerTests {
         try await TestServer.with { server, connection in
             let started = ContinuousClock.now
             let error = await #expect(throws: RPCError.self) {
-                try await connection.call(Self.echo, EchoRequest(sleepMillis: 30_000), timeout: .milliseconds(100), as: EchoResponse.self)
+                try await connection.call(Self.echo, APIKeysV1.EchoRequest(sleepMillis: 30_000), timeout: .milliseconds(100), as: APIKeysV1.EchoResponse.self)
             }
             #expect(error?.code == .deadlineExceeded)
             #expect(ContinuousClock.now - started < .seconds(5))
@@ -181,7 +181,7 @@ struct RPCServerTests {
         let server = try await TestServer.start()
         let connection = try await server.connect()
         let inFlight = Task {
-            try await connection.call("/test.Wire/Wait", EchoRequest(payload: [7]), as: EchoResponse.self)
+            try await connection.call("/test.Wire/Wait", APIKeysV1.EchoRequest(payload: [7]), as: APIKeysV1.EchoResponse.self)
         }
         await eventually("the call to start on the server") { server.probe.startedIDs.count == 1 }
 
@@ -190,7 +190,7 @@ struct RPCServerTests {
         var refusal: RPCError?
         await eventually("a call to be refused") {
             do {
-                _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
+                _ = try await connection.call(Self.echo, APIKeysV1.EchoRequest(), as: APIKeysV1.EchoResponse.self)
                 return false
             } catch let error as RPCError {
                 refusal = error
@@ -207,7 +207,7 @@ struct RPCServerTests {
         await shutdown.value
         await eventually("the connection to close") { !connection.isActive }
         let late = await #expect(throws: RPCError.self) {
-            try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
+            try await connection.call(Self.echo, APIKeysV1.EchoRequest(), as: APIKeysV1.EchoResponse.self)
         }
         #expect(late?.code == .unavailable)
     }
@@ -217,7 +217,7 @@ struct RPCServerTests {
         let server = try await TestServer.start()
         let client = try await RawClient.connect(port: server.port)
         try await client.send(Preface.bytes + FrameCodec.encode(.request(RequestFrame(
-            callID: 1, method: "/test.Wire/Wait", message: EchoRequest(payload: [1]).serializedBytes()))))
+            callID: 1, method: "/test.Wire/Wait", message: APIKeysV1.EchoRequest(payload: [1]).serializedBytes()))))
         await eventually("the call to start on the server") { server.probe.startedIDs == [1] }
 
         let shutdown = Task { await server.server.shutdown() }
@@ -236,7 +236,7 @@ struct RPCServerTests {
 
         server.gate.open()
         await eventually("the connection to close") { client.closed }
-        #expect(client.frames.last == .response(ResponseFrame(callID: 1, message: EchoResponse(payload: [1]).serializedBytes())))
+        #expect(client.frames.last == .response(ResponseFrame(callID: 1, message: APIKeysV1.EchoResponse(payload: [1]).serializedBytes())))
         await shutdown.value
         await client.close()
     }
@@ -272,9 +272,9 @@ struct RPCServerTests {
         let server = try await TestServer.start()
         let client = try await RawClient.connect(port: server.port)
         try await client.send(Preface.bytes + FrameCodec.encode(.request(RequestFrame(
-            callID: 1, method: Self.echo, timeoutMicros: UInt64.max, message: EchoRequest(payload: [3]).serializedBytes()))))
+            callID: 1, method: Self.echo, timeoutMicros: UInt64.max, message: APIKeysV1.EchoRequest(payload: [3]).serializedBytes()))))
         await eventually("the answer") { client.frames.count == 2 }
-        #expect(client.frames.last == .response(ResponseFrame(callID: 1, message: EchoResponse(payload: [3], callsInFlight: 1).serializedBytes())))
+        #expect(client.frames.last == .response(ResponseFrame(callID: 1, message: APIKeysV1.EchoResponse(payload: [3], callsInFlight: 1).serializedBytes())))
         await client.close()
         await server.server.shutdown()
     }
@@ -310,7 +310,7 @@ struct RPCServerTests {
         let connection = try await server.connect()
         try await Task.sleep(for: .milliseconds(1_200))
         #expect(connection.isActive)
-        let reply = try await connection.call(Self.echo, EchoRequest(payload: [4]), as: EchoResponse.self)
+        let reply = try await connection.call(Self.echo, APIKeysV1.EchoRequest(payload: [4]), as: APIKeysV1.EchoResponse.self)
         #expect(reply.payload == [4])
         await connection.close()
         await server.server.shutdown()
@@ -328,7 +328,7 @@ struct RPCServerTests {
             configuration.connection.idleTimeout = .seconds(3)
         }
         let connection = try await server.connect()
-        _ = try await connection.call(Self.echo, EchoRequest(), as: EchoResponse.self)
+        _ = try await connection.call(Self.echo, APIKeysV1.EchoRequest(), as: APIKeysV1.EchoResponse.self)
         await eventually(timeout: .seconds(10), "the idle connection to be closed") { !connection.isActive }
         await connection.close()
         await server.server.shutdown()

@@ -9,16 +9,16 @@ struct ServerConnectionHandlerTests {
 
     static var router: RPCRouter {
         var router = RPCRouter()
-        router.registerNonBlocking("/apikeys.v1.Health/Check") { (_: HealthCheckRequest, _) in
-            HealthCheckResponse(status: .serving, version: "test")
+        router.registerNonBlocking("/apikeys.v1.Health/Check") { (_: APIKeysV1.HealthCheckRequest, _) in
+            APIKeysV1.HealthCheckResponse(status: .serving, version: "test")
         }
-        router.registerNonBlocking("/test.Wire/Echo") { (request: EchoRequest, call: ServerCall) in
+        router.registerNonBlocking("/test.Wire/Echo") { (request: APIKeysV1.EchoRequest, call: ServerCall) in
             if request.statusCode != 0 {
                 throw RPCError(code: StatusCode(rawValue: request.statusCode), message: request.statusMessage)
             }
             if request.statusMessage == "boom" { throw Boom() }
             let payload = request.responseSize > 0 ? [UInt8](repeating: 1, count: Int(request.responseSize)) : request.payload
-            return EchoResponse(payload: payload, metadata: request.echoMetadata ? call.metadata : [:],
+            return APIKeysV1.EchoResponse(payload: payload, metadata: request.echoMetadata ? call.metadata : [:],
                                 callsInFlight: UInt32(call.callsInFlight))
         }
         return router
@@ -94,7 +94,7 @@ struct ServerConnectionHandlerTests {
         try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/apikeys.v1.Health/Check"))))
         #expect(try Self.written(channel) == [
             Self.settings,
-            .response(ResponseFrame(callID: 1, message: HealthCheckResponse(status: .serving, version: "test").serializedBytes())),
+            .response(ResponseFrame(callID: 1, message: APIKeysV1.HealthCheckResponse(status: .serving, version: "test").serializedBytes())),
         ])
         _ = try? channel.finish()
     }
@@ -106,13 +106,13 @@ struct ServerConnectionHandlerTests {
         for id in UInt64(1)...3 {
             bytes += FrameCodec.encode(.request(RequestFrame(
                 callID: id, method: "/test.Wire/Echo", metadata: ["n": "\(id)"],
-                message: EchoRequest(payload: [UInt8(id)], echoMetadata: true).serializedBytes())))
+                message: APIKeysV1.EchoRequest(payload: [UInt8(id)], echoMetadata: true).serializedBytes())))
         }
         try Self.send(channel, bytes)
         let frames = try Self.written(channel)
         #expect(frames.count == 4)
         for id in UInt64(1)...3 {
-            let expected = EchoResponse(payload: [UInt8(id)], metadata: ["n": "\(id)"], callsInFlight: 1)
+            let expected = APIKeysV1.EchoResponse(payload: [UInt8(id)], metadata: ["n": "\(id)"], callsInFlight: 1)
             #expect(frames.dropFirst().contains(.response(ResponseFrame(callID: id, message: expected.serializedBytes()))))
         }
         _ = try? channel.finish()
@@ -123,10 +123,10 @@ struct ServerConnectionHandlerTests {
         let channel = try Self.makeChannel()
         try Self.send(channel, Preface.bytes
             + FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/test.Wire/Echo",
-                                                      message: EchoRequest(statusCode: 7, statusMessage: "nope").serializedBytes())))
+                                                      message: APIKeysV1.EchoRequest(statusCode: 7, statusMessage: "nope").serializedBytes())))
             + FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/test.Wire/Echo", message: [0xFF, 0xFF])))
             + FrameCodec.encode(.request(RequestFrame(callID: 3, method: "/test.Wire/Echo",
-                                                      message: EchoRequest(statusMessage: "boom").serializedBytes())))
+                                                      message: APIKeysV1.EchoRequest(statusMessage: "boom").serializedBytes())))
             + FrameCodec.encode(.request(RequestFrame(callID: 4, method: "/test.Wire/Nope"))))
         let responses = try Self.written(channel).compactMap { frame -> ResponseFrame? in
             if case .response(let r) = frame { return r } else { return nil }
@@ -144,7 +144,7 @@ struct ServerConnectionHandlerTests {
         // in the settings); a client enforcing it would drop the whole connection.
         let channel = try Self.makeChannel()
         try Self.send(channel, Preface.bytes + FrameCodec.encode(.request(RequestFrame(
-            callID: 1, method: "/test.Wire/Echo", message: EchoRequest(responseSize: 2000).serializedBytes()))))
+            callID: 1, method: "/test.Wire/Echo", message: APIKeysV1.EchoRequest(responseSize: 2000).serializedBytes()))))
         var all = ByteBuffer()
         while var buffer = try channel.readOutbound(as: ByteBuffer.self) { all.writeBuffer(&buffer) }
         var bodies: [Int] = []
@@ -157,7 +157,7 @@ struct ServerConnectionHandlerTests {
 
         try Self.send(channel, FrameCodec.encode(.request(RequestFrame(callID: 2, method: "/apikeys.v1.Health/Check"))))
         let frames = try Self.written(channel)
-        #expect(frames.last == .response(ResponseFrame(callID: 2, message: HealthCheckResponse(status: .serving, version: "test").serializedBytes())))
+        #expect(frames.last == .response(ResponseFrame(callID: 2, message: APIKeysV1.HealthCheckResponse(status: .serving, version: "test").serializedBytes())))
         #expect(channel.isActive)
         _ = try? channel.finish()
     }
@@ -262,9 +262,9 @@ struct ServerConnectionHandlerTests {
     func shutdownDraining() async throws {
         let gate = Gate()
         var waitRouter = RPCRouter()
-        waitRouter.register("/test.Wire/Wait") { (request: EchoRequest, _: ServerCall) async throws -> EchoResponse in
+        waitRouter.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, _: ServerCall) async throws -> APIKeysV1.EchoResponse in
             await gate.wait()
-            return EchoResponse(payload: request.payload)
+            return APIKeysV1.EchoResponse(payload: request.payload)
         }
         let channel = NIOAsyncTestingChannel()
         let configuration = Self.configuration
@@ -280,7 +280,7 @@ struct ServerConnectionHandlerTests {
         }
 
         try await channel.writeInbound(ByteBuffer(bytes: Preface.bytes + FrameCodec.encode(.request(RequestFrame(
-            callID: 1, method: "/test.Wire/Wait", message: EchoRequest(payload: [42]).serializedBytes())))))
+            callID: 1, method: "/test.Wire/Wait", message: APIKeysV1.EchoRequest(payload: [42]).serializedBytes())))))
         #expect(try await next() == Self.settings)
 
         channel.pipeline.fireUserInboundEventTriggered(ServerConnectionHandler.ShutdownEvent())
@@ -296,7 +296,7 @@ struct ServerConnectionHandlerTests {
         #expect(rejected.code == .unavailable)
 
         gate.open()
-        #expect(try await next() == .response(ResponseFrame(callID: 1, message: EchoResponse(payload: [42]).serializedBytes())))
+        #expect(try await next() == .response(ResponseFrame(callID: 1, message: APIKeysV1.EchoResponse(payload: [42]).serializedBytes())))
         try await channel.closeFuture.get()
         #expect(!channel.isActive)
     }

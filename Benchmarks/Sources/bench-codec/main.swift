@@ -37,7 +37,7 @@ struct Case {
 let cRequest = Case(
     name: "request",
     encode: {
-        let message = VerifyRequest(secret: secret).serializedBytes()
+        let message = APIKeysV1.VerifyRequest(secret: secret).serializedBytes()
         var buffer = ByteBuffer()
         FrameCodec.encode(.request(RequestFrame(callID: 12345, method: method, metadata: ["authorization": credential], message: message)), into: &buffer)
         return buffer
@@ -45,13 +45,13 @@ let cRequest = Case(
     decode: { buffer in
         let frame = try! buffer.withUnsafeReadableBytes { try FrameCodec.decode(body: UnsafeRawBufferPointer(rebasing: $0[4...])) }
         guard case .request(let r) = frame else { fatalError() }
-        return try! VerifyRequest(serializedBytes: r.message).secret.utf8.count + r.metadata.count
+        return try! APIKeysV1.VerifyRequest(serializedBytes: r.message).secret.utf8.count + r.metadata.count
     })
 
 let cResponse = Case(
     name: "response",
     encode: {
-        let message = VerifyResponse(principal: Principal(
+        let message = APIKeysV1.VerifyResponse(principal: APIKeysV1.Principal(
             tenantID: principal.tenant, userID: principal.user, keyID: principal.key,
             roles: principal.roles, expiresAtMs: principal.expires)).serializedBytes()
         var buffer = ByteBuffer()
@@ -61,7 +61,7 @@ let cResponse = Case(
     decode: { buffer in
         let frame = try! buffer.withUnsafeReadableBytes { try FrameCodec.decode(body: UnsafeRawBufferPointer(rebasing: $0[4...])) }
         guard case .response(let r) = frame else { fatalError() }
-        return try! VerifyResponse(serializedBytes: r.message).principal!.keyID.utf8.count
+        return try! APIKeysV1.VerifyResponse(serializedBytes: r.message).principal!.keyID.utf8.count
     })
 
 // MARK: swift-protobuf

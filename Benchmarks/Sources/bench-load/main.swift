@@ -38,7 +38,7 @@ do {
     let frames = try FrameCodec.frames(in: Array(buffer.readableBytesView))
     guard frames.count == 1, case .request(let r) = frames[0], r.callID == 300,
           r.method == "/apikeys.v1.Verification/Verify", r.metadata["authorization"] == "Service \(credential)",
-          let decoded = try? VerifyRequest(serializedBytes: r.message), decoded.secret == String(decoding: secrets[0], as: UTF8.self)
+          let decoded = try? APIKeysV1.VerifyRequest(serializedBytes: r.message), decoded.secret == String(decoding: secrets[0], as: UTF8.self)
     else { fail("the load generator's request frame does not decode as intended") }
 } catch {
     fail("the load generator's request frame does not decode: \(error)")

@@ -31,11 +31,11 @@ public func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     case .serverStreamSplit: serverStream(Array(bytes.dropFirst()), cut: bytes.first.map(Int.init))
     case .frames: frames(bytes)
     case .body: body(bytes)
-    case .verifyRequest: message(VerifyRequest.self, bytes)
-    case .generateKeyRequest: message(GenerateKeyRequest.self, bytes)
-    case .listKeysRequest: message(ListKeysRequest.self, bytes)
-    case .updateSettingsRequest: message(UpdateSettingsRequest.self, bytes)
-    case .echoRequest: message(EchoRequest.self, bytes)
+    case .verifyRequest: message(APIKeysV1.VerifyRequest.self, bytes)
+    case .generateKeyRequest: message(APIKeysV1.GenerateKeyRequest.self, bytes)
+    case .listKeysRequest: message(APIKeysV1.ListKeysRequest.self, bytes)
+    case .updateSettingsRequest: message(APIKeysV1.UpdateSettingsRequest.self, bytes)
+    case .echoRequest: message(APIKeysV1.EchoRequest.self, bytes)
     }
     return 0
 }
@@ -95,11 +95,11 @@ func roundTrip(_ frame: Frame) {
     let again = encoded.dropFirst(FrameCodec.lengthPrefixSize).withUnsafeBytes { try? FrameCodec.decode(body: $0) }
     check(again == frame, "frame round trip differs: \(frame) vs \(String(describing: again))")
     if case .request(let request) = frame {
-        message(VerifyRequest.self, request.message)
-        message(GenerateKeyRequest.self, request.message)
-        message(ListKeysRequest.self, request.message)
-        message(UpdateSettingsRequest.self, request.message)
-        message(EchoRequest.self, request.message)
+        message(APIKeysV1.VerifyRequest.self, request.message)
+        message(APIKeysV1.GenerateKeyRequest.self, request.message)
+        message(APIKeysV1.ListKeysRequest.self, request.message)
+        message(APIKeysV1.UpdateSettingsRequest.self, request.message)
+        message(APIKeysV1.EchoRequest.self, request.message)
     }
 }
 
