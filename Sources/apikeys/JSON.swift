@@ -1,3 +1,4 @@
+import APIKeysWire
 /// A small JSON value for --json output; objects keep their key order so the output
 /// reads like the table it replaces.
 // Sendable said, not inferred: inferring it for these mutually recursive types can cycle in the compiler.
@@ -31,21 +32,7 @@ enum JSON: Equatable, Sendable {
     }
 
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONValue.quoted(text)
     }
 }
 
