@@ -169,7 +169,8 @@ def test_guide_flow_r2_r14_r5_r17_r18_x8_r7_r10_r12_r9(page, console, api, tenan
     driver.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": console.url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
     driver.find_element(By.ID, "copy-secret").click()
-    assert driver.find_element(By.ID, "copy-secret").text == "Copied"
+    # The label changes when the clipboard's promise settles, a moment after the click.
+    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, "copy-secret").text == "Copied")
     copied = driver.execute_async_script(
         "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('error: ' + e));")
     assert copied == secret
@@ -222,6 +223,9 @@ def test_guide_flow_r2_r14_r5_r17_r18_x8_r7_r10_r12_r9(page, console, api, tenan
     revoked_row.find_element(By.TAG_NAME, "summary").click()
     assert "seen in a public log" in revoked_row.text
     revoked_row.find_element(By.XPATH, ".//button[normalize-space()='Copy key ID']").click()
+    # The copy is done when the button says so (the clipboard write is asynchronous).
+    WebDriverWait(driver, 15).until(
+        lambda d: revoked_row.find_element(By.XPATH, ".//button[contains(@class, 'copied') or normalize-space()='Copied']"))
     copied = driver.execute_async_script(
         "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('error: ' + e));")
     assert copied == key_id
