@@ -10,10 +10,10 @@ import Glibc
 /// creator's class, so a thread started from inside would run at idle priority for good.
 /// The class is the running thread's, which may be a Dispatch worker running GRDB's queue:
 /// it is restored when the work returns.
-enum IdlePriority {
+public enum IdlePriority {
     static let schedIdle: Int32 = 5  // SCHED_IDLE, not exported by Glibc's Swift module
 
-    static func during<T>(_ body: () throws -> T) rethrows -> T {
+    public static func during<T>(_ body: () throws -> T) rethrows -> T {
         #if os(Linux)
         let previous = sched_getscheduler(0)  // 0: this thread
         var parameters = sched_param(sched_priority: 0)
@@ -26,7 +26,7 @@ enum IdlePriority {
     }
 
     /// This thread's scheduling policy; for tests.
-    static func currentPolicy() -> Int32 {
+    public static func currentPolicy() -> Int32 {
         #if os(Linux)
         sched_getscheduler(0)
         #else
