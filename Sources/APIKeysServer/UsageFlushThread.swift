@@ -1,8 +1,9 @@
 import Foundation
 
-/// The thread that writes usage counters every `interval`. The store runs the heavy part in
-/// Linux's idle scheduling class (`SQLiteKeyStore.Configuration.usageWritesAtIdlePriority`);
-/// a thread of its own keeps the flush off the pool that serves management calls.
+/// The thread that writes usage counters every `interval`. Each flush runs in Linux's idle
+/// scheduling class (`IdlePriority`, set by APIKeysServer around it), so it never takes the
+/// CPU from the event loops; a thread of its own keeps the flush off the pool that serves
+/// management calls.
 final class UsageFlushThread: @unchecked Sendable {
     private let interval: TimeInterval
     private let body: @Sendable () -> Void
