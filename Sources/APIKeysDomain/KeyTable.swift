@@ -39,14 +39,7 @@ struct KeyTable {
 
     /// The position of `id`'s entry, for ``subscript(position:)``.
     func position(of id: CompactID) -> Int? {
-        var slot = home(id)
-        while true {
-            let stored = slots[slot]
-            if stored == 0 { return nil }
-            let position = Int(stored) - 1
-            if ids[position] == id { return position }
-            slot = (slot + 1) & mask
-        }
+        find(id)?.position
     }
 
     subscript(position position: Int) -> Entry {
@@ -73,14 +66,14 @@ struct KeyTable {
 
     /// Removes `id`; the last entry moves into its place.
     mutating func remove(_ id: CompactID) {
-        guard let position = position(of: id) else { return }
-        removeSlot(of: id)
-        let last = ids.count - 1
+        guard let found = find(id) else { return }
+        removeSlot(found.slot)
+        let position = found.position, last = ids.count - 1
         if position != last {
             let moved = ids[last]
             ids[position] = moved
             entries[position] = entries[last]
-            slots[slot(of: moved)] = UInt32(position + 1)
+            slots[find(moved)!.slot] = UInt32(position + 1)
         }
         ids.removeLast()
         entries.removeLast()
@@ -100,11 +93,15 @@ struct KeyTable {
         return Int(truncatingIfNeeded: (mixed ^ (mixed >> 29)) & UInt64(mask))
     }
 
-    /// The slot that holds `id` (which must be in the table).
-    private func slot(of id: CompactID) -> Int {
+    /// Where `id` is: its slot in the hash table and its position in the arrays.
+    private func find(_ id: CompactID) -> (slot: Int, position: Int)? {
         var slot = home(id)
-        while Int(slots[slot]) - 1 < 0 || ids[Int(slots[slot]) - 1] != id { slot = (slot + 1) & mask }
-        return slot
+        while slots[slot] != 0 {
+            let position = Int(slots[slot]) - 1
+            if ids[position] == id { return (slot, position) }
+            slot = (slot + 1) & mask
+        }
+        return nil
     }
 
     private mutating func place(_ position: Int) {
@@ -113,10 +110,10 @@ struct KeyTable {
         slots[slot] = UInt32(position + 1)
     }
 
-    /// Empties `id`'s slot and shifts back the run after it, so every probe still ends at an
+    /// Empties `slot` and shifts back the run after it, so every probe still ends at an
     /// empty slot only past its entry.
-    private mutating func removeSlot(of id: CompactID) {
-        var hole = slot(of: id)
+    private mutating func removeSlot(_ slot: Int) {
+        var hole = slot
         slots[hole] = 0
         var next = (hole + 1) & mask
         while slots[next] != 0 {

@@ -276,7 +276,7 @@ final class VerificationIndex: Sendable {
         state.withLock { state in
             // One hash lookup per call: the entry is read and written back through its index.
             guard let position = state.keys.position(of: parsed.id) else { return .failure(.unknown) }
-            var entry = state.keys[position: position]
+            let entry = state.keys[position: position]
             let tenantID = state.keys.string(entry.tenant), ownerID = state.keys.string(entry.owner)
             let tenant = state.tenants[ExactString(tenantID)]
             let window = now / Self.windowMilliseconds
@@ -288,7 +288,6 @@ final class VerificationIndex: Sendable {
             } else if now >= entry.expiresAt {
                 failure = .expired
                 if !entry.expiryRecorded {
-                    entry.expiryRecorded = true
                     state.keys[position: position].expiryRecorded = true
                     Self.raiseExpired(id: parsed.id, tenantID: tenantID, ownerID: ownerID, expiresAt: entry.expiresAt,
                                       now: now, actor: actor, into: &state)
