@@ -120,6 +120,7 @@ let package = Package(
             dependencies: [
                 "APIKeysServer",
                 "APIKeysDomain",
+                "APIKeysWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import APIKeysWire
 import Foundation
 import Logging
 import Synchronization
@@ -44,7 +45,7 @@ struct StructuredLogHandler: LogHandler {
         case .logfmt:
             return fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
         case .json:
-            return "{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
+            return "{" + fields.map { "\(JSONValue.quoted($0.0)):\(JSONValue.quoted($0.1))" }.joined(separator: ",") + "}"
         }
     }
 
@@ -61,24 +62,7 @@ struct StructuredLogHandler: LogHandler {
     /// event stays one line whatever a message holds.
     private static func logfmtValue(_ value: String) -> String {
         let bare = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value > 0x20 && $0 != "\"" && $0 != "=" && $0 != "\\" && $0.value != 0x7F }
-        return bare ? value : jsonString(value)
-    }
-
-    private static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return bare ? value : JSONValue.quoted(value)
     }
 
     private static func timestamp() -> String {
