@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 300
 SOAK_SECONDS ?= 300
 KILL_POINTS ?= 150
 
-.PHONY: soak crash bench all deps build run test test-swift test-swift-postgres test-python test-python-protobuf test-go test-conformance test-quickstart test-console console-screenshots proto proto-check fuzz fuzz-smoke clean
+.PHONY: soak crash bench bench-large all deps build run test test-swift test-swift-postgres test-python test-python-protobuf test-go test-conformance test-quickstart test-console console-screenshots proto proto-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -96,6 +96,10 @@ crash: build
 # Release builds of Benchmarks/ and apikeysd, every row; writes BENCHMARKS.md.
 bench: deps
 	scripts/bench.sh
+
+# Issue 14 goal 6: start-up, memory and Verify at ten million keys; writes BENCHMARKS-large.md.
+bench-large: deps
+	scripts/bench-large.sh
 
 # libFuzzer harnesses for the C and Swift decoders (Fuzz/README.md).
 fuzz: deps
