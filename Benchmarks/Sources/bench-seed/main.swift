@@ -66,7 +66,7 @@ if bulk && storeURL != nil { fail("--bulk is for the SQLite store only") }
 
 /// api_key's indexes and triggers, dropped for a bulk load and created again after it (their
 /// SQL is the schema's own, read from sqlite_master).
-func withoutKeyIndexes(_ body: () throws -> Void) throws {
+@MainActor func withoutKeyIndexes(_ body: () throws -> Void) throws {
     let queue = try DatabaseQueue(path: sqlitePath)
     let saved = try queue.read { db in
         try Row.fetchAll(db, sql: """
@@ -123,7 +123,7 @@ do {
 var tsv = ""
 var listed = 0
 var next = 0
-func insertKeys() {
+@MainActor func insertKeys() {
 while next < count {
     let end = min(count, next + batch)
     do {
