@@ -287,7 +287,7 @@ print(markdown)
 
 pg_seed_text = ""
 if pg_seed:
-    pg_seed_text = "; of that, PostgreSQL through PostgresKeyStore: " + ", ".join(
+    pg_seed_text = "; of that, PostgreSQL (bench-seed rows loaded by COPY, indexes built after): " + ", ".join(
         f"{int(r['keys']):,} keys in {f(num(r['ms']) / 1000, 1)} s" for r in pg_seed.values())
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
 doc = f"""# Benchmarks

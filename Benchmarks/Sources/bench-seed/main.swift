@@ -24,7 +24,10 @@ import Glibc
 // With --store (PostgresKeyStore), the schema must be new or empty: the tenant is inserted,
 // not replaced. Each batch is one serializable transaction with one INSERT round trip per
 // key and its change-log entries written at commit, as apikeysd's own writes are; --batch
-// sets the keys per transaction (default 50,000).
+// sets the keys per transaction (default 50,000). --copy-to FILE writes the keys as COPY rows
+// to FILE instead (the directory still through the store), for scripts/bench.sh to load with
+// psql's \copy while api_key's indexes are dropped: through the store, a million keys took
+// 19 minutes of `make bench`.
 //
 // --bulk (SQLite only; `make bench-large`, ten million keys): the same rows through the same
 // store writes, but with api_key's indexes and full-text trigger dropped first and built
@@ -39,6 +42,7 @@ let tsvLimit = args.int("tsv", 100_000)
 let batch = max(1, args.int("batch", 50_000))
 let bulk = args.flag("bulk")
 let tsvEvery = max(1, args.int("tsv-every", 1))
+let copyTo = args.optionalString("copy-to")
 let tenantID = "bench"
 let users = max(10, count / 500)
 let words = ["billing", "search", "deploy", "mobile", "reports", "metrics", "backup", "etl", "web", "ci"]
@@ -63,6 +67,7 @@ if let storeURL {
 }
 let sqlitePath = dataDir + "/apikeys.sqlite"
 if bulk && storeURL != nil { fail("--bulk is for the SQLite store only") }
+if copyTo != nil && storeURL == nil { fail("--copy-to is for the PostgreSQL store only") }
 
 /// api_key's indexes and triggers, dropped for a bulk load and created again after it (their
 /// SQL is the schema's own, read from sqlite_master).
@@ -122,54 +127,93 @@ do {
 
 var tsv = ""
 var listed = 0
-var next = 0
+
+/// Key i of the seed: a real secret for the listed ones (returned), else a valid ID and a
+/// random hash.
+@MainActor func makeKey(_ i: Int) -> (APIKey, String?) {
+    let id: String
+    let hash: SecretHash
+    var secret: String?
+    if i % tsvEvery == 0 && i / tsvEvery < tsvLimit {
+        let generated = SecretCodec.generate(.apiKey)
+        (id, hash, secret) = (generated.id, generated.hash, generated.secret)
+    } else {
+        id = syntheticKeyID()
+        hash = SecretHash(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+    }
+    let created = now - 300 * day + Int64(i) * (200 * day / Int64(max(count, 1)))
+    let revoked = i % 50 == 49
+    let key = APIKey(
+        id: id, tenantID: tenantID, ownerID: userID(i), name: "\(words[i % words.count]) key \(i)",
+        createdAt: created, updatedAt: revoked ? created + day : created,
+        expiresAt: now + 200 * day + Int64(i % 100) * day,
+        revokedAt: revoked ? created + day : nil, revokeReason: revoked ? "rotated" : "",
+        secretHash: hash)
+    return (key, revoked ? nil : secret)
+}
+
+func listedLine(_ key: APIKey, _ secret: String) -> String {
+    KeySet.Entry(secret: secret, tenantID: tenantID, userID: key.ownerID, keyID: key.id,
+                 expiresAtMs: key.expiresAt, roles: ["Developer"]).line + "\n"
+}
+
 @MainActor func insertKeys() {
-while next < count {
-    let end = min(count, next + batch)
-    do {
-        // A store that retries a transaction (PostgreSQL after a serialization failure) runs
-        // the body again: the batch's lines are kept only once it committed.
-        let (lines, linesListed) = try store.write { tx -> (String, Int) in
-            var lines = ""
-            var linesListed = 0
-            for i in next..<end {
-                let id: String
-                let hash: SecretHash
-                var secret: String?
-                if i % tsvEvery == 0 && i / tsvEvery < tsvLimit {
-                    let generated = SecretCodec.generate(.apiKey)
-                    (id, hash, secret) = (generated.id, generated.hash, generated.secret)
-                } else {
-                    id = syntheticKeyID()
-                    hash = SecretHash(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+    var next = 0
+    while next < count {
+        let end = min(count, next + batch)
+        do {
+            // A store that retries a transaction (PostgreSQL after a serialization failure) runs
+            // the body again: the batch's lines are kept only once it committed.
+            let (lines, linesListed) = try store.write { tx -> (String, Int) in
+                var lines = ""
+                var linesListed = 0
+                for i in next..<end {
+                    let (key, secret) = makeKey(i)
+                    try tx.insertKey(key)
+                    if let secret {
+                        lines += listedLine(key, secret)
+                        linesListed += 1
+                    }
                 }
-                let created = now - 300 * day + Int64(i) * (200 * day / Int64(max(count, 1)))
-                let revoked = i % 50 == 49
-                let key = APIKey(
-                    id: id, tenantID: tenantID, ownerID: userID(i), name: "\(words[i % words.count]) key \(i)",
-                    createdAt: created, updatedAt: revoked ? created + day : created,
-                    expiresAt: now + 200 * day + Int64(i % 100) * day,
-                    revokedAt: revoked ? created + day : nil, revokeReason: revoked ? "rotated" : "",
-                    secretHash: hash)
-                try tx.insertKey(key)
-                if let secret, !revoked {
-                    lines += KeySet.Entry(secret: secret, tenantID: tenantID, userID: key.ownerID, keyID: id,
-                                          expiresAtMs: key.expiresAt, roles: ["Developer"]).line + "\n"
-                    linesListed += 1
-                }
+                return (lines, linesListed)
             }
-            return (lines, linesListed)
+            tsv += lines
+            listed += linesListed
+        } catch { fail("cannot write keys \(next)..<\(end): \(error)") }
+        next = end
+        if count >= 200_000, storeURL != nil || (bulk && next % 1_000_000 == 0) {
+            note("bench-seed: \(next) of \(count) keys in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")
         }
-        tsv += lines
-        listed += linesListed
-    } catch { fail("cannot write keys \(next)..<\(end): \(error)") }
-    next = end
-    if count >= 200_000, storeURL != nil || (bulk && next % 1_000_000 == 0) {
-        note("bench-seed: \(next) of \(count) keys in \(fmt(Double(nowNanos() - t0) / 1e9, 1)) s")
     }
 }
+
+/// --copy-to FILE: the keys as PostgreSQL COPY text rows of api_key (the columns of
+/// PostgresTransaction.insertKey, in its order) instead of inserts.
+let hexAlphabet = Array("0123456789abcdef".utf8)
+@MainActor func copyKeys(to path: String) {
+    guard let file = fopen(path, "w") else { fail("cannot write \(path)") }
+    defer { fclose(file) }
+    var out = ""
+    for i in 0..<count {
+        let (key, secret) = makeKey(i)
+        var hexDigits: [UInt8] = []
+        for byte in key.secretHash.data { hexDigits += [hexAlphabet[Int(byte >> 4)], hexAlphabet[Int(byte & 15)]] }
+        let hex = String(decoding: hexDigits, as: UTF8.self)
+        out += [key.id, key.tenantID, key.ownerID, key.name, key.name.lowercased(), key.ownerID.lowercased(),
+                String(key.createdAt), String(key.updatedAt), String(key.expiresAt),
+                key.revokedAt.map { String($0) } ?? "\\N", key.revokeReason, "\\\\x" + hex, "f"].joined(separator: "\t") + "\n"
+        if let secret {
+            tsv += listedLine(key, secret)
+            listed += 1
+        }
+        if out.utf8.count >= 1 << 20 { fputs(out, file); out = "" }
+    }
+    fputs(out, file)
 }
-if bulk {
+
+if let copyTo {
+    copyKeys(to: copyTo)
+} else if bulk {
     do { try withoutKeyIndexes(insertKeys) } catch { fail("bulk load into \(sqlitePath): \(error)") }
 } else {
     insertKeys()
