@@ -197,7 +197,7 @@ let hexAlphabet = Array("0123456789abcdef".utf8)
     for i in 0..<count {
         let (key, secret) = makeKey(i)
         var hexDigits: [UInt8] = []
-        for byte in key.secretHash.data { hexDigits += [hexAlphabet[Int(byte >> 4)], hexAlphabet[Int(byte & 15)]] }
+        for byte in key.secretHash.bytes { hexDigits += [hexAlphabet[Int(byte >> 4)], hexAlphabet[Int(byte & 15)]] }
         let hex = String(decoding: hexDigits, as: UTF8.self)
         out += [key.id, key.tenantID, key.ownerID, key.name, key.name.lowercased(), key.ownerID.lowercased(),
                 String(key.createdAt), String(key.updatedAt), String(key.expiresAt),
