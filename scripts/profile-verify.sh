@@ -81,8 +81,13 @@ python3 - "$out/load.txt" "$out/event-loop-dump" "${dumps[@]}" <<'EOF'
 import re, sys
 load, loop_path, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 ALLOCATORS = ("malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign")
+# Where allocations come from: calls into an allocator or Swift's allocation entry points,
+# summed by the first caller that is neither (the function whose code allocates).
+ALLOCATING = set(ALLOCATORS) | {"swift_allocObject", "swift_slowAlloc", "swift_allocBox", "swift_allocEmptyBox",
+                                "operator new(unsigned long)", "_Znwm"}
 def read(path):
-    names, total, calls_to, current = {}, 0, {}, None
+    names, total, calls_to, current, caller = {}, 0, {}, None, None
+    sites = {}
     with open(path, errors="replace") as f:
         for line in f:
             if line.startswith(("summary:", "totals:")):
@@ -92,17 +97,21 @@ def read(path):
                 ident, name = m.group(1), m.group(2)
                 if name: names[ident] = name.strip()
                 if line.startswith("cfn="): current = names.get(ident)
+                else: caller = names.get(ident)
                 continue
             if line.startswith("calls=") and current is not None:
-                calls_to[current] = calls_to.get(current, 0) + int(line.split()[0][6:])
+                n = int(line.split()[0][6:])
+                calls_to[current] = calls_to.get(current, 0) + n
+                if current in ALLOCATING and caller not in ALLOCATING and caller is not None:
+                    sites[caller] = sites.get(caller, 0) + n
                 current = None
     # The domain's verify, mangled (callgrind does not demangle Swift): APIKeyService.verify(_:verifier:).
     verifies = sum(n for s, n in calls_to.items() if "APIKeyService" in s and "6verify_8verifier" in s)
     allocations = sum(n for s, n in calls_to.items() if s in ALLOCATORS)
-    return total, verifies, allocations
+    return total, verifies, allocations, sites
 threads = {p: read(p) for p in paths}
 loop = max(threads, key=lambda p: threads[p][1])
-total, verifies, allocations = threads[loop]
+total, verifies, allocations, sites = threads[loop]
 if verifies == 0:
     sys.exit("profile: FAILED: found no calls into APIKeyService.verify in the profile")
 everything = sum(t[0] for t in threads.values())
@@ -110,6 +119,9 @@ print(f"instructions_per_call={total / verifies:.0f} allocations_per_call={alloc
       f"calls={verifies} all_threads_instructions_per_call={everything / verifies:.0f} "
       f"load: {open(load).read().strip()}")
 open(loop_path, "w").write(loop)
+with open(loop_path + ".sites", "w") as f:
+    for name, n in sorted(sites.items(), key=lambda kv: -kv[1])[:12]:
+        f.write(f"{n / verifies:.2f} {name}\n")
 EOF
 dump=$(cat "$out/event-loop-dump")
 echo "top ten functions by their own instructions on the event loop (callgrind_annotate $dump):"
@@ -119,3 +131,7 @@ callgrind_annotate --threshold=100 "$dump" 2>/dev/null | awk '/^-+$/ {sep++; nex
       name=$(echo "$rest" | sed 's/^[^:]*://' | swift demangle --simplified 2>/dev/null || echo "$rest")
       echo "  $ir  ${name:0:160}"
     done
+echo "allocations per Verify call by the function that allocates (first caller outside malloc and swift_allocObject):"
+while read -r per name; do
+  echo "  $per  $(echo "$name" | swift demangle --simplified 2>/dev/null | cut -c1-160)"
+done < "$out/event-loop-dump.sites"

@@ -317,7 +317,7 @@ callgrind (scripts/profile-verify.sh): repeatable whatever else the machine does
 the row to compare between runs. Method and caveats: Benchmarks/README.md.
 """
 if a.profile:
-    top = [l.rstrip() for l in open(a.profile) if l.startswith("  ")]
+    top = [l.rstrip() for l in open(a.profile) if l.startswith(("  ", "top ten", "allocations per"))]
     if top:
-        doc += "\nRow 8, the functions with the most instructions of their own on the event loop:\n\n```\n" + "\n".join(top) + "\n```\n"
+        doc += "\nRow 8, the profile of the event loop:\n\n```\n" + "\n".join(top) + "\n```\n"
 open(a.out, "w").write(doc)
