@@ -37,7 +37,7 @@ enum PostgresRows {
     }
 
     static func hash(_ cell: PostgresCell, of what: String) throws -> SecretHash {
-        guard let hash = SecretHash(bytes: try cell.decode(ByteBuffer.self).readableBytesView) else {
+        guard let hash = try cell.decode(ByteBuffer.self).withUnsafeReadableBytes({ SecretHash(raw: $0) }) else {
             throw PostgresStoreError.corrupt("\(what) has no valid secret hash")
         }
         return hash

@@ -28,7 +28,7 @@ enum SQLiteQueries {
 
     /// A 32-byte hash column, read without copying the blob.
     static func hash(_ row: Row, _ index: Int) throws -> SecretHash? {
-        try row.withUnsafeData(atIndex: index) { data in data.flatMap { SecretHash(bytes: $0) } }
+        try row.withUnsafeData(atIndex: index) { data in data.flatMap { $0.withUnsafeBytes { SecretHash(raw: $0) } } }
     }
 
     static let tenantColumns = """
