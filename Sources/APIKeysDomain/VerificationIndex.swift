@@ -158,8 +158,8 @@ final class VerificationIndex: Sendable {
                 fresh.users[UserKey(tenantID: user.tenantID, userID: user.userID)] = user
             case .key(let key):
                 guard let id = CompactID(key.id, prefix: Self.keyPrefix) else { return }
-                fresh.keys.set(id, hash: key.secretHash, expiresAt: key.expiresAt, tenantID: key.tenantID,
-                               ownerID: key.ownerID, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
+                fresh.keys.appendUnindexed(id, hash: key.secretHash, expiresAt: key.expiresAt, tenantID: key.tenantID,
+                                           ownerID: key.ownerID, revoked: key.revoked, expiryRecorded: key.expiryRecorded)
             case .credential(let credential):
                 guard let id = CompactID(credential.id, prefix: credential.codecKind.idPrefix) else { return }
                 fresh.credentials[id] = credential
@@ -167,6 +167,7 @@ final class VerificationIndex: Sendable {
                 fresh.changePosition = position
             }
         }
+        fresh.keys.indexLoaded()
         state.withLock { $0 = fresh }
         credentialsVersion.add(1, ordering: .releasing)
         return check.problems

@@ -44,6 +44,39 @@ struct KeyTableTests {
         #expect(Set(table.ids) == Set(model.keys))
     }
 
+    @Test("A snapshot load (appends, then one index build) finds every key, keeps an ID's later entry, and stays editable")
+    func loadThenIndex() {
+        var table = KeyTable(capacity: 5_000)
+        var model: [CompactID: Int] = [:]
+        var generator = SystemRandomNumberGenerator()
+        // Few distinct IDs among 5,000 appends: repeats and shared home slots both happen.
+        for step in 0..<5_000 {
+            let id = CompactID(high: UInt64.random(in: 0..<8, using: &generator), low: UInt64.random(in: 0..<400, using: &generator))
+            table.appendUnindexed(id, hash: hash(step), expiresAt: Int64(step), tenantID: "t", ownerID: "u\(step % 7)",
+                                  revoked: false, expiryRecorded: false)
+            model[id] = step
+        }
+        table.indexLoaded()
+        #expect(table.count == model.count)
+        #expect(Set(table.ids) == Set(model.keys))
+        for (id, step) in model {
+            guard let position = table.position(of: id) else {
+                Issue.record("\(id) is missing after the load")
+                continue
+            }
+            #expect(table[position: position].hash == hash(step))
+            #expect(table.string(table[position: position].owner) == "u\(step % 7)")
+        }
+        // The built table takes the usual edits: every key removed, one by one, then one added.
+        for id in model.keys {
+            table.remove(id)
+            #expect(table.position(of: id) == nil)
+        }
+        #expect(table.count == 0)
+        table.set(CompactID(high: 9, low: 9), hash: hash(1), expiresAt: 1, tenantID: "t", ownerID: "u", revoked: false, expiryRecorded: false)
+        #expect(table.position(of: CompactID(high: 9, low: 9)) != nil)
+    }
+
     @Test("X15: tenant and owner strings are interned byte for byte (NFC and NFD stay two)")
     func interningIsExact() {
         var table = KeyTable()
