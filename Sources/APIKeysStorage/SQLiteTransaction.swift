@@ -134,7 +134,7 @@ final class SQLiteTransaction: StoreTransaction {
             """)
         try statement.execute(arguments: [
             event.time, event.tenantID, event.actor, event.action, event.keyID, event.outcome.rawValue,
-            try SQLiteQueries.encodeDetails(event.details), Int64(clamping: event.count),
+            SQLiteQueries.encodeDetails(event.details), Int64(clamping: event.count),
         ])
         return UInt64(db.lastInsertedRowID)
     }
