@@ -74,7 +74,8 @@ enum SQLiteQueries {
     }
 
     static func credentials(_ db: Database) throws -> [Credential] {
-        try Row.fetchAll(db, sql: "SELECT \(credentialColumns) FROM credential ORDER BY created_at, id").map(credential)
+        // Read by every service-credential write (X18: is the caller's credential current?).
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(credentialColumns) FROM credential ORDER BY created_at, id")).map(credential)
     }
 
     static func event(_ row: Row) throws -> Event {
