@@ -1,6 +1,6 @@
-// libFuzzer harness for the message half of the C codec: akc_message_decode under the
-// allocation budget, every accessor on field numbers 1..16, a copy through the setters,
-// and re-encoding.
+// libFuzzer harness for the message half of the C codec: akc_message_decode (and the
+// arena decode, akc_message_view_decode, checked against it) under the allocation budget,
+// every accessor on field numbers 1..16, a copy through the setters, and re-encoding.
 //
 // Input: byte 0 picks the message type (an index into the generated table of every
 // message type, generated/apikeys_types.inc; bit 7 also asks for appending to the decoded
@@ -235,13 +235,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     akc_message *message = (akc_message *)1;
     akc_status status = akc_message_decode(type, bytes, length, budget_for(length), &message);
+    // The arena decode (read-only views) accepts and refuses exactly the same inputs,
+    // under the same budget, and reads the same.
+    akc_message_view view;
+    akc_status view_status = akc_message_view_decode(type, bytes, length, budget_for(length), &view);
+    CHECK(view_status == status);
     if (status != AKC_OK) {
         CHECK(status == AKC_MALFORMED || status == AKC_OVER_BUDGET || status == AKC_BAD_STRING);
         CHECK(message == NULL);
+        CHECK(view.message == NULL && view.internal == NULL);
         return 0;
     }
     CHECK(message);
     read_all(message, 0);
+    CHECK(view.message);
+    read_all(view.message, 0);
+    check_same(message, view.message);
+    akc_message_view_release(&view);
 
     // Round trip: decode(encode(m)) reads the same, and encoding it again gives the
     // same bytes.

@@ -7,11 +7,11 @@ extension ProtoJSON {
     public static func decode(_ bytes: [UInt8], as type: ProtoMessageType,
                               emitDefaults: Bool = false) throws(ProtoJSONError) -> JSONValue {
         let budget = allocationBudgetFloor + allocationBudgetFactor * bytes.count
-        var decoded: OpaquePointer?
+        var view = akc_message_view()
         let status = bytes.withUnsafeBufferPointer { buffer in
-            akc_message_decode(type.pointer, buffer.baseAddress, buffer.count, budget, &decoded)
+            akc_message_view_decode(type.pointer, buffer.baseAddress, buffer.count, budget, &view)
         }
-        guard status == AKC_OK, let decoded else {
+        guard status == AKC_OK, let decoded = view.message else {
             let reason = switch status {
             case AKC_OVER_BUDGET: "would need more memory to decode than its size allows"
             case AKC_BAD_STRING: "has a string that is not valid UTF-8 or holds a NUL byte"
@@ -19,7 +19,7 @@ extension ProtoJSON {
             }
             throw ProtoJSONError(path: "", message: "the \(type.name) \(reason)")
         }
-        defer { akc_message_free(decoded) }
+        defer { akc_message_view_release(&view) }
         return object(decoded, type, emitDefaults: emitDefaults)
     }
 

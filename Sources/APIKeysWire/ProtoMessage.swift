@@ -27,14 +27,15 @@ extension ProtoMessage {
     public init(serializedBytes bytes: some Collection<UInt8>) throws(WireError) {
         let type = MessageTypes.type(Self.self)
         let budget = allocationBudgetFloor + allocationBudgetFactor * bytes.count
-        var decoded: OpaquePointer?
+        // Read once and dropped: decoded into one arena (akc_message_view).
+        var view = akc_message_view()
         let status: akc_status =
             bytes.withContiguousStorageIfAvailable { buffer in
-                akc_message_decode(type, buffer.baseAddress, buffer.count, budget, &decoded)
+                akc_message_view_decode(type, buffer.baseAddress, buffer.count, budget, &view)
             } ?? Array(bytes).withUnsafeBufferPointer { buffer in
-                akc_message_decode(type, buffer.baseAddress, buffer.count, budget, &decoded)
+                akc_message_view_decode(type, buffer.baseAddress, buffer.count, budget, &view)
             }
-        guard status == AKC_OK, let decoded else {
+        guard status == AKC_OK, let decoded = view.message else {
             switch status {
             case AKC_OVER_BUDGET:
                 throw WireError(code: .messageTooComplex, message: "\(Self.protoName) would need more memory to decode than its size allows")
@@ -44,7 +45,7 @@ extension ProtoMessage {
                 throw WireError(code: .malformedMessage, message: "the bytes are not a valid \(Self.protoName)")
             }
         }
-        defer { akc_message_free(decoded) }
+        defer { akc_message_view_release(&view) }
         self.init(reader: ProtoReader(decoded))
     }
 

@@ -1,6 +1,6 @@
 // Whole frames: preface, length prefix, envelope encode and decode.
 #include "apikeys_codec.h"
-#include "budget.h"
+#include "arena.h"
 #include "strings.h"
 #include "apikeys/v1/frame.pb-c.h"
 
@@ -40,21 +40,21 @@ static akc_bytes binary_bytes(ProtobufCBinaryData d) {
     return b;
 }
 
-// The decoded envelope and the metadata array that points into it.
-typedef struct decoded {
-    Apikeys__V1__Frame *envelope;
-    akc_bytes *metadata;
-} decoded;
-
 akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_budget, akc_frame *out) {
     memset(out, 0, sizeof *out);
     if (akc_has_bad_string(&apikeys__v1__frame__descriptor, body, length)) return AKC_BAD_STRING;
-    akc_budget budget = {0, alloc_budget, 0};
-    ProtobufCAllocator allocator = akc_budget_allocator(&budget);
+    // The envelope, its strings and the metadata array all live in one arena, freed whole
+    // by akc_frame_release.
+    akc_arena *arena = akc_arena_new(akc_arena_first_capacity(length), alloc_budget);
+    if (!arena) return AKC_NO_MEMORY;
+    ProtobufCAllocator allocator = akc_arena_allocator(arena);
     Apikeys__V1__Frame *envelope = apikeys__v1__frame__unpack(&allocator, length, body);
-    if (!envelope) return budget.exceeded ? AKC_OVER_BUDGET : AKC_MALFORMED;
+    if (!envelope) {
+        akc_status status = arena->exceeded ? AKC_OVER_BUDGET : AKC_MALFORMED;
+        akc_arena_free(arena);
+        return status;
+    }
 
-    decoded *owned = NULL;
     switch (envelope->kind_case) {
     case APIKEYS__V1__FRAME__KIND_REQUEST: {
         Apikeys__V1__Request *r = envelope->request;
@@ -64,14 +64,15 @@ akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_bud
         out->timeout_micros = r->timeout_micros;
         out->message = binary_bytes(r->message);
         if (r->n_metadata > 0) {
-            if (r->n_metadata > (alloc_budget - budget.used) / (2 * sizeof(akc_bytes))) {
-                apikeys__v1__frame__free_unpacked(envelope, NULL);
+            if (r->n_metadata > SIZE_MAX / (2 * sizeof(akc_bytes))) {
+                akc_arena_free(arena);
                 return AKC_OVER_BUDGET;
             }
-            akc_bytes *metadata = malloc(2 * r->n_metadata * sizeof(akc_bytes));
+            akc_bytes *metadata = akc_arena_alloc(arena, 2 * r->n_metadata * sizeof(akc_bytes));
             if (!metadata) {
-                apikeys__v1__frame__free_unpacked(envelope, NULL);
-                return AKC_NO_MEMORY;
+                akc_status status = arena->exceeded ? AKC_OVER_BUDGET : AKC_NO_MEMORY;
+                akc_arena_free(arena);
+                return status;
             }
             for (size_t i = 0; i < r->n_metadata; i++) {
                 metadata[2 * i] = string_bytes(r->metadata[i]->key);
@@ -79,13 +80,6 @@ akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_bud
             }
             out->metadata_count = r->n_metadata;
             out->metadata = metadata;
-            owned = malloc(sizeof *owned);
-            if (!owned) {
-                free(metadata);
-                apikeys__v1__frame__free_unpacked(envelope, NULL);
-                return AKC_NO_MEMORY;
-            }
-            owned->metadata = metadata;
         }
         break;
     }
@@ -131,28 +125,15 @@ akc_status akc_frame_decode(const uint8_t *body, size_t length, size_t alloc_bud
         break;
     }
     default:
-        apikeys__v1__frame__free_unpacked(envelope, NULL);
+        akc_arena_free(arena);
         return AKC_NO_KIND;
     }
-    if (!owned) {
-        owned = malloc(sizeof *owned);
-        if (!owned) {
-            apikeys__v1__frame__free_unpacked(envelope, NULL);
-            return AKC_NO_MEMORY;
-        }
-        owned->metadata = NULL;
-    }
-    owned->envelope = envelope;
-    out->internal = owned;
+    out->internal = arena;
     return AKC_OK;
 }
 
 void akc_frame_release(akc_frame *frame) {
-    decoded *owned = frame->internal;
-    if (!owned) return;
-    apikeys__v1__frame__free_unpacked(owned->envelope, NULL);
-    free(owned->metadata);
-    free(owned);
+    akc_arena_free(frame->internal);
     frame->internal = NULL;
 }
 

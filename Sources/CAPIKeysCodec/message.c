@@ -2,6 +2,7 @@
 // descriptors, so Swift needs no per-message C code.
 #include "apikeys_codec.h"
 #include "budget.h"
+#include "arena.h"
 #include "strings.h"
 #include "apikeys_types.inc"
 
@@ -71,6 +72,31 @@ akc_status akc_message_decode(const akc_type *type, const uint8_t *data, size_t 
     *out = (akc_message *)message;
     if (message) return AKC_OK;
     return budget.exceeded ? AKC_OVER_BUDGET : AKC_MALFORMED;
+}
+
+akc_status akc_message_view_decode(const akc_type *type, const uint8_t *data, size_t length,
+                                   size_t alloc_budget, akc_message_view *out) {
+    out->message = NULL;
+    out->internal = NULL;
+    if (akc_has_bad_string(descriptor_of(type), data, length)) return AKC_BAD_STRING;
+    akc_arena *arena = akc_arena_new(akc_arena_first_capacity(length), alloc_budget);
+    if (!arena) return AKC_NO_MEMORY;
+    ProtobufCAllocator allocator = akc_arena_allocator(arena);
+    ProtobufCMessage *message = protobuf_c_message_unpack(descriptor_of(type), &allocator, length, data);
+    if (!message) {
+        akc_status status = arena->exceeded ? AKC_OVER_BUDGET : AKC_MALFORMED;
+        akc_arena_free(arena);
+        return status;
+    }
+    out->message = (const akc_message *)message;
+    out->internal = arena;
+    return AKC_OK;
+}
+
+void akc_message_view_release(akc_message_view *view) {
+    akc_arena_free(view->internal);
+    view->message = NULL;
+    view->internal = NULL;
 }
 
 void akc_message_free(akc_message *message) {

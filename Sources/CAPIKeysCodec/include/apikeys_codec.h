@@ -131,6 +131,16 @@ akc_message *akc_message_new(const akc_type *type);
 akc_status akc_message_decode(const akc_type *type, const uint8_t *data, size_t length,
                               size_t alloc_budget, akc_message **out);
 void akc_message_free(akc_message *message);
+/// A decoded message that is only read, then dropped whole: it and everything it points
+/// to live in one arena (one allocation for a small message). Never pass it to a setter.
+typedef struct akc_message_view {
+    const akc_message *message;
+    void *internal;
+} akc_message_view;
+/// Like akc_message_decode; on AKC_OK the caller must call akc_message_view_release.
+akc_status akc_message_view_decode(const akc_type *type, const uint8_t *data, size_t length,
+                                   size_t alloc_budget, akc_message_view *out);
+void akc_message_view_release(akc_message_view *view);
 size_t akc_message_encoded_size(const akc_message *message);
 size_t akc_message_encode(const akc_message *message, uint8_t *out);
 
