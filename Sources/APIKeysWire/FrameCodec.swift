@@ -22,6 +22,13 @@ public enum FrameCodec {
 
     /// Decodes one frame body (the bytes after the length prefix).
     public static func decode(body: UnsafeRawBufferPointer) throws(WireError) -> Frame {
+        var strings = RepeatedRequestStrings()
+        return try decode(body: body, reusing: &strings)
+    }
+
+    /// Decodes one frame body; a request whose method or metadata repeat the previous
+    /// request's byte for byte gets the previous `String`s and dictionary instead of new ones.
+    static func decode(body: UnsafeRawBufferPointer, reusing strings: inout RepeatedRequestStrings) throws(WireError) -> Frame {
         var frame = akc_frame()
         let budget = allocationBudgetFloor + allocationBudgetFactor * body.count
         let status = akc_frame_decode(body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, budget, &frame)
@@ -38,6 +45,11 @@ public enum FrameCodec {
             }
         }
         defer { akc_frame_release(&frame) }
+        if frame.kind == AKC_FRAME_REQUEST {
+            return .request(RequestFrame(
+                callID: frame.call_id, method: strings.method(frame.method), metadata: strings.metadata(frame),
+                timeoutMicros: frame.timeout_micros, message: ProtoReader.bytes(frame.message)))
+        }
         return Frame(decoded: frame)
     }
 

@@ -14,6 +14,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     private var awaitingPreface: Bool
     private let maxFrameSize: Int
+    /// A connection's calls mostly repeat one method and one set of metadata.
+    private var repeatedStrings = RepeatedRequestStrings()
 
     public init(expectPreface: Bool, maxFrameSize: Int) {
         self.awaitingPreface = expectPreface
@@ -52,7 +54,8 @@ public struct FrameDecoder: ByteToMessageDecoder {
         guard let length, buffer.readableBytes >= FrameCodec.lengthPrefixSize + length else { return nil }
         let frame = try buffer.withUnsafeReadableBytes { bytes throws(WireError) in
             try FrameCodec.decode(body: UnsafeRawBufferPointer(
-                rebasing: bytes[FrameCodec.lengthPrefixSize..<FrameCodec.lengthPrefixSize + length]))
+                rebasing: bytes[FrameCodec.lengthPrefixSize..<FrameCodec.lengthPrefixSize + length]),
+                reusing: &repeatedStrings)
         }
         buffer.moveReaderIndex(forwardBy: FrameCodec.lengthPrefixSize + length)
         return .frame(frame)

@@ -1,0 +1,78 @@
+@testable import APIKeysWire
+import NIOCore
+import Testing
+
+/// Issue 14, goal 3: a connection's decoder reuses the last request's method and metadata
+/// strings when the next request repeats them, so every decoded frame must still equal what a
+/// fresh decode gives, whatever the sequence.
+@Suite("Repeated request strings")
+struct RepeatedRequestStringsTests {
+    static func request(_ id: UInt64, _ method: String, _ metadata: [(String, String)]) -> [UInt8] {
+        var frame = RequestFrame(callID: id, method: method, message: [0x0A, 0x01, 0x78])
+        frame.metadata = Dictionary(metadata, uniquingKeysWith: { _, last in last })
+        return Array(FrameCodec.encode(.request(frame)).dropFirst(FrameCodec.lengthPrefixSize))
+    }
+
+    /// Decodes each body with one shared cache, as one connection does, and checks each
+    /// against a decode with no cache.
+    static func decodeInSequence(_ bodies: [[UInt8]]) throws -> [Frame] {
+        var strings = RepeatedRequestStrings()
+        return try bodies.map { body in
+            let reused = try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) }
+            #expect(reused == (try decodeBody(body)))
+            return reused
+        }
+    }
+
+    @Test("a sequence of repeated, changed, emptied and oversized methods and metadata decodes as without reuse")
+    func everySequenceDecodesAsFresh() throws {
+        let verify = "/apikeys.v1.Keys/Verify"
+        let credential = String(repeating: "k", count: 60)
+        let big = String(repeating: "v", count: RepeatedRequestStrings.maxKeptBytes + 1)
+        let bodies = [
+            Self.request(1, verify, [("authorization", credential)]),
+            Self.request(3, verify, [("authorization", credential)]),
+            Self.request(5, verify, [("authorization", credential + "x")]),
+            Self.request(7, "/apikeys.v1.Keys/List", [("authorization", credential + "x")]),
+            Self.request(9, "/apikeys.v1.Keys/List", []),
+            Self.request(11, "/apikeys.v1.Keys/List", [("ab", "c")]),
+            // The same bytes split differently between key and value.
+            Self.request(13, "/apikeys.v1.Keys/List", [("a", "bc")]),
+            Self.request(15, verify, [("authorization", big)]),
+            Self.request(17, verify, [("authorization", big)]),
+            Self.request(19, verify, []),
+            Self.request(21, "", []),
+            Self.request(23, String(repeating: "/m", count: 600), [("a", "b")]),
+            Self.request(25, verify, [("a", "b")]),
+        ]
+        let frames = try Self.decodeInSequence(bodies)
+        guard case .request(let third) = frames[2], case .request(let fifth) = frames[4],
+              case .request(let seventh) = frames[6], case .request(let ninth) = frames[8] else {
+            Issue.record("not requests: \(frames)")
+            return
+        }
+        #expect(third.metadata == ["authorization": credential + "x"])
+        #expect(fifth.metadata.isEmpty)
+        #expect(seventh.metadata == ["a": "bc"])
+        #expect(ninth.metadata["authorization"] == big)
+    }
+
+    @Test("a request refused for invalid UTF-8 leaves the reuse intact for the next one")
+    func refusedRequestBetweenRepeats() throws {
+        var frame = RequestFrame(callID: 1, method: "/a.B/C")
+        frame.metadata = ["k": "v"]
+        let good = Array(FrameCodec.encode(.request(frame)).dropFirst(FrameCodec.lengthPrefixSize))
+        var bad = good
+        bad[try #require(bad.lastIndex(of: UInt8(ascii: "C")))] = 0x80  // a lone continuation byte
+        var strings = RepeatedRequestStrings()
+        for body in [good, bad, good] {
+            let reused = Result { try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) } }
+            let fresh = Result { try decodeBody(body) }
+            switch (reused, fresh) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)")
+            default: Issue.record("reuse changed the outcome: \(reused) against \(fresh)")
+            }
+        }
+    }
+}
