@@ -23,7 +23,9 @@ struct FlushPriorityTests {
             // A steady trickle, not a flood: the suite's timing tests share these cores.
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(verified > 100)
+        // Enough rounds that each flush in the window had usage to write. (Not a rate: each
+        // round also reads every thread's /proc stat, slow when other work shares the cores.)
+        #expect(verified >= 30)
         // Once the flushes are over, no thread seen in the class is still in it: a thread
         // started from inside the idle window would keep it and starve under load. (Other
         // suites' servers flush too, so a thread counts as released if any of three looks,
