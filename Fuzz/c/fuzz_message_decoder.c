@@ -91,7 +91,8 @@ static bool is_bytes(ProtobufCType t) { return t == PROTOBUF_C_TYPE_STRING || t 
 
 // Copies every field of `from` into `to` through the public setters, as the Swift
 // ProtoWriter does when it builds a message.
-static void copy_fields(const akc_message *from, akc_message *to) {
+// `builder` is the one `to` came from, or NULL.
+static void copy_fields(akc_builder *builder, const akc_message *from, akc_message *to) {
     const ProtobufCMessageDescriptor *d = descriptor_of(from);
     for (unsigned f = 0; f < d->n_fields; f++) {
         const ProtobufCFieldDescriptor *fd = &d->fields[f];
@@ -100,15 +101,15 @@ static void copy_fields(const akc_message *from, akc_message *to) {
         if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t count = akc_count(from, n);
             for (size_t k = 0; k < count; k++) {
-                if (is_uint(t)) CHECK(akc_add_uint(to, n, akc_get_uint_at(from, n, k)) == AKC_OK);
-                else if (is_int(t)) CHECK(akc_add_int(to, n, akc_get_int_at(from, n, k)) == AKC_OK);
+                if (is_uint(t)) CHECK(akc_add_uint(builder, to, n, akc_get_uint_at(from, n, k)) == AKC_OK);
+                else if (is_int(t)) CHECK(akc_add_int(builder, to, n, akc_get_int_at(from, n, k)) == AKC_OK);
                 else if (is_bytes(t)) {
                     akc_bytes b = akc_get_bytes_at(from, n, k);
-                    CHECK(akc_add_bytes(to, n, b.data, b.length) == AKC_OK);
+                    CHECK(akc_add_bytes(builder, to, n, b.data, b.length) == AKC_OK);
                 } else if (t == PROTOBUF_C_TYPE_MESSAGE) {
-                    akc_message *sub = akc_add_message(to, n);
+                    akc_message *sub = akc_add_message(builder, to, n);
                     CHECK(sub);
-                    copy_fields(akc_get_message_at(from, n, k), sub);
+                    copy_fields(builder, akc_get_message_at(from, n, k), sub);
                 }
             }
             CHECK(akc_count(to, n) == count);
@@ -116,15 +117,15 @@ static void copy_fields(const akc_message *from, akc_message *to) {
         }
         bool oneof = (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0;
         if ((oneof || t == PROTOBUF_C_TYPE_MESSAGE) && !akc_has(from, n)) continue;
-        if (is_uint(t)) CHECK(akc_set_uint(to, n, akc_get_uint(from, n)) == AKC_OK);
-        else if (is_int(t)) CHECK(akc_set_int(to, n, akc_get_int(from, n)) == AKC_OK);
+        if (is_uint(t)) CHECK(akc_set_uint(builder, to, n, akc_get_uint(from, n)) == AKC_OK);
+        else if (is_int(t)) CHECK(akc_set_int(builder, to, n, akc_get_int(from, n)) == AKC_OK);
         else if (is_bytes(t)) {
             akc_bytes b = akc_get_bytes(from, n);
-            CHECK(akc_set_bytes(to, n, b.data, b.length) == AKC_OK);
+            CHECK(akc_set_bytes(builder, to, n, b.data, b.length) == AKC_OK);
         } else if (t == PROTOBUF_C_TYPE_MESSAGE) {
-            akc_message *sub = akc_set_message(to, n);
+            akc_message *sub = akc_set_message(builder, to, n);
             CHECK(sub);
-            copy_fields(akc_get_message(from, n), sub);
+            copy_fields(builder, akc_get_message(from, n), sub);
         }
     }
 }
@@ -196,18 +197,19 @@ static akc_message *decode_ok(const akc_type *type, const uint8_t *bytes, size_t
     return m;
 }
 
-// Appends one element to every repeated field of a decoded message, through the same
-// setters; protobuf-c allocated those arrays with exactly `count` elements.
-static void append_to_repeated(akc_message *m) {
+// Appends one element to every repeated field of a message, through the same setters:
+// for a decoded one (builder NULL) protobuf-c allocated those arrays with exactly `count`
+// elements; a built one's arrays grow inside its builder's arena.
+static void append_to_repeated(akc_builder *builder, akc_message *m) {
     const ProtobufCMessageDescriptor *d = descriptor_of(m);
     for (unsigned f = 0; f < d->n_fields; f++) {
         const ProtobufCFieldDescriptor *fd = &d->fields[f];
         if (fd->label != PROTOBUF_C_LABEL_REPEATED) continue;
         size_t count = akc_count(m, fd->id);
-        if (is_uint(fd->type)) CHECK(akc_add_uint(m, fd->id, 1) == AKC_OK);
-        else if (is_int(fd->type)) CHECK(akc_add_int(m, fd->id, 1) == AKC_OK);
-        else if (is_bytes(fd->type)) CHECK(akc_add_bytes(m, fd->id, (const uint8_t *)"x", 1) == AKC_OK);
-        else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) CHECK(akc_add_message(m, fd->id) != NULL);
+        if (is_uint(fd->type)) CHECK(akc_add_uint(builder, m, fd->id, 1) == AKC_OK);
+        else if (is_int(fd->type)) CHECK(akc_add_int(builder, m, fd->id, 1) == AKC_OK);
+        else if (is_bytes(fd->type)) CHECK(akc_add_bytes(builder, m, fd->id, (const uint8_t *)"x", 1) == AKC_OK);
+        else if (fd->type == PROTOBUF_C_TYPE_MESSAGE) CHECK(akc_add_message(builder, m, fd->id) != NULL);
         else continue;
         CHECK(akc_count(m, fd->id) == count + 1);
     }
@@ -269,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // A copy built through the setters reads the same and survives its own round trip.
     akc_message *copy = akc_message_new(type);
     CHECK(copy);
-    copy_fields(message, copy);
+    copy_fields(NULL, message, copy);
     check_same(message, copy);
     size_t copy_size;
     uint8_t *copy_encoded = encode(copy, &copy_size);
@@ -277,8 +279,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     akc_message *copy_decoded = decode_ok(type, copy_encoded, copy_size, copy);
     check_same(copy, copy_decoded);
 
+    // The same copy in a builder's arena (how Swift encodes messages) reads the same and
+    // encodes to the same bytes, also after growing every repeated field by one.
+    akc_message *built = NULL;
+    akc_builder *builder = akc_builder_new(type, &built);
+    CHECK(builder && built);
+    copy_fields(builder, message, built);
+    check_same(copy, built);
+    size_t built_size;
+    uint8_t *built_encoded = encode(built, &built_size);
+    CHECK(built_size == copy_size && memcmp(built_encoded, copy_encoded, copy_size) == 0);
+    free(built_encoded);
+    append_to_repeated(NULL, copy);
+    append_to_repeated(builder, built);
+    check_same(copy, built);
+    akc_builder_free(builder);
+
     if ((data[0] & APPEND_TO_DECODED) && !skip_append_to_decoded()) {
-        append_to_repeated(message);
+        append_to_repeated(NULL, message);
         read_all(message, 0);
         size_t appended_size;
         free(encode(message, &appended_size));

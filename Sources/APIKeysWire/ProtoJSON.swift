@@ -70,7 +70,7 @@ public enum ProtoJSON {
         }
         let entryFields = entryType.fields
         for member in members {
-            guard let entry = akc_add_message(message, field.number) else {
+            guard let entry = akc_add_message(nil, message, field.number) else {
                 throw ProtoJSONError(path: path, message: "out of memory")
             }
             let entryPath = path + "[" + JSONValue.quoted(member.key) + "]"
@@ -99,11 +99,11 @@ public enum ProtoJSON {
             let is32 = ([.int32, .sint32, .sfixed32] as [ProtoFieldType]).contains(field.type)
             let value = try signed(json, min: is32 ? Int64(Int32.min) : .min, max: is32 ? Int64(Int32.max) : .max,
                                    field: field, path: path)
-            try check(append ? akc_add_int(message, number, value) : akc_set_int(message, number, value))
+            try check(append ? akc_add_int(nil, message, number, value) : akc_set_int(nil, message, number, value))
         case .uint32, .fixed32, .uint64, .fixed64:
             let is32 = field.type == .uint32 || field.type == .fixed32
             let value = try unsigned(json, max: is32 ? UInt64(UInt32.max) : .max, field: field, path: path)
-            try check(append ? akc_add_uint(message, number, value) : akc_set_uint(message, number, value))
+            try check(append ? akc_add_uint(nil, message, number, value) : akc_set_uint(nil, message, number, value))
         case .bool:
             let value: Bool
             switch json {
@@ -113,10 +113,10 @@ public enum ProtoJSON {
             case .string("false") where mapKey: value = false
             default: throw wrong("true or false")
             }
-            try check(append ? akc_add_uint(message, number, value ? 1 : 0) : akc_set_uint(message, number, value ? 1 : 0))
+            try check(append ? akc_add_uint(nil, message, number, value ? 1 : 0) : akc_set_uint(nil, message, number, value ? 1 : 0))
         case .enum:
             let value = try enumNumber(json, field: field, path: path)
-            try check(append ? akc_add_int(message, number, Int64(value)) : akc_set_int(message, number, Int64(value)))
+            try check(append ? akc_add_int(nil, message, number, Int64(value)) : akc_set_int(nil, message, number, Int64(value)))
         case .string:
             guard case .string(let text) = json else { throw wrong("a string") }
             var utf8 = Array(text.utf8)
@@ -125,8 +125,8 @@ public enum ProtoJSON {
             }
             utf8.append(0)  // protobuf-c measures strings with strlen
             let status = utf8.withUnsafeBufferPointer { buffer in
-                append ? akc_add_bytes(message, number, buffer.baseAddress, buffer.count - 1)
-                    : akc_set_bytes(message, number, buffer.baseAddress, buffer.count - 1)
+                append ? akc_add_bytes(nil, message, number, buffer.baseAddress, buffer.count - 1)
+                    : akc_set_bytes(nil, message, number, buffer.baseAddress, buffer.count - 1)
             }
             try check(status)
         case .bytes:
@@ -135,14 +135,14 @@ public enum ProtoJSON {
                 throw ProtoJSONError(path: path, message: "expected base64 (bytes), found a string that is not base64")
             }
             let status = bytes.withUnsafeBufferPointer { buffer in
-                append ? akc_add_bytes(message, number, buffer.baseAddress, buffer.count)
-                    : akc_set_bytes(message, number, buffer.baseAddress, buffer.count)
+                append ? akc_add_bytes(nil, message, number, buffer.baseAddress, buffer.count)
+                    : akc_set_bytes(nil, message, number, buffer.baseAddress, buffer.count)
             }
             try check(status)
         case .message:
             guard let type = field.messageType else { throw wrong("an object") }
             guard case .object = json else { throw wrong("an object") }
-            guard let sub = append ? akc_add_message(message, number) : akc_set_message(message, number) else {
+            guard let sub = append ? akc_add_message(nil, message, number) : akc_set_message(nil, message, number) else {
                 throw ProtoJSONError(path: path, message: "out of memory")
             }
             try fill(sub, type, from: json, path: path)

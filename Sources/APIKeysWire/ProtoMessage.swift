@@ -51,11 +51,13 @@ extension ProtoMessage {
 
     /// The protobuf encoding of this message.
     public func serializedBytes() -> [UInt8] {
-        guard let message = akc_message_new(MessageTypes.type(Self.self)) else {
+        // Built, encoded and dropped whole: one arena (akc_builder) for all of it.
+        var built: OpaquePointer?
+        guard let builder = akc_builder_new(MessageTypes.type(Self.self), &built), let message = built else {
             fatalError("out of memory creating \(Self.protoName)")
         }
-        defer { akc_message_free(message) }
-        write(to: ProtoWriter(message))
+        defer { akc_builder_free(builder) }
+        write(to: ProtoWriter(message, builder: builder))
         let size = akc_message_encoded_size(message)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = akc_message_encode(message, buffer.baseAddress)

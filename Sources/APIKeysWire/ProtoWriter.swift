@@ -7,46 +7,49 @@ import Glibc
 /// Valid only inside `ProtoMessage.write(to:)`.
 public struct ProtoWriter {
     let message: OpaquePointer
+    /// The builder whose arena holds the message and every value set on it.
+    let builder: OpaquePointer
 
-    init(_ message: OpaquePointer) {
+    init(_ message: OpaquePointer, builder: OpaquePointer) {
         self.message = message
+        self.builder = builder
     }
 
-    func set(_ field: UInt32, _ value: UInt64) { check(akc_set_uint(message, field, value), field) }
-    func set(_ field: UInt32, _ value: Int64) { check(akc_set_int(message, field, value), field) }
+    func set(_ field: UInt32, _ value: UInt64) { check(akc_set_uint(builder, message, field, value), field) }
+    func set(_ field: UInt32, _ value: Int64) { check(akc_set_int(builder, message, field, value), field) }
 
     func set(_ field: UInt32, _ value: String) {
         var value = withoutNUL(value)
-        value.withUTF8 { check(akc_set_bytes(message, field, $0.baseAddress, $0.count), field) }
+        value.withUTF8 { check(akc_set_bytes(builder, message, field, $0.baseAddress, $0.count), field) }
     }
 
     func set(_ field: UInt32, _ value: [UInt8]) {
-        value.withUnsafeBufferPointer { check(akc_set_bytes(message, field, $0.baseAddress, $0.count), field) }
+        value.withUnsafeBufferPointer { check(akc_set_bytes(builder, message, field, $0.baseAddress, $0.count), field) }
     }
 
     func setMessage(_ field: UInt32) -> ProtoWriter {
-        guard let sub = akc_set_message(message, field) else { fatalError("cannot set message field \(field)") }
-        return ProtoWriter(sub)
+        guard let sub = akc_set_message(builder, message, field) else { fatalError("cannot set message field \(field)") }
+        return ProtoWriter(sub, builder: builder)
     }
 
     func addMessage(_ field: UInt32) -> ProtoWriter {
-        guard let sub = akc_add_message(message, field) else { fatalError("cannot add to message field \(field)") }
-        return ProtoWriter(sub)
+        guard let sub = akc_add_message(builder, message, field) else { fatalError("cannot add to message field \(field)") }
+        return ProtoWriter(sub, builder: builder)
     }
 
     func addStrings(_ field: UInt32, _ values: [String]) {
         for value in values {
             var value = withoutNUL(value)
-            value.withUTF8 { check(akc_add_bytes(message, field, $0.baseAddress, $0.count), field) }
+            value.withUTF8 { check(akc_add_bytes(builder, message, field, $0.baseAddress, $0.count), field) }
         }
     }
 
     func addUInts(_ field: UInt32, _ values: [UInt64]) {
-        for value in values { check(akc_add_uint(message, field, value), field) }
+        for value in values { check(akc_add_uint(builder, message, field, value), field) }
     }
 
     func addInts(_ field: UInt32, _ values: [Int64]) {
-        for value in values { check(akc_add_int(message, field, value), field) }
+        for value in values { check(akc_add_int(builder, message, field, value), field) }
     }
 
     func setStringMap(_ field: UInt32, _ map: [String: String]) {

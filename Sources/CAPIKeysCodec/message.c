@@ -52,14 +52,42 @@ static const ProtobufCMessageDescriptor *descriptor_of(const akc_type *type) {
 static ProtobufCMessage *as_message(akc_message *message) { return (ProtobufCMessage *)message; }
 static const ProtobufCMessage *as_const(const akc_message *message) { return (const ProtobufCMessage *)message; }
 
-static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *descriptor) {
-    ProtobufCMessage *message = malloc(descriptor->sizeof_message);
+// A builder is an arena (see arena.h) with no budget; NULL means malloc and free.
+static akc_arena *arena_of(akc_builder *builder) { return (akc_arena *)builder; }
+
+static void *owned_alloc(akc_builder *builder, size_t size) {
+    return builder ? akc_arena_alloc(arena_of(builder), size) : malloc(size);
+}
+
+static void owned_free(akc_builder *builder, void *pointer) {
+    if (!builder) free(pointer);
+}
+
+static ProtobufCMessage *new_message(akc_builder *builder, const ProtobufCMessageDescriptor *descriptor) {
+    ProtobufCMessage *message = owned_alloc(builder, descriptor->sizeof_message);
     if (message) descriptor->message_init(message);
     return message;
 }
 
 akc_message *akc_message_new(const akc_type *type) {
-    return (akc_message *)new_message(descriptor_of(type));
+    return (akc_message *)new_message(NULL, descriptor_of(type));
+}
+
+akc_builder *akc_builder_new(const akc_type *type, akc_message **message_out) {
+    *message_out = NULL;
+    akc_arena *arena = akc_arena_new(512, SIZE_MAX);
+    if (!arena) return NULL;
+    akc_builder *builder = (akc_builder *)arena;
+    *message_out = (akc_message *)new_message(builder, descriptor_of(type));
+    if (!*message_out) {
+        akc_arena_free(arena);
+        return NULL;
+    }
+    return builder;
+}
+
+void akc_builder_free(akc_builder *builder) {
+    akc_arena_free(arena_of(builder));
 }
 
 akc_status akc_message_decode(const akc_type *type, const uint8_t *data, size_t length,
@@ -274,25 +302,25 @@ const akc_message *akc_get_message_at(const akc_message *m, uint32_t number, siz
 // --- writing
 
 // Frees what a singular slot owns before it is overwritten.
-static void release_slot(void *slot, const ProtobufCFieldDescriptor *field) {
+static void release_slot(akc_builder *builder, void *slot, const ProtobufCFieldDescriptor *field) {
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING: {
         char *s = *(char **)slot;
-        if (s && s != (const char *)field->default_value && s != protobuf_c_empty_string) free(s);
+        if (s && s != (const char *)field->default_value && s != protobuf_c_empty_string) owned_free(builder, s);
         *(char **)slot = NULL;
         break;
     }
     case PROTOBUF_C_TYPE_BYTES: {
         ProtobufCBinaryData *d = slot;
         const ProtobufCBinaryData *def = field->default_value;
-        if (d->data && (!def || d->data != def->data)) free(d->data);
+        if (d->data && (!def || d->data != def->data)) owned_free(builder, d->data);
         d->data = NULL;
         d->len = 0;
         break;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         ProtobufCMessage *sub = *(ProtobufCMessage **)slot;
-        if (sub) protobuf_c_message_free_unpacked(sub, NULL);
+        if (sub && !builder) protobuf_c_message_free_unpacked(sub, NULL);
         *(ProtobufCMessage **)slot = NULL;
         break;
     }
@@ -302,14 +330,14 @@ static void release_slot(void *slot, const ProtobufCFieldDescriptor *field) {
 }
 
 // The slot of a singular field, made the oneof's case (freeing the old case's value).
-static void *writable_slot(ProtobufCMessage *message, const ProtobufCFieldDescriptor *field) {
+static void *writable_slot(akc_builder *builder, ProtobufCMessage *message, const ProtobufCFieldDescriptor *field) {
     if (is_oneof(field)) {
         uint32_t *oneof_case = &MEMBER(uint32_t, message, field->quantifier_offset);
         if (*oneof_case != field->id) {
             if (*oneof_case != 0) {
                 const ProtobufCFieldDescriptor *old = protobuf_c_message_descriptor_get_field(message->descriptor, *oneof_case);
                 // Members of one oneof share the slot.
-                if (old) release_slot((uint8_t *)message + old->offset, old);
+                if (old) release_slot(builder, (uint8_t *)message + old->offset, old);
             }
             memset((uint8_t *)message + field->offset, 0, element_size(field->type));
             *oneof_case = field->id;
@@ -342,10 +370,10 @@ static akc_status store_int(void *slot, ProtobufCType type, int64_t value) {
     }
 }
 
-static akc_status store_bytes(void *slot, ProtobufCType type, const uint8_t *data, size_t length) {
+static akc_status store_bytes(akc_builder *builder, void *slot, ProtobufCType type, const uint8_t *data, size_t length) {
     if (type == PROTOBUF_C_TYPE_STRING) {
         if (length > 0 && memchr(data, 0, length)) return AKC_BAD_STRING;
-        char *copy = malloc(length + 1);
+        char *copy = owned_alloc(builder, length + 1);
         if (!copy) return AKC_NO_MEMORY;
         if (length) memcpy(copy, data, length);
         copy[length] = 0;
@@ -357,7 +385,7 @@ static akc_status store_bytes(void *slot, ProtobufCType type, const uint8_t *dat
         d->data = NULL;
         d->len = 0;
         if (length == 0) return AKC_OK;
-        d->data = malloc(length);
+        d->data = owned_alloc(builder, length);
         if (!d->data) return AKC_NO_MEMORY;
         memcpy(d->data, data, length);
         d->len = length;
@@ -371,7 +399,7 @@ static const ProtobufCFieldDescriptor *singular_field(ProtobufCMessage *message,
     return field && field->label != PROTOBUF_C_LABEL_REPEATED ? field : NULL;
 }
 
-akc_status akc_set_uint(akc_message *m, uint32_t number, uint64_t value) {
+akc_status akc_set_uint(akc_builder *builder, akc_message *m, uint32_t number, uint64_t value) {
     ProtobufCMessage *message = as_message(m);
     const ProtobufCFieldDescriptor *field = singular_field(message, number);
     if (!field) return AKC_BAD_FIELD;
@@ -380,10 +408,10 @@ akc_status akc_set_uint(akc_message *m, uint32_t number, uint64_t value) {
     case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_BOOL: break;
     default: return AKC_BAD_FIELD;
     }
-    return store_uint(writable_slot(message, field), field->type, value);
+    return store_uint(writable_slot(builder, message, field), field->type, value);
 }
 
-akc_status akc_set_int(akc_message *m, uint32_t number, int64_t value) {
+akc_status akc_set_int(akc_builder *builder, akc_message *m, uint32_t number, int64_t value) {
     ProtobufCMessage *message = as_message(m);
     const ProtobufCFieldDescriptor *field = singular_field(message, number);
     if (!field) return AKC_BAD_FIELD;
@@ -393,30 +421,30 @@ akc_status akc_set_int(akc_message *m, uint32_t number, int64_t value) {
     case PROTOBUF_C_TYPE_SFIXED64: break;
     default: return AKC_BAD_FIELD;
     }
-    return store_int(writable_slot(message, field), field->type, value);
+    return store_int(writable_slot(builder, message, field), field->type, value);
 }
 
-akc_status akc_set_bytes(akc_message *m, uint32_t number, const uint8_t *data, size_t length) {
+akc_status akc_set_bytes(akc_builder *builder, akc_message *m, uint32_t number, const uint8_t *data, size_t length) {
     ProtobufCMessage *message = as_message(m);
     const ProtobufCFieldDescriptor *field = singular_field(message, number);
     if (!field || (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_BYTES)) return AKC_BAD_FIELD;
     if (field->type == PROTOBUF_C_TYPE_STRING && length > 0 && memchr(data, 0, length)) return AKC_BAD_STRING;
-    void *slot = writable_slot(message, field);
-    release_slot(slot, field);
-    return store_bytes(slot, field->type, data, length);
+    void *slot = writable_slot(builder, message, field);
+    release_slot(builder, slot, field);
+    return store_bytes(builder, slot, field->type, data, length);
 }
 
-akc_message *akc_set_message(akc_message *m, uint32_t number) {
+akc_message *akc_set_message(akc_builder *builder, akc_message *m, uint32_t number) {
     ProtobufCMessage *message = as_message(m);
     const ProtobufCFieldDescriptor *field = singular_field(message, number);
     if (!field || field->type != PROTOBUF_C_TYPE_MESSAGE) return NULL;
-    ProtobufCMessage **slot = writable_slot(message, field);
-    if (!*slot) *slot = new_message(field->descriptor);
+    ProtobufCMessage **slot = writable_slot(builder, message, field);
+    if (!*slot) *slot = new_message(builder, field->descriptor);
     return (akc_message *)*slot;
 }
 
 // Grows a repeated field by one zeroed element and returns its slot.
-static void *append_slot(ProtobufCMessage *message, uint32_t number, ProtobufCType *type_out,
+static void *append_slot(akc_builder *builder, ProtobufCMessage *message, uint32_t number, ProtobufCType *type_out,
                          const ProtobufCFieldDescriptor **field_out) {
     const ProtobufCFieldDescriptor *field = repeated_field(message, number);
     if (!field) return NULL;
@@ -429,9 +457,19 @@ static void *append_slot(ProtobufCMessage *message, uint32_t number, ProtobufCTy
     size_t n = *count;
     size_t capacity = 1;
     while (capacity < n + 1) capacity *= 2;
-    uint8_t *grown = realloc(*array, capacity * size);
-    if (!grown) return NULL;
-    *array = grown;
+    if (!builder) {
+        uint8_t *grown = realloc(*array, capacity * size);
+        if (!grown) return NULL;
+        *array = grown;
+    } else if ((n & (n - 1)) == 0) {
+        // A built message's arrays all come from appends, so their capacity is the next
+        // power of two at or above n: full exactly when n is a power of two (or 0). The
+        // old array stays in the arena until the builder is freed.
+        uint8_t *grown = akc_arena_alloc(arena_of(builder), capacity * size);
+        if (!grown) return NULL;
+        if (n) memcpy(grown, *array, n * size);
+        *array = grown;
+    }
     void *slot = *array + n * size;
     memset(slot, 0, size);
     *count = n + 1;
@@ -440,43 +478,43 @@ static void *append_slot(ProtobufCMessage *message, uint32_t number, ProtobufCTy
     return slot;
 }
 
-akc_status akc_add_uint(akc_message *m, uint32_t number, uint64_t value) {
+akc_status akc_add_uint(akc_builder *builder, akc_message *m, uint32_t number, uint64_t value) {
     ProtobufCType type;
     const ProtobufCFieldDescriptor *field;
-    void *slot = append_slot(as_message(m), number, &type, &field);
+    void *slot = append_slot(builder, as_message(m), number, &type, &field);
     if (!slot) return AKC_BAD_FIELD;
     akc_status status = store_uint(slot, type, value);
     if (status != AKC_OK) MEMBER(size_t, m, field->quantifier_offset) -= 1;
     return status;
 }
 
-akc_status akc_add_int(akc_message *m, uint32_t number, int64_t value) {
+akc_status akc_add_int(akc_builder *builder, akc_message *m, uint32_t number, int64_t value) {
     ProtobufCType type;
     const ProtobufCFieldDescriptor *field;
-    void *slot = append_slot(as_message(m), number, &type, &field);
+    void *slot = append_slot(builder, as_message(m), number, &type, &field);
     if (!slot) return AKC_BAD_FIELD;
     akc_status status = store_int(slot, type, value);
     if (status != AKC_OK) MEMBER(size_t, m, field->quantifier_offset) -= 1;
     return status;
 }
 
-akc_status akc_add_bytes(akc_message *m, uint32_t number, const uint8_t *data, size_t length) {
+akc_status akc_add_bytes(akc_builder *builder, akc_message *m, uint32_t number, const uint8_t *data, size_t length) {
     ProtobufCType type;
     const ProtobufCFieldDescriptor *field;
-    void *slot = append_slot(as_message(m), number, &type, &field);
+    void *slot = append_slot(builder, as_message(m), number, &type, &field);
     if (!slot) return AKC_BAD_FIELD;
-    akc_status status = store_bytes(slot, type, data, length);
+    akc_status status = store_bytes(builder, slot, type, data, length);
     if (status != AKC_OK) MEMBER(size_t, m, field->quantifier_offset) -= 1;
     return status;
 }
 
-akc_message *akc_add_message(akc_message *m, uint32_t number) {
+akc_message *akc_add_message(akc_builder *builder, akc_message *m, uint32_t number) {
     ProtobufCType type;
     const ProtobufCFieldDescriptor *field;
     ProtobufCMessage *message = as_message(m);
-    void *slot = append_slot(message, number, &type, &field);
+    void *slot = append_slot(builder, message, number, &type, &field);
     if (!slot) return NULL;
-    ProtobufCMessage *sub = type == PROTOBUF_C_TYPE_MESSAGE ? new_message(field->descriptor) : NULL;
+    ProtobufCMessage *sub = type == PROTOBUF_C_TYPE_MESSAGE ? new_message(builder, field->descriptor) : NULL;
     if (!sub) {
         MEMBER(size_t, message, field->quantifier_offset) -= 1;
         return NULL;

@@ -123,6 +123,7 @@ size_t akc_frame_encode(const akc_frame *frame, uint8_t *out, size_t capacity);
 
 typedef struct akc_type akc_type;
 typedef struct akc_message akc_message;
+typedef struct akc_builder akc_builder;
 
 /// The message type with this full name, e.g. "apikeys.v1.VerifyRequest"; NULL if none.
 const akc_type *akc_type_named(const char *full_name);
@@ -162,17 +163,25 @@ int64_t akc_get_int_at(const akc_message *message, uint32_t field, size_t index)
 akc_bytes akc_get_bytes_at(const akc_message *message, uint32_t field, size_t index);
 const akc_message *akc_get_message_at(const akc_message *message, uint32_t field, size_t index);
 
+/// A message built to be encoded and then dropped whole: the message, its sub-messages and
+/// every value set on them live in one arena (one allocation for a small message), freed by
+/// akc_builder_free. *message_out is the empty message; NULL when out of memory.
+akc_builder *akc_builder_new(const akc_type *type, akc_message **message_out);
+void akc_builder_free(akc_builder *builder);
+
 // Writing. Values are copied. A oneof member that is set becomes the oneof's case.
-akc_status akc_set_uint(akc_message *message, uint32_t field, uint64_t value);
-akc_status akc_set_int(akc_message *message, uint32_t field, int64_t value);
-akc_status akc_set_bytes(akc_message *message, uint32_t field, const uint8_t *data, size_t length);
+// `builder` is the builder the message came from, or NULL for a message of
+// akc_message_new or akc_message_decode (whose values are malloc'd and freed one by one).
+akc_status akc_set_uint(akc_builder *builder, akc_message *message, uint32_t field, uint64_t value);
+akc_status akc_set_int(akc_builder *builder, akc_message *message, uint32_t field, int64_t value);
+akc_status akc_set_bytes(akc_builder *builder, akc_message *message, uint32_t field, const uint8_t *data, size_t length);
 /// The sub-message of this field, created empty when absent; NULL on error.
-akc_message *akc_set_message(akc_message *message, uint32_t field);
-akc_status akc_add_uint(akc_message *message, uint32_t field, uint64_t value);
-akc_status akc_add_int(akc_message *message, uint32_t field, int64_t value);
-akc_status akc_add_bytes(akc_message *message, uint32_t field, const uint8_t *data, size_t length);
+akc_message *akc_set_message(akc_builder *builder, akc_message *message, uint32_t field);
+akc_status akc_add_uint(akc_builder *builder, akc_message *message, uint32_t field, uint64_t value);
+akc_status akc_add_int(akc_builder *builder, akc_message *message, uint32_t field, int64_t value);
+akc_status akc_add_bytes(akc_builder *builder, akc_message *message, uint32_t field, const uint8_t *data, size_t length);
 /// Appends an empty sub-message to a repeated field (or map) and returns it.
-akc_message *akc_add_message(akc_message *message, uint32_t field);
+akc_message *akc_add_message(akc_builder *builder, akc_message *message, uint32_t field);
 
 // ---------------------------------------------------------------------------
 // The schema of proto/apikeys/v1 as protoc-c describes it: services, methods, message
