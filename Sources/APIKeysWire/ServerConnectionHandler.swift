@@ -48,6 +48,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var lastUse = NIODeadline.now()
     private var lastPing = NIODeadline.distantPast
     private var needsFlush = false
+    /// The last frame written, passed on only at the flush, with the one promise that
+    /// reports every frame of the flush (NIO completes writes in order): a promise and a
+    /// callback per flush instead of per frame.
+    private var heldBackFrame: ByteBuffer?
+    /// Frames passed on and not yet reported written, oldest first; the last `unpromised`
+    /// of them wait for the next flush's promise.
+    private var unreported = CircularBuffer<(bytes: Int, cost: Int, response: UInt64?)>(initialCapacity: 16)
+    private var unpromised = 0
     private var readingBatch = false
     /// Set once, after the TLS handshake, under mutual TLS.
     private var peerCertificateURIs: [String] = []
@@ -126,6 +134,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Frames no promise covers will never be reported: release them as failed writes.
+        heldBackFrame = nil
+        while unpromised > 0 {
+            unpromised -= 1
+            release(unreported.removeLast())
+        }
         for callID in machine.channelClosed() {
             tasks[callID]?.cancel()
         }
@@ -243,6 +257,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             write(.goAway(goAway))
             flushIfNeeded()
         case .sendGoAwayAndClose(let goAway):
+            flushIfNeeded()  // the frames held back go first
             let bytes = FrameCodec.encode(.goAway(goAway), allocator: context.channel.allocator)
             context.write(wrapOutboundOut(bytes), promise: nil)
             needsFlush = true
@@ -386,14 +401,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         machine.queued(bytes: bytes)
         let cost = ServerConnectionStateMachine.outputCost(frameBytes: bytes)
         unwrittenOutput.add(cost)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-            unwrittenOutput.subtract(cost)
-            lastWritten = .now()
-            perform(machine.written(bytes: bytes, response: callID))
+        if let previous = heldBackFrame {
+            context.write(wrapOutboundOut(previous), promise: nil)
         }
-        context.write(wrapOutboundOut(buffer), promise: promise)
+        heldBackFrame = buffer
+        unreported.append((bytes, cost, callID))
+        unpromised += 1
         needsFlush = true
+    }
+
+    /// The oldest `count` frames passed on were written (or failed: the bytes are gone
+    /// either way).
+    private func reportWritten(oldest count: Int) {
+        for _ in 0..<count { release(unreported.removeFirst()) }
+    }
+
+    private func release(_ frame: (bytes: Int, cost: Int, response: UInt64?)) {
+        unwrittenOutput.subtract(frame.cost)
+        lastWritten = .now()
+        perform(machine.written(bytes: frame.bytes, response: frame.response))
     }
 
     /// Answers written in this read batch hold their calls' slots until the socket takes them;
@@ -405,6 +431,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
+        if let last = heldBackFrame {
+            heldBackFrame = nil
+            let count = unpromised
+            unpromised = 0
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+                // Promises complete in write order: this flush's frames are the oldest.
+                reportWritten(oldest: count)
+            }
+            context.write(wrapOutboundOut(last), promise: promise)
+        }
         context.flush()
     }
 
