@@ -34,16 +34,19 @@ struct ServerConnectionHandlerTests {
 
     /// The pipeline `RPCServer` builds for each connection.
     static func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations, router: RPCRouter,
-                                  configuration: RPCServerConfiguration) throws {
+                                  configuration: RPCServerConfiguration,
+                                  unwrittenOutput: UnwrittenOutput = UnwrittenOutput()) throws {
         try pipeline.addHandler(ByteToMessageHandler(
             FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
             maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
-        try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration))
+        try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration, unwrittenOutput: unwrittenOutput))
     }
 
-    static func makeChannel(router: RPCRouter = router, configuration: RPCServerConfiguration = configuration) throws -> EmbeddedChannel {
+    static func makeChannel(router: RPCRouter = router, configuration: RPCServerConfiguration = configuration,
+                            unwrittenOutput: UnwrittenOutput = UnwrittenOutput()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try addServerHandlers(to: channel.pipeline.syncOperations, router: router, configuration: configuration)
+        try addServerHandlers(to: channel.pipeline.syncOperations, router: router, configuration: configuration,
+                              unwrittenOutput: unwrittenOutput)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).wait()
         return channel
     }
@@ -96,6 +99,36 @@ struct ServerConnectionHandlerTests {
             Self.settings,
             .response(ResponseFrame(callID: 1, message: APIKeysV1.HealthCheckResponse(status: .serving, version: "test").serializedBytes())),
         ])
+        _ = try? channel.finish()
+    }
+
+    @Test("issue 14: a flush's frames go out with one promise, and the server-wide unwritten output returns to 0 once written")
+    func oneFlushReportsEveryFrame() throws {
+        let output = UnwrittenOutput()
+        let channel = try Self.makeChannel(unwrittenOutput: output)
+        var bytes = Preface.bytes
+        for id in UInt64(1)...3 {
+            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/apikeys.v1.Health/Check")))
+        }
+        try Self.send(channel, bytes)
+        #expect(try Self.written(channel).count == 4)
+        #expect(output.total == 0)
+        _ = try? channel.finish()
+    }
+
+    @Test("issue 14: frames held for a flush that never comes (the connection closed first) are released, not counted as unwritten forever")
+    func heldFramesReleasedOnClose() throws {
+        let output = UnwrittenOutput()
+        let channel = try Self.makeChannel(unwrittenOutput: output)
+        var bytes = Preface.bytes
+        for id in UInt64(1)...3 {
+            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/apikeys.v1.Health/Check")))
+        }
+        // A read with no read-complete after it: the answers wait for the flush.
+        channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(bytes: bytes)))
+        #expect(output.total > 0)
+        _ = try? channel.close().wait()
+        #expect(output.total == 0)
         _ = try? channel.finish()
     }
 
