@@ -9,15 +9,25 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
 
     /// Every role in `sortedNames` order, sorted once (Verify names a principal's roles).
     static let sortedCases = allCases.sorted()
+
+    /// `sortedNames` of every set of roles, by `setIndex`, built once: Verify names a
+    /// principal's roles on every call, and a new array each time was an allocation.
+    static let sortedNamesOfEverySet: [[String]] = (0..<(1 << sortedCases.count)).map { index in
+        sortedCases.indices.filter { index & (1 << $0) != 0 }.map { sortedCases[$0].rawValue }
+    }
+
+    /// A set's position in `sortedNamesOfEverySet`: bit i set for `sortedCases[i]`.
+    static func setIndex(_ roles: Set<Role>) -> Int {
+        var index = 0
+        for (bit, role) in sortedCases.enumerated() where roles.contains(role) { index |= 1 << bit }
+        return index
+    }
 }
 
 extension Set where Element == Role {
     /// Roles in a stable order, as the Principal and the stores carry them.
     public var sortedNames: [String] {
-        var names: [String] = []
-        names.reserveCapacity(count)
-        for role in Role.sortedCases where contains(role) { names.append(role.rawValue) }
-        return names
+        Role.sortedNamesOfEverySet[Role.setIndex(self)]
     }
 
     /// Parses a comma-separated list as the stores keep it; unknown names are ignored.

@@ -154,6 +154,18 @@ extension Frame {
             f.kind = AKC_FRAME_RESPONSE
             f.call_id = r.callID
             f.status_code = r.code.rawValue
+            if r.statusMessage.isEmpty {
+                // Every successful answer: no copy of an empty string to make.
+                let empty: StaticString = ""
+                f.status_message = akc_bytes(data: empty.utf8Start, length: 0)
+                return r.details.withUnsafeBufferPointer { details in
+                    f.status_details = akc_bytes(data: details.baseAddress, length: details.count)
+                    return r.message.withUnsafeBufferPointer { message in
+                        f.message = akc_bytes(data: message.baseAddress, length: message.count)
+                        return body(&f)
+                    }
+                }
+            }
             var strings = CStrings()
             let statusMessage = strings.add(r.statusMessage)
             return strings.withPointers { resolve in
