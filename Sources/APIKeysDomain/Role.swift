@@ -16,11 +16,20 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
         sortedCases.indices.filter { index & (1 << $0) != 0 }.map { sortedCases[$0].rawValue }
     }
 
-    /// A set's position in `sortedNamesOfEverySet`: bit i set for `sortedCases[i]`.
+    /// A set's position in `sortedNamesOfEverySet`: bit i set for `sortedCases[i]`. It walks
+    /// the set: `contains` would hash each role's raw value.
     static func setIndex(_ roles: Set<Role>) -> Int {
         var index = 0
-        for (bit, role) in sortedCases.enumerated() where roles.contains(role) { index |= 1 << bit }
+        for role in roles { index |= 1 << role.sortedPosition }
         return index
+    }
+
+    /// The role's index in `sortedCases` (checked against it by a test).
+    var sortedPosition: Int {
+        switch self {
+        case .developer: 0
+        case .tenantAdmin: 1
+        }
     }
 }
 

@@ -108,8 +108,18 @@ final class ServiceCallerCache: Sendable {
     }
 
     func caller(of call: ServerCall, service: APIKeyService, resolve: () throws(DomainError) -> Caller) throws(DomainError) -> Caller {
-        let hasIdentity = call.metadata["x-tenant-id"] != nil || call.metadata["x-user-id"] != nil
-        guard let authorization = call.metadata["authorization"], !hasIdentity else { return try resolve() }
+        // One pass comparing keys: a service's metadata holds one or two entries, and three
+        // dictionary lookups hashed a key each (~350 instructions apiece, on every Verify).
+        var authorization: String?
+        var hasIdentity = false
+        for (name, value) in call.metadata {
+            switch name {
+            case "authorization": authorization = value
+            case "x-tenant-id", "x-user-id": hasIdentity = true
+            default: break
+            }
+        }
+        guard let authorization, !hasIdentity else { return try resolve() }
         // X18: any credential change (a revocation) empties the cache before the next lookup.
         let version = service.credentialsVersion
         let key = ExactString(authorization)

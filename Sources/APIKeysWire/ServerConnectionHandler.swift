@@ -48,6 +48,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var lastUse = NIODeadline.now()
     private var lastPing = NIODeadline.distantPast
     private var needsFlush = false
+    /// The handler of the last method called: a connection's calls mostly repeat one method,
+    /// whose `String` the decoder reuses, so comparing is cheaper than hashing for the router.
+    private var lastRoute: (method: String, handler: RPCRouter.Handler)?
     /// The last frame written, passed on only at the flush, with the one promise that
     /// reports every frame of the flush (NIO completes writes in order): a promise and a
     /// callback per flush instead of per frame.
@@ -301,12 +304,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             calls[request.callID] = (ContinuousClock.now, request.method, annotations)
         }
         let handler: RPCRouter.Handler
-        switch router.handler(for: request.method) {
-        case .success(let found):
-            handler = found
-        case .failure(let error):
-            finish(callID: request.callID, response: ResponseFrame(callID: request.callID, error: error))
-            return
+        if let lastRoute, lastRoute.method == request.method {
+            handler = lastRoute.handler
+        } else {
+            switch router.handler(for: request.method) {
+            case .success(let found):
+                handler = found
+                lastRoute = (request.method, found)
+            case .failure(let error):
+                finish(callID: request.callID, response: ResponseFrame(callID: request.callID, error: error))
+                return
+            }
         }
         let deadline = request.timeoutMicros > 0
             ? ContinuousClock.now + .microseconds(Int64(clamping: request.timeoutMicros)) : nil

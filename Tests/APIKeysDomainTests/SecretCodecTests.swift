@@ -104,5 +104,6 @@ struct RoleNamesTests {
             #expect(roles.sortedNames == roles.map(\.rawValue).sorted())
             #expect(Set<Role>(storedNames: roles.storedNames) == roles)
         }
+        #expect(Role.sortedCases.indices.allSatisfy { Role.sortedCases[$0].sortedPosition == $0 })
     }
 }
