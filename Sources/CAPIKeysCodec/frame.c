@@ -4,6 +4,7 @@
 #include "strings.h"
 #include "apikeys/v1/frame.pb-c.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t akc_magic[7] = {'A', 'P', 'I', 'K', 'E', 'Y', 'S'};
