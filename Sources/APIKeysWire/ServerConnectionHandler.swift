@@ -51,10 +51,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// The handler of the last method called: a connection's calls mostly repeat one method,
     /// whose `String` the decoder reuses, so comparing is cheaper than hashing for the router.
     private var lastRoute: (method: String, handler: RPCRouter.Handler)?
-    /// The last frame written, passed on only at the flush, with the one promise that
-    /// reports every frame of the flush (NIO completes writes in order): a promise and a
-    /// callback per flush instead of per frame.
-    private var heldBackFrame: ByteBuffer?
+    /// The last buffer of frames written, passed on only at the flush, with the one promise
+    /// that reports every frame of the flush (NIO completes writes in order): a promise and a
+    /// callback per flush instead of per frame. Small frames (`batchedFrameBytes`) are encoded
+    /// one after another into one buffer: one buffer and one write per flush, not per frame.
+    /// A larger frame gets a buffer of its own size, so a batch never holds its capacity.
+    private var heldBackFrames: ByteBuffer?
+    private var heldBackIsBatch = false
+    static let batchedFrameBytes = 4096
     /// Frames passed on and not yet reported written, oldest first; the last `unpromised`
     /// of them wait for the next flush's promise.
     private var unreported = CircularBuffer<(bytes: Int, cost: Int, response: UInt64?)>(initialCapacity: 16)
@@ -138,7 +142,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // Frames no promise covers will never be reported: release them as failed writes.
-        heldBackFrame = nil
+        heldBackFrames = nil
         while unpromised > 0 {
             unpromised -= 1
             release(unreported.removeLast())
@@ -402,20 +406,47 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Writes `frame`, counted as unwritten output until the socket takes it.
     private func write(_ frame: Frame, response callID: UInt64? = nil) {
         guard let context else { return }
-        let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
-        let bytes = buffer.readableBytes
+        let bytes: Int
+        if Self.isSmall(frame) {
+            if !heldBackIsBatch || heldBackFrames == nil {
+                if let previous = heldBackFrames { context.write(wrapOutboundOut(previous), promise: nil) }
+                heldBackFrames = context.channel.allocator.buffer(capacity: 512)
+                heldBackIsBatch = true
+            }
+            let before = heldBackFrames!.writerIndex
+            FrameCodec.encode(frame, into: &heldBackFrames!)
+            bytes = heldBackFrames!.writerIndex - before
+        } else {
+            let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
+            bytes = buffer.readableBytes
+            if let previous = heldBackFrames { context.write(wrapOutboundOut(previous), promise: nil) }
+            heldBackFrames = buffer
+            heldBackIsBatch = false
+        }
         // Waiting starts now, not at the last write, which may be long ago.
         if machine.unwrittenBytes == 0 { lastWritten = .now() }
         machine.queued(bytes: bytes)
         let cost = ServerConnectionStateMachine.outputCost(frameBytes: bytes)
         unwrittenOutput.add(cost)
-        if let previous = heldBackFrame {
-            context.write(wrapOutboundOut(previous), promise: nil)
-        }
-        heldBackFrame = buffer
         unreported.append((bytes, cost, callID))
         unpromised += 1
         needsFlush = true
+    }
+
+    /// Whether `frame` goes into a batch buffer: certainly under `batchedFrameBytes` encoded.
+    private static func isSmall(_ frame: Frame) -> Bool {
+        switch frame {
+        case .response(let response):
+            response.message.count + response.details.count + response.statusMessage.utf8.count < batchedFrameBytes - 64
+        case .goAway(let goAway):
+            goAway.message.utf8.count < batchedFrameBytes - 64
+        case .settings(let settings):
+            settings.server.utf8.count < batchedFrameBytes - 64
+        case .request(let request):
+            request.message.count + request.method.utf8.count < batchedFrameBytes - 64 && request.metadata.isEmpty
+        case .cancel, .ping, .pong:
+            true
+        }
     }
 
     /// The oldest `count` frames passed on were written (or failed: the bytes are gone
@@ -439,8 +470,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
-        if let last = heldBackFrame {
-            heldBackFrame = nil
+        if let last = heldBackFrames {
+            heldBackFrames = nil
             let count = unpromised
             unpromised = 0
             let promise = context.eventLoop.makePromise(of: Void.self)
