@@ -116,6 +116,34 @@ struct ServerConnectionHandlerTests {
         _ = try? channel.finish()
     }
 
+    @Test("issue 14: small and large answers of one flush (batched and in buffers of their own) arrive whole and in order")
+    func mixedSizesInOneFlush() throws {
+        var configuration = Self.configuration
+        configuration.connection.maxFrameSize = 64 * 1024
+        configuration.connection.maxConcurrentCalls = 32
+        let output = UnwrittenOutput()
+        let channel = try Self.makeChannel(configuration: configuration, unwrittenOutput: output)
+        let sizes: [UInt32] = [10, 9_000, 20, 30, 5_000, 4_000, 1, 40_000, 7]
+        var bytes = Preface.bytes
+        for (index, size) in sizes.enumerated() {
+            bytes += FrameCodec.encode(.request(RequestFrame(
+                callID: UInt64(index + 1), method: "/test.Wire/Echo",
+                message: APIKeysV1.EchoRequest(responseSize: size).serializedBytes())))
+        }
+        try Self.send(channel, bytes)
+        let responses = try Self.written(channel).compactMap { frame -> ResponseFrame? in
+            if case .response(let response) = frame { return response }
+            return nil
+        }
+        #expect(responses.map(\.callID) == (1...UInt64(sizes.count)).map { $0 })
+        for (response, size) in zip(responses, sizes) {
+            let echoed = try APIKeysV1.EchoResponse(serializedBytes: response.message)
+            #expect(echoed.payload == [UInt8](repeating: 1, count: Int(size)))
+        }
+        #expect(output.total == 0)
+        _ = try? channel.finish()
+    }
+
     @Test("issue 14: frames held for a flush that never comes (the connection closed first) are released, not counted as unwritten forever")
     func heldFramesReleasedOnClose() throws {
         let output = UnwrittenOutput()
