@@ -7,8 +7,9 @@ import NIOCore
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = FrameDecoder.Event
     typealias OutboundIn = ByteBuffer
-    /// Frames are encoded here, each into a buffer of its own size, so the bytes counted are
-    /// the bytes held.
+    /// Frames are encoded here: small ones into a batch buffer per flush (at most
+    /// `maxBatchBytes`), larger ones each into a buffer of its own size, so the bytes held are
+    /// the bytes counted plus a batch's slack.
     typealias OutboundOut = ByteBuffer
 
     /// How long a closing connection waits, after its last frames, for the client to close
@@ -51,16 +52,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// The handler of the last method called: a connection's calls mostly repeat one method,
     /// whose `String` the decoder reuses, so comparing is cheaper than hashing for the router.
     private var lastRoute: (method: String, handler: RPCRouter.Handler)?
-    /// The last buffer of frames written, passed on only at the flush, with the one promise
-    /// that reports every frame of the flush (NIO completes writes in order): a promise and a
-    /// callback per flush instead of per frame. Small frames (`batchedFrameBytes`) are encoded
-    /// one after another into one buffer: one buffer and one write per flush, not per frame.
-    /// A larger frame gets a buffer of its own size, so a batch never holds its capacity.
+    /// The last buffer of frames written, passed on when the next buffer starts or at the
+    /// flush, with one promise that reports every frame in it (NIO completes writes in
+    /// order): a promise and a callback per buffer instead of per frame. Small frames
+    /// (`batchedFrameBytes`) are encoded one after another into one buffer, up to
+    /// `maxBatchBytes`: for Verify, one buffer and one write per flush. A larger frame gets a
+    /// buffer of its own size, so a batch never holds its capacity, and its promise reports
+    /// it as soon as it is written, as before batching.
     private var heldBackFrames: ByteBuffer?
     private var heldBackIsBatch = false
     static let batchedFrameBytes = 4096
-    /// Frames passed on and not yet reported written, oldest first; the last `unpromised`
-    /// of them wait for the next flush's promise.
+    static let maxBatchBytes = 64 * 1024
+    /// Frames passed on or held and not yet reported written, oldest first; the last
+    /// `unpromised` of them are the held buffer's, which has no promise yet.
     private var unreported = CircularBuffer<(bytes: Int, cost: Int, response: UInt64?)>(initialCapacity: 16)
     private var unpromised = 0
     private var readingBatch = false
@@ -141,14 +145,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        for callID in machine.channelClosed() {
+            tasks[callID]?.cancel()
+        }
         // Frames no promise covers will never be reported: release them as failed writes.
         heldBackFrames = nil
         while unpromised > 0 {
             unpromised -= 1
             release(unreported.removeLast())
-        }
-        for callID in machine.channelClosed() {
-            tasks[callID]?.cancel()
         }
         handshakeTimer?.cancel()
         tickTimer?.cancel()
@@ -408,8 +412,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         let bytes: Int
         if Self.isSmall(frame) {
-            if !heldBackIsBatch || heldBackFrames == nil {
-                if let previous = heldBackFrames { context.write(wrapOutboundOut(previous), promise: nil) }
+            if !heldBackIsBatch || (heldBackFrames?.readableBytes ?? Self.maxBatchBytes) >= Self.maxBatchBytes {
+                passOnHeldFrames(context)
                 heldBackFrames = context.channel.allocator.buffer(capacity: 512)
                 heldBackIsBatch = true
             }
@@ -419,7 +423,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         } else {
             let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
             bytes = buffer.readableBytes
-            if let previous = heldBackFrames { context.write(wrapOutboundOut(previous), promise: nil) }
+            passOnHeldFrames(context)
             heldBackFrames = buffer
             heldBackIsBatch = false
         }
@@ -470,18 +474,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
-        if let last = heldBackFrames {
-            heldBackFrames = nil
-            let count = unpromised
-            unpromised = 0
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-                // Promises complete in write order: this flush's frames are the oldest.
-                reportWritten(oldest: count)
-            }
-            context.write(wrapOutboundOut(last), promise: promise)
-        }
+        passOnHeldFrames(context)
         context.flush()
+    }
+
+    /// Writes the held buffer with a promise that reports its frames written.
+    private func passOnHeldFrames(_ context: ChannelHandlerContext) {
+        guard let held = heldBackFrames else { return }
+        heldBackFrames = nil
+        let count = unpromised
+        unpromised = 0
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            // Promises complete in write order: this buffer's frames are the oldest.
+            reportWritten(oldest: count)
+        }
+        context.write(wrapOutboundOut(held), promise: promise)
     }
 
     // MARK: - timers

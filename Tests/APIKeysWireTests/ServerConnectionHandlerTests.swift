@@ -102,14 +102,20 @@ struct ServerConnectionHandlerTests {
         _ = try? channel.finish()
     }
 
+    /// The preface, then `count` Health/Check calls (IDs 1...count), as one client write.
+    static func prefaceAndHealthChecks(_ count: UInt64) -> [UInt8] {
+        var bytes = Preface.bytes
+        for id in 1...count {
+            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/apikeys.v1.Health/Check")))
+        }
+        return bytes
+    }
+
     @Test("issue 14: a flush's frames go out with one promise, and the server-wide unwritten output returns to 0 once written")
     func oneFlushReportsEveryFrame() throws {
         let output = UnwrittenOutput()
         let channel = try Self.makeChannel(unwrittenOutput: output)
-        var bytes = Preface.bytes
-        for id in UInt64(1)...3 {
-            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/apikeys.v1.Health/Check")))
-        }
+        let bytes = Self.prefaceAndHealthChecks(3)
         try Self.send(channel, bytes)
         #expect(try Self.written(channel).count == 4)
         #expect(output.total == 0)
@@ -148,10 +154,7 @@ struct ServerConnectionHandlerTests {
     func heldFramesReleasedOnClose() throws {
         let output = UnwrittenOutput()
         let channel = try Self.makeChannel(unwrittenOutput: output)
-        var bytes = Preface.bytes
-        for id in UInt64(1)...3 {
-            bytes += FrameCodec.encode(.request(RequestFrame(callID: id, method: "/apikeys.v1.Health/Check")))
-        }
+        let bytes = Self.prefaceAndHealthChecks(3)
         // A read with no read-complete after it: the answers wait for the flush.
         channel.pipeline.fireChannelRead(NIOAny(ByteBuffer(bytes: bytes)))
         #expect(output.total > 0)
