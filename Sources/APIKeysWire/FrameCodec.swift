@@ -45,12 +45,7 @@ public enum FrameCodec {
             }
         }
         defer { akc_frame_release(&frame) }
-        if frame.kind == AKC_FRAME_REQUEST {
-            return .request(RequestFrame(
-                callID: frame.call_id, method: strings.method(frame.method), metadata: strings.metadata(frame),
-                timeoutMicros: frame.timeout_micros, message: ProtoReader.bytes(frame.message)))
-        }
-        return Frame(decoded: frame)
+        return Frame(decoded: frame, reusing: &strings)
     }
 
     /// Appends the frame, length prefix included, to `buffer`.
@@ -93,16 +88,11 @@ public enum FrameCodec {
 }
 
 extension Frame {
-    init(decoded f: akc_frame) {
+    init(decoded f: akc_frame, reusing strings: inout RepeatedRequestStrings) {
         switch f.kind {
         case AKC_FRAME_REQUEST:
-            var metadata: [String: String] = [:]
-            metadata.reserveCapacity(f.metadata_count)
-            for i in 0..<f.metadata_count {
-                metadata[ProtoReader.string(f.metadata[2 * i])] = ProtoReader.string(f.metadata[2 * i + 1])
-            }
             self = .request(RequestFrame(
-                callID: f.call_id, method: ProtoReader.string(f.method), metadata: metadata,
+                callID: f.call_id, method: strings.method(f.method), metadata: strings.metadata(f),
                 timeoutMicros: f.timeout_micros, message: ProtoReader.bytes(f.message)))
         case AKC_FRAME_RESPONSE:
             self = .response(ResponseFrame(
@@ -154,18 +144,6 @@ extension Frame {
             f.kind = AKC_FRAME_RESPONSE
             f.call_id = r.callID
             f.status_code = r.code.rawValue
-            if r.statusMessage.isEmpty {
-                // Every successful answer: no copy of an empty string to make.
-                let empty: StaticString = ""
-                f.status_message = akc_bytes(data: empty.utf8Start, length: 0)
-                return r.details.withUnsafeBufferPointer { details in
-                    f.status_details = akc_bytes(data: details.baseAddress, length: details.count)
-                    return r.message.withUnsafeBufferPointer { message in
-                        f.message = akc_bytes(data: message.baseAddress, length: message.count)
-                        return body(&f)
-                    }
-                }
-            }
             var strings = CStrings()
             let statusMessage = strings.add(r.statusMessage)
             return strings.withPointers { resolve in
@@ -226,8 +204,12 @@ struct CStrings {
     }
 
     private var storage: [UInt8] = []
+    private static let emptyCString: StaticString = ""
 
     mutating func add(_ string: String) -> Span {
+        // An empty string needs no copy (every successful answer's status message): with
+        // only empty strings, no storage is allocated.
+        if string.isEmpty { return Span(offset: -1, length: 0) }
         let offset = storage.count
         var length = 0
         for byte in string.utf8 {
@@ -241,7 +223,10 @@ struct CStrings {
 
     func withPointers<R>(_ body: ((Span) -> akc_bytes) -> R) -> R {
         storage.withUnsafeBufferPointer { buffer in
-            body { span in akc_bytes(data: buffer.baseAddress! + span.offset, length: span.length) }
+            body { span in
+                if span.offset < 0 { return akc_bytes(data: Self.emptyCString.utf8Start, length: 0) }
+                return akc_bytes(data: buffer.baseAddress! + span.offset, length: span.length)
+            }
         }
     }
 }
