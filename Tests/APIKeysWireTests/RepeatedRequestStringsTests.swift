@@ -57,6 +57,20 @@ struct RepeatedRequestStringsTests {
         #expect(ninth.metadata["authorization"] == big)
     }
 
+    @Test("X15: a value in another Unicode spelling (NFD after NFC) is not taken for the kept one, though Swift's == calls them equal")
+    func otherSpellingIsNotReused() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        var strings = RepeatedRequestStrings()
+        var values: [[UInt8]] = []
+        for value in [nfc, nfd, nfd] {
+            let body = Self.request(1, "/apikeys.v1.Keys/Verify", [("authorization", value)])
+            let frame = try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) }
+            guard case .request(let request) = frame else { Issue.record("not a request"); return }
+            values.append(Array(try #require(request.metadata["authorization"]).utf8))
+        }
+        #expect(values == [Array(nfc.utf8), Array(nfd.utf8), Array(nfd.utf8)])
+    }
+
     @Test("a request refused for invalid UTF-8 leaves the reuse intact for the next one")
     func refusedRequestBetweenRepeats() throws {
         var frame = RequestFrame(callID: 1, method: "/a.B/C")
