@@ -93,7 +93,7 @@ extension Frame {
         case AKC_FRAME_REQUEST:
             self = .request(RequestFrame(
                 callID: f.call_id, method: strings.method(f.method), metadata: strings.metadata(f),
-                timeoutMicros: f.timeout_micros, message: ProtoReader.bytes(f.message)))
+                timeoutMicros: f.timeout_micros, message: strings.message(f.message)))
         case AKC_FRAME_RESPONSE:
             self = .response(ResponseFrame(
                 callID: f.call_id, code: StatusCode(rawValue: f.status_code),

@@ -51,17 +51,34 @@ extension ProtoMessage {
 
     /// The protobuf encoding of this message.
     public func serializedBytes() -> [UInt8] {
-        // Built, encoded and dropped whole: one arena (akc_builder) for all of it.
+        withBuilt { message, size in
+            [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = akc_message_encode(message, buffer.baseAddress)
+            }
+        }
+    }
+
+    /// Replaces the contents of `bytes` with the protobuf encoding of this message, in the
+    /// array's own storage when it is not shared and large enough.
+    public func serialize(into bytes: inout [UInt8]) {
+        withBuilt { message, size in
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: repeatElement(0, count: size))
+            let written = bytes.withUnsafeMutableBufferPointer { akc_message_encode(message, $0.baseAddress) }
+            precondition(written == size, "\(Self.protoName) encoded to \(written) bytes, not the \(size) it measured")
+        }
+    }
+
+    /// Lends the message built in C, and its encoded size. Built, encoded and dropped whole:
+    /// one arena (akc_builder) for all of it.
+    private func withBuilt<R>(_ body: (OpaquePointer, Int) -> R) -> R {
         var built: OpaquePointer?
         guard let builder = akc_builder_new(MessageTypes.type(Self.self), &built), let message = built else {
             fatalError("out of memory creating \(Self.protoName)")
         }
         defer { akc_builder_free(builder) }
         write(to: ProtoWriter(message, builder: builder))
-        let size = akc_message_encoded_size(message)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = akc_message_encode(message, buffer.baseAddress)
-        }
+        return body(message, akc_message_encoded_size(message))
     }
 }
 

@@ -40,7 +40,9 @@ public struct ServerCall: Sendable {
 /// ```
 public struct RPCRouter: Sendable {
     public typealias AsyncHandler = @Sendable (_ message: [UInt8], _ call: ServerCall) async throws -> [UInt8]
-    public typealias SyncHandler = @Sendable (_ message: [UInt8], _ call: ServerCall) throws -> [UInt8]
+    /// Encodes its response into `response`, replacing what it held: the connection lends one
+    /// array for every call, so an answer costs no allocation of its own (issue 14, goal 3).
+    public typealias SyncHandler = @Sendable (_ message: [UInt8], _ call: ServerCall, _ response: inout [UInt8]) throws -> Void
 
     enum Handler: Sendable {
         case async(AsyncHandler)
@@ -89,9 +91,9 @@ public struct RPCRouter: Sendable {
         _ method: String,
         _ body: @escaping @Sendable (Input, ServerCall) throws -> Output
     ) {
-        add(method, .sync { bytes, call in
+        add(method, .sync { bytes, call, response in
             let input = try Input(serializedBytes: bytes)
-            return try body(input, call).serializedBytes()
+            try body(input, call).serialize(into: &response)
         })
     }
 

@@ -75,9 +75,6 @@ public final class RPCServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     // TLS first; the preface and frames run inside it unchanged.
                     try tls?.addHandlers(to: sync)
-                    try sync.addHandler(ByteToMessageHandler(
-                        FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
-                        maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
                     try sync.addHandler(ServerConnectionHandler(router: router, configuration: configuration,
                                                                     observer: observer, unwrittenOutput: unwrittenOutput))
                 }

@@ -6,8 +6,9 @@ import Glibc
 /// The method and metadata of a connection's last request, kept so that a request repeating
 /// them byte for byte (a client's Verify calls send one method and one credential) shares
 /// the last request's `String`s and dictionary: no allocation, UTF-8 repair or hashing for
-/// them (issue 14, goal 3). Only small ones are kept, so an idle connection holds at most
-/// `maxKeptBytes` twice over, whatever its last request carried.
+/// them (issue 14, goal 3). The message's bytes reuse the last message's array. Only small
+/// ones are kept, so an idle connection holds at most `maxKeptBytes` three times over,
+/// whatever its last request carried.
 struct RepeatedRequestStrings {
     static let maxKeptBytes = 1024
 
@@ -16,6 +17,21 @@ struct RepeatedRequestStrings {
     private var metadataDictionary: [String: String] = [:]
     /// The metadata as it came: for each key and value, its length (8 bytes) and its bytes.
     private var metadataBytes: [UInt8] = []
+    private var messageBytes: [UInt8] = []
+
+    /// The request message's bytes, copied into the array the last request's message used
+    /// when no one holds that any more (a synchronous call is done with it before the next
+    /// frame is decoded): no allocation per Verify. A call still holding it (a task, a frame
+    /// held while reading is paused) keeps its bytes; copy-on-write gives this one new storage.
+    mutating func message(_ bytes: akc_bytes) -> [UInt8] {
+        guard bytes.length <= Self.maxKeptBytes else {
+            messageBytes = []
+            return ProtoReader.bytes(bytes)
+        }
+        messageBytes.removeAll(keepingCapacity: true)
+        messageBytes.append(contentsOf: UnsafeBufferPointer(start: bytes.data, count: bytes.length))
+        return messageBytes
+    }
 
     mutating func method(_ bytes: akc_bytes) -> String {
         if Self.equal(bytes, methodBytes) { return methodString }

@@ -5,7 +5,10 @@ import NIOCore
 /// tells the machine about every frame it writes and every write that completes, and holds
 /// back `read()` while the machine says reading is paused.
 final class ServerConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = FrameDecoder.Event
+    /// The connection's bytes, split into frames here rather than by a `ByteToMessageHandler`
+    /// in front: a frame handed from one handler to the next is boxed in `NIOAny`, an
+    /// allocation per call (issue 14, goal 3).
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     /// Frames are encoded here: small ones into a batch buffer per flush (at most
     /// `maxBatchBytes`), larger ones each into a buffer of its own size, so the bytes held are
@@ -18,6 +21,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     static let closeLinger = TimeAmount.seconds(2)
 
     private var machine: ServerConnectionStateMachine
+    private var decoder: FrameDecoder
+    /// The start of a frame whose end has not arrived yet (at most `maxFrameSize` and its
+    /// prefix: the decoder refuses a longer declared length before buffering it).
+    private var partialFrame: ByteBuffer?
+    /// The input could not be decoded: the connection is closing, and what follows is dropped.
+    private var inputFailed = false
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
     private let observer: RPCServerObserver
@@ -67,9 +76,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// `unpromised` of them are the held buffer's, which has no promise yet.
     private var unreported = CircularBuffer<(bytes: Int, cost: Int, response: UInt64?)>(initialCapacity: 16)
     private var unpromised = 0
+    /// How many frames each buffer passed on and not yet reported holds, oldest first.
+    private var framesPerPromise = CircularBuffer<Int>(initialCapacity: 8)
+    /// The capacity a new batch buffer starts with: from the size of the last batch.
+    private var batchCapacity = ServerConnectionHandler.minBatchCapacity
+    static let minBatchCapacity = 512
     private var readingBatch = false
     /// Set once, after the TLS handshake, under mutual TLS.
     private var peerCertificateURIs: [String] = []
+    /// Lent to every synchronous handler for its encoded answer (`RPCRouter.SyncHandler`).
+    private var syncResponseBytes: [UInt8] = []
 
     /// Shared by the server's connections: the unwritten output of all of them.
     private let unwrittenOutput: UnwrittenOutput
@@ -80,6 +96,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.configuration = configuration
         self.observer = observer
         self.unwrittenOutput = unwrittenOutput
+        self.decoder = FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize)
         self.machine = ServerConnectionStateMachine(limits: .init(
             maxConcurrentCalls: configuration.connection.maxConcurrentCalls,
             maxUnwrittenBytes: configuration.connection.maxUnwrittenBytes,
@@ -105,25 +122,47 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        partialFrame = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if lingering { return }
+        if lingering || inputFailed { return }
         readingBatch = true
-        switch unwrapInboundIn(data) {
-        case .preface:
-            handshakeTimer?.cancel()
-            handshakeTimer = nil
-            perform(machine.receivedPreface())
-        case .frame(let frame):
-            flushIfCallsWaitOnIt()
-            perform(machine.received(frame))
-            switch frame {
-            case .ping, .pong: break
-            default: lastUse = .now()
+        var buffer = unwrapInboundIn(data)
+        if var partial = partialFrame {
+            partialFrame = nil
+            partial.writeBuffer(&buffer)
+            buffer = partial
+        }
+        var used = false
+        do {
+            while !lingering, let event = try decoder.next(&buffer) {
+                switch event {
+                case .preface:
+                    handshakeTimer?.cancel()
+                    handshakeTimer = nil
+                    perform(machine.receivedPreface())
+                case .frame(let frame):
+                    flushIfCallsWaitOnIt()
+                    perform(machine.received(frame))
+                    switch frame {
+                    case .ping, .pong: break
+                    default: used = true
+                    }
+                }
             }
+        } catch {
+            inputFailed = true
+            decodingFailed(error)
+            return
+        }
+        // Kept without the frames before it, so the bytes held stay those of one frame.
+        if buffer.readableBytes > 0, !lingering {
+            buffer.discardReadBytes()
+            partialFrame = buffer
         }
         lastRead = .now()
+        if used { lastUse = lastRead }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -132,16 +171,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Closing already: undecodable input (or the decoder refusing more after an error)
-        // is what lingering drops anyway.
-        if lingering, error is WireError || error is ByteToMessageDecoderError { return }
-        if let error = error as? WireError {
-            observer.protocolError?(peer, error)
-            perform(machine.decodingFailed(error))
-        } else {
-            // I/O errors (reset by peer): nothing to tell the client.
-            context.close(promise: nil)
-        }
+        // I/O and TLS errors (reset by peer): nothing to tell the client.
+        context.close(promise: nil)
+    }
+
+    /// Tells the client why (GoAway) and closes.
+    private func decodingFailed(_ error: WireError) {
+        observer.protocolError?(peer, error)
+        perform(machine.decodingFailed(error))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -333,11 +370,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .sync(let body):
             let response: ResponseFrame
             do {
-                response = ResponseFrame(callID: request.callID, message: try body(request.message, call))
+                try body(request.message, call, &syncResponseBytes)
+                response = ResponseFrame(callID: request.callID, message: syncResponseBytes)
             } catch {
                 response = ResponseFrame(callID: request.callID, error: RPCRouter.status(for: error))
             }
             finish(callID: request.callID, response: response)
+            // The answer is encoded into the output by now: the array is not shared any more
+            // and the next call reuses it, unless it grew past what a connection keeps.
+            if syncResponseBytes.capacity > RepeatedRequestStrings.maxKeptBytes { syncResponseBytes = [] }
         case .async(let body):
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
@@ -412,14 +453,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         let bytes: Int
         if Self.isSmall(frame) {
-            if !heldBackIsBatch || (heldBackFrames?.readableBytes ?? Self.maxBatchBytes) >= Self.maxBatchBytes {
+            var batch: ByteBuffer
+            if heldBackIsBatch, let held = heldBackFrames, held.readableBytes < Self.maxBatchBytes {
+                batch = held
+            } else {
                 passOnHeldFrames(context)
-                heldBackFrames = context.channel.allocator.buffer(capacity: 512)
+                batch = context.channel.allocator.buffer(capacity: batchCapacity)
                 heldBackIsBatch = true
             }
-            let before = heldBackFrames!.writerIndex
-            FrameCodec.encode(frame, into: &heldBackFrames!)
-            bytes = heldBackFrames!.writerIndex - before
+            // Out of the property while it grows, so the buffer is never shared (no copy).
+            heldBackFrames = nil
+            let before = batch.writerIndex
+            FrameCodec.encode(frame, into: &batch)
+            bytes = batch.writerIndex - before
+            heldBackFrames = batch
         } else {
             let buffer = FrameCodec.encode(frame, allocator: context.channel.allocator)
             bytes = buffer.readableBytes
@@ -482,12 +529,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func passOnHeldFrames(_ context: ChannelHandlerContext) {
         guard let held = heldBackFrames else { return }
         heldBackFrames = nil
-        let count = unpromised
+        if heldBackIsBatch {
+            // The next batch starts with room for twice what this one held, so a steady flow of
+            // answers, a few more or less each flush, fills its buffer without growing it.
+            batchCapacity = min(Self.maxBatchBytes, max(Self.minBatchCapacity, 2 * held.readableBytes))
+        }
+        framesPerPromise.append(unpromised)
         unpromised = 0
         let promise = context.eventLoop.makePromise(of: Void.self)
+        // The closure captures only `self`, and each buffer's count waits in
+        // `framesPerPromise`: promises complete in write order, so the oldest count is this
+        // buffer's.
         promise.futureResult.assumeIsolated().whenComplete { [self] _ in
-            // Promises complete in write order: this buffer's frames are the oldest.
-            reportWritten(oldest: count)
+            reportWritten(oldest: framesPerPromise.removeFirst())
         }
         context.write(wrapOutboundOut(held), promise: promise)
     }

@@ -122,7 +122,9 @@ struct RPCRouterTests {
             Issue.record("no sync handler")
             return
         }
-        let output = try body([], Self.call)
+        // The lent array's old contents are replaced, not appended to.
+        var output: [UInt8] = [0xFF, 0xFF, 0xFF]
+        try body([], Self.call, &output)
         #expect(try APIKeysV1.HealthCheckResponse(serializedBytes: output) == APIKeysV1.HealthCheckResponse(status: .serving))
     }
 
@@ -132,7 +134,8 @@ struct RPCRouterTests {
             Issue.record("no sync handler")
             return
         }
-        let error = #expect(throws: WireError.self) { try body([0xFF, 0xFF], Self.call) }
+        var output: [UInt8] = []
+        let error = #expect(throws: WireError.self) { try body([0xFF, 0xFF], Self.call, &output) }
         #expect(error.map { RPCRouter.status(for: $0).code } == .invalidArgument)
     }
 

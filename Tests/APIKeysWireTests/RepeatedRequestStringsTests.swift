@@ -89,4 +89,26 @@ struct RepeatedRequestStringsTests {
             }
         }
     }
+
+    @Test("a request's message bytes reuse the last message's array only when no one holds it: held messages keep their bytes")
+    func messageBytesReuse() throws {
+        func body(_ message: [UInt8]) -> [UInt8] {
+            Array(FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/a.B/C", message: message)))
+                .dropFirst(FrameCodec.lengthPrefixSize))
+        }
+        var strings = RepeatedRequestStrings()
+        func message(_ bytes: [UInt8]) throws -> [UInt8] {
+            let frame = try body(bytes).withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) }
+            guard case .request(let request) = frame else { throw WireError(code: .malformedFrame, message: "not a request") }
+            return request.message
+        }
+        let large = [UInt8](repeating: 5, count: RepeatedRequestStrings.maxKeptBytes + 1)
+        // Each one held while the next is decoded, as a running call holds its request.
+        let held = try [[1, 2, 3], [4, 5, 6], [], [7], large, [8, 9], large, [1, 2, 3]].map { try message($0) }
+        #expect(held == [[1, 2, 3], [4, 5, 6], [], [7], large, [8, 9], large, [1, 2, 3]])
+        // And one at a time, each dropped before the next (a synchronous call).
+        for bytes in [[1, 2, 3], [4, 5], large, [6], []] as [[UInt8]] {
+            #expect(try message(bytes) == bytes)
+        }
+    }
 }

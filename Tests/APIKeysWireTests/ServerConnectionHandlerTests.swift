@@ -36,9 +36,6 @@ struct ServerConnectionHandlerTests {
     static func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations, router: RPCRouter,
                                   configuration: RPCServerConfiguration,
                                   unwrittenOutput: UnwrittenOutput = UnwrittenOutput()) throws {
-        try pipeline.addHandler(ByteToMessageHandler(
-            FrameDecoder(expectPreface: true, maxFrameSize: configuration.connection.maxFrameSize),
-            maximumBufferSize: configuration.connection.maxFrameSize + 2 * FrameCodec.lengthPrefixSize))
         try pipeline.addHandler(ServerConnectionHandler(router: router, configuration: configuration, unwrittenOutput: unwrittenOutput))
     }
 
@@ -363,5 +360,101 @@ struct ServerConnectionHandlerTests {
         #expect(try await next() == .response(ResponseFrame(callID: 1, message: APIKeysV1.EchoResponse(payload: [42]).serializedBytes())))
         try await channel.closeFuture.get()
         #expect(!channel.isActive)
+    }
+}
+
+/// Issue 14, goal 3: the handler splits the byte stream into frames itself, the request's
+/// message bytes reuse the last request's array and a synchronous answer is encoded into an
+/// array the connection lends. None of that may change what a client gets.
+@Suite("ServerConnectionHandler: its own frame decoding and reused arrays")
+struct ServerConnectionHandlerReuseTests {
+    typealias T = ServerConnectionHandlerTests
+
+    /// The preface and three Echo calls of different payloads, some repeating metadata.
+    static let transcript: [UInt8] = {
+        var bytes = Preface.bytes
+        for (id, payload) in [(UInt64(1), [UInt8](repeating: 7, count: 40)), (2, [1, 2, 3]), (3, [9])] {
+            bytes += FrameCodec.encode(.request(RequestFrame(
+                callID: id, method: "/test.Wire/Echo", metadata: ["n": id == 3 ? "3" : "1"],
+                message: APIKeysV1.EchoRequest(payload: payload, echoMetadata: true).serializedBytes())))
+        }
+        return bytes
+    }()
+
+    @Test("every split point of a transcript, and one byte per read, gives the same answers")
+    func everySplitPoint() throws {
+        let whole = try T.makeChannel()
+        try T.send(whole, Self.transcript)
+        let expected = try T.written(whole)
+        #expect(expected.count == 4)
+        _ = try? whole.finish()
+        for split in 1..<Self.transcript.count {
+            let channel = try T.makeChannel()
+            try T.send(channel, Array(Self.transcript[..<split]))
+            try T.send(channel, Array(Self.transcript[split...]))
+            #expect(try T.written(channel) == expected, "split at \(split)")
+            _ = try? channel.finish()
+        }
+        let channel = try T.makeChannel()
+        for byte in Self.transcript { try T.send(channel, [byte]) }
+        #expect(try T.written(channel) == expected)
+        _ = try? channel.finish()
+    }
+
+    @Test("bytes after an undecodable frame are not read: one GoAway, no answer to a call sent after it")
+    func nothingReadAfterBadFrame() throws {
+        let channel = try T.makeChannel()
+        let call = FrameCodec.encode(.request(RequestFrame(callID: 5, method: "/apikeys.v1.Health/Check")))
+        try T.send(channel, Preface.bytes + Wire.framed([0xFF, 0xFF]) + call)
+        try? T.send(channel, call)
+        channel.embeddedEventLoop.run()
+        let frames = try T.written(channel)
+        #expect(frames.count == 2, "\(frames)")
+        #expect(T.goAwayReason(frames) == .protocolError)
+        #expect(!frames.contains { if case .response = $0 { true } else { false } })
+    }
+
+    @Test("a call still running holds its own request bytes while later calls reuse the connection's arrays")
+    func heldMessageKeepsItsBytes() async throws {
+        let gate = Gate()
+        var router = T.router
+        router.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, _: ServerCall) async throws -> APIKeysV1.EchoResponse in
+            await gate.wait()
+            return APIKeysV1.EchoResponse(payload: request.payload)
+        }
+        let channel = NIOAsyncTestingChannel()
+        let configuration = T.configuration
+        let waitRouter = router
+        try await channel.testingEventLoop.executeInContext {
+            try T.addServerHandlers(to: channel.pipeline.syncOperations, router: waitRouter, configuration: configuration)
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).get()
+        // A write may carry several frames (one flush's answers share a buffer).
+        var pending: [Frame] = []
+        func next() async throws -> Frame {
+            while pending.isEmpty {
+                pending = try Wire.frames(in: try await channel.waitForOutboundWrite(as: ByteBuffer.self))
+            }
+            return pending.removeFirst()
+        }
+        // Same method for the sync calls and one message length throughout: each later
+        // request would land in the same array if the waiting call's were not kept apart.
+        var bytes = Preface.bytes + FrameCodec.encode(.request(RequestFrame(
+            callID: 1, method: "/test.Wire/Wait", message: APIKeysV1.EchoRequest(payload: [42, 42]).serializedBytes())))
+        for id in UInt64(2)...4 {
+            bytes += FrameCodec.encode(.request(RequestFrame(
+                callID: id, method: "/test.Wire/Echo", message: APIKeysV1.EchoRequest(payload: [UInt8(id), UInt8(id)]).serializedBytes())))
+        }
+        try await channel.writeInbound(ByteBuffer(bytes: bytes))
+        #expect(try await next() == T.settings)
+        var answers: [UInt64: [UInt8]] = [:]
+        for _ in 0..<3 {
+            guard case .response(let response) = try await next() else { Issue.record("not a response"); return }
+            answers[response.callID] = try APIKeysV1.EchoResponse(serializedBytes: response.message).payload
+        }
+        #expect(answers == [2: [2, 2], 3: [3, 3], 4: [4, 4]])
+        gate.open()
+        #expect(try await next() == .response(ResponseFrame(callID: 1, message: APIKeysV1.EchoResponse(payload: [42, 42]).serializedBytes())))
+        _ = try? await channel.finish()
     }
 }
