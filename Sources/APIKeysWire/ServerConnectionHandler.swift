@@ -27,6 +27,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var partialFrame: ByteBuffer?
     /// The input could not be decoded: the connection is closing, and what follows is dropped.
     private var inputFailed = false
+    private var decoding = false
     private let router: RPCRouter
     private let configuration: RPCServerConfiguration
     private let observer: RPCServerObserver
@@ -78,9 +79,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var unpromised = 0
     /// How many frames each buffer passed on and not yet reported holds, oldest first.
     private var framesPerPromise = CircularBuffer<Int>(initialCapacity: 8)
-    /// The capacity a new batch buffer starts with: from the size of the last batch.
-    private var batchCapacity = ServerConnectionHandler.minBatchCapacity
-    static let minBatchCapacity = 512
     private var readingBatch = false
     /// Set once, after the TLS handshake, under mutual TLS.
     private var peerCertificateURIs: [String] = []
@@ -134,9 +132,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             partial.writeBuffer(&buffer)
             buffer = partial
         }
-        var used = false
+        // Not re-entered: no handler ahead of this one delivers bytes while this loop runs
+        // (a nested read would see `partialFrame` taken).
+        assert(!decoding, "channelRead re-entered while splitting frames")
+        decoding = true
+        defer { decoding = false }
+        var events = 0, used = false
         do {
             while !lingering, let event = try decoder.next(&buffer) {
+                events += 1
                 switch event {
                 case .preface:
                     handshakeTimer?.cancel()
@@ -156,13 +160,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             decodingFailed(error)
             return
         }
-        // Kept without the frames before it, so the bytes held stay those of one frame.
-        if buffer.readableBytes > 0, !lingering {
+        if buffer.readableBytes > 0, !lingering { keepPartialFrame(buffer) }
+        // Only whole frames are signs of life (keepalive): a client trickling one frame
+        // forever is pinged, and closed when it does not answer.
+        if events > 0 { lastRead = .now() }
+        if used { lastUse = lastRead }
+    }
+
+    /// Keeps the start of the next frame without the frames before it, and in a buffer of
+    /// its own size when the one it came in is far larger (a few bytes left after a 4 MiB
+    /// frame must not hold 4 MiB).
+    private func keepPartialFrame(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        if buffer.capacity > max(64 * 1024, 4 * buffer.readableBytes) {
+            var own = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+            own.writeBuffer(&buffer)
+            partialFrame = own
+        } else {
             buffer.discardReadBytes()
             partialFrame = buffer
         }
-        lastRead = .now()
-        if used { lastUse = lastRead }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -327,6 +344,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func closeGracefully() {
         guard !lingering, let context else { return }
         lingering = true
+        partialFrame = nil
         flushIfNeeded()
         let channel = context.channel
         let halfClosed = context.eventLoop.makePromise(of: Void.self)
@@ -370,6 +388,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .sync(let body):
             let response: ResponseFrame
             do {
+                syncResponseBytes.removeAll(keepingCapacity: true)
                 try body(request.message, call, &syncResponseBytes)
                 response = ResponseFrame(callID: request.callID, message: syncResponseBytes)
             } catch {
@@ -458,7 +477,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 batch = held
             } else {
                 passOnHeldFrames(context)
-                batch = context.channel.allocator.buffer(capacity: batchCapacity)
+                batch = context.channel.allocator.buffer(capacity: 512)
                 heldBackIsBatch = true
             }
             // Out of the property while it grows, so the buffer is never shared (no copy).
@@ -529,11 +548,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func passOnHeldFrames(_ context: ChannelHandlerContext) {
         guard let held = heldBackFrames else { return }
         heldBackFrames = nil
-        if heldBackIsBatch {
-            // The next batch starts with room for twice what this one held, so a steady flow of
-            // answers, a few more or less each flush, fills its buffer without growing it.
-            batchCapacity = min(Self.maxBatchBytes, max(Self.minBatchCapacity, 2 * held.readableBytes))
-        }
         framesPerPromise.append(unpromised)
         unpromised = 0
         let promise = context.eventLoop.makePromise(of: Void.self)

@@ -110,5 +110,10 @@ struct RepeatedRequestStringsTests {
         for bytes in [[1, 2, 3], [4, 5], large, [6], []] as [[UInt8]] {
             #expect(try message(bytes) == bytes)
         }
+        // The reuse happens: once no one holds the last message, the next one lands in its
+        // storage (what saves the allocation per Verify).
+        let address: (([UInt8]) -> UInt) = { $0.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+        let before = address(try message([1, 2, 3, 4]))
+        #expect(address(try message([5, 6, 7, 8])) == before)
     }
 }

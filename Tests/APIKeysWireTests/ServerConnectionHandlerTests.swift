@@ -401,17 +401,32 @@ struct ServerConnectionHandlerReuseTests {
         _ = try? channel.finish()
     }
 
-    @Test("bytes after an undecodable frame are not read: one GoAway, no answer to a call sent after it")
-    func nothingReadAfterBadFrame() throws {
+    @Test("a call completed across two reads is answered, then a bad frame after it gets GoAway and the call behind it no answer")
+    func badFrameAfterPartialFrame() throws {
         let channel = try T.makeChannel()
-        let call = FrameCodec.encode(.request(RequestFrame(callID: 5, method: "/apikeys.v1.Health/Check")))
-        try T.send(channel, Preface.bytes + Wire.framed([0xFF, 0xFF]) + call)
-        try? T.send(channel, call)
+        let first = FrameCodec.encode(.request(RequestFrame(callID: 5, method: "/apikeys.v1.Health/Check")))
+        let later = FrameCodec.encode(.request(RequestFrame(callID: 7, method: "/apikeys.v1.Health/Check")))
+        try T.send(channel, Preface.bytes + first.prefix(3))
+        try T.send(channel, Array(first.dropFirst(3)) + Wire.framed([0xFF, 0xFF]) + later)
         channel.embeddedEventLoop.run()
         let frames = try T.written(channel)
-        #expect(frames.count == 2, "\(frames)")
-        #expect(T.goAwayReason(frames) == .protocolError)
-        #expect(!frames.contains { if case .response = $0 { true } else { false } })
+        guard frames.count == 3, case .response(let answer) = frames[1], case .goAway(let goAway) = frames[2] else {
+            Issue.record("expected settings, one answer, GoAway: \(frames)")
+            return
+        }
+        #expect(answer.callID == 5)
+        #expect(goAway.reason == .protocolError)
+        #expect(goAway.lastCallID == 5)
+    }
+
+    @Test("an oversized length prefix sent one byte at a time gets GoAway frameTooLarge")
+    func oversizedLengthByteByByte() throws {
+        let channel = try T.makeChannel()
+        try T.send(channel, Preface.bytes)
+        // 2,000 bytes declared, against the test server's 1,024 (big-endian prefix).
+        for byte in [UInt8(0), 0, 0x07, 0xD0] { try? T.send(channel, [byte]) }
+        channel.embeddedEventLoop.run()
+        #expect(T.goAwayReason(try T.written(channel)) == .frameTooLarge)
     }
 
     @Test("a call still running holds its own request bytes while later calls reuse the connection's arrays")
