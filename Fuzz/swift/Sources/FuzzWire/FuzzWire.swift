@@ -1,5 +1,7 @@
 // libFuzzer entry for the Swift decoding path of APIKeysWire: the server's FrameDecoder
-// behind a ByteToMessageHandler, FrameCodec.frames(in:), FrameCodec.decode(body:), and
+// (behind a ByteToMessageHandler here; the server's ServerConnectionHandler calls the same
+// decoder itself, its splitting tested at every cut point in ServerConnectionHandlerReuseTests),
+// FrameCodec.frames(in:), FrameCodec.decode(body:), and
 // ProtoMessage.init(serializedBytes:) for the request types the server decodes most.
 //
 // Input: byte 0 picks the mode (modulo the count of modes), the rest is its bytes. Every
