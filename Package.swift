@@ -211,6 +211,7 @@ let package = Package(
             name: "APIKeysWireTests",
             dependencies: [
                 "APIKeysWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

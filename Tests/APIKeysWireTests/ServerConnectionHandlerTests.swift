@@ -1,4 +1,5 @@
 @testable import APIKeysWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -319,26 +320,39 @@ struct ServerConnectionHandlerTests {
         #expect(!channel.isActive)
     }
 
-    @Test("graceful shutdown with an async call in flight: GoAway, later calls UNAVAILABLE, the call answered, then close")
-    func shutdownDraining() async throws {
-        let gate = Gate()
-        var waitRouter = RPCRouter()
-        waitRouter.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, _: ServerCall) async throws -> APIKeysV1.EchoResponse in
+    /// `router` and `/test.Wire/Wait`: an async echo that answers once `gate` opens.
+    static func withWait(_ router: RPCRouter, gate: Gate) -> RPCRouter {
+        var router = router
+        router.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, _: ServerCall) async throws -> APIKeysV1.EchoResponse in
             await gate.wait()
             return APIKeysV1.EchoResponse(payload: request.payload)
         }
+        return router
+    }
+
+    /// A connected channel with the server's handlers, for async handlers; and a reader of
+    /// the frames it writes (a write may carry several: one flush's answers share a buffer).
+    static func makeAsyncChannel(router: RPCRouter) async throws -> (NIOAsyncTestingChannel, () async throws -> Frame) {
         let channel = NIOAsyncTestingChannel()
         let configuration = Self.configuration
-        let router = waitRouter
         try await channel.testingEventLoop.executeInContext {
             try Self.addServerHandlers(to: channel.pipeline.syncOperations, router: router, configuration: configuration)
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).get()
+        let pending = NIOLockedValueBox<[Frame]>([])
+        return (channel, {
+            while pending.withLockedValue({ $0.isEmpty }) {
+                let frames = try Wire.frames(in: try await channel.waitForOutboundWrite(as: ByteBuffer.self))
+                pending.withLockedValue { $0 += frames }
+            }
+            return pending.withLockedValue { $0.removeFirst() }
+        })
+    }
 
-        func next() async throws -> Frame {
-            let buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
-            return try #require(try Wire.frames(in: buffer).first)
-        }
+    @Test("graceful shutdown with an async call in flight: GoAway, later calls UNAVAILABLE, the call answered, then close")
+    func shutdownDraining() async throws {
+        let gate = Gate()
+        let (channel, next) = try await Self.makeAsyncChannel(router: Self.withWait(RPCRouter(), gate: gate))
 
         try await channel.writeInbound(ByteBuffer(bytes: Preface.bytes + FrameCodec.encode(.request(RequestFrame(
             callID: 1, method: "/test.Wire/Wait", message: APIKeysV1.EchoRequest(payload: [42]).serializedBytes())))))
@@ -432,26 +446,7 @@ struct ServerConnectionHandlerReuseTests {
     @Test("a call still running holds its own request bytes while later calls reuse the connection's arrays")
     func heldMessageKeepsItsBytes() async throws {
         let gate = Gate()
-        var router = T.router
-        router.register("/test.Wire/Wait") { (request: APIKeysV1.EchoRequest, _: ServerCall) async throws -> APIKeysV1.EchoResponse in
-            await gate.wait()
-            return APIKeysV1.EchoResponse(payload: request.payload)
-        }
-        let channel = NIOAsyncTestingChannel()
-        let configuration = T.configuration
-        let waitRouter = router
-        try await channel.testingEventLoop.executeInContext {
-            try T.addServerHandlers(to: channel.pipeline.syncOperations, router: waitRouter, configuration: configuration)
-        }
-        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7420)).get()
-        // A write may carry several frames (one flush's answers share a buffer).
-        var pending: [Frame] = []
-        func next() async throws -> Frame {
-            while pending.isEmpty {
-                pending = try Wire.frames(in: try await channel.waitForOutboundWrite(as: ByteBuffer.self))
-            }
-            return pending.removeFirst()
-        }
+        let (channel, next) = try await T.makeAsyncChannel(router: T.withWait(T.router, gate: gate))
         // Same method for the sync calls and one message length throughout: each later
         // request would land in the same array if the waiting call's were not kept apart.
         var bytes = Preface.bytes + FrameCodec.encode(.request(RequestFrame(
