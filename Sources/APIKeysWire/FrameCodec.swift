@@ -22,13 +22,13 @@ public enum FrameCodec {
 
     /// Decodes one frame body (the bytes after the length prefix).
     public static func decode(body: UnsafeRawBufferPointer) throws(WireError) -> Frame {
-        var strings = RepeatedRequestStrings()
-        return try decode(body: body, reusing: &strings)
+        var parts = RepeatedRequestParts()
+        return try decode(body: body, reusing: &parts)
     }
 
     /// Decodes one frame body; a request whose method or metadata repeat the previous
     /// request's byte for byte gets the previous `String`s and dictionary instead of new ones.
-    static func decode(body: UnsafeRawBufferPointer, reusing strings: inout RepeatedRequestStrings) throws(WireError) -> Frame {
+    static func decode(body: UnsafeRawBufferPointer, reusing parts: inout RepeatedRequestParts) throws(WireError) -> Frame {
         var frame = akc_frame()
         let budget = allocationBudgetFloor + allocationBudgetFactor * body.count
         let status = akc_frame_decode(body.baseAddress?.assumingMemoryBound(to: UInt8.self), body.count, budget, &frame)
@@ -45,7 +45,7 @@ public enum FrameCodec {
             }
         }
         defer { akc_frame_release(&frame) }
-        return Frame(decoded: frame, reusing: &strings)
+        return Frame(decoded: frame, reusing: &parts)
     }
 
     /// Appends the frame, length prefix included, to `buffer`.
@@ -88,12 +88,12 @@ public enum FrameCodec {
 }
 
 extension Frame {
-    init(decoded f: akc_frame, reusing strings: inout RepeatedRequestStrings) {
+    init(decoded f: akc_frame, reusing parts: inout RepeatedRequestParts) {
         switch f.kind {
         case AKC_FRAME_REQUEST:
             self = .request(RequestFrame(
-                callID: f.call_id, method: strings.method(f.method), metadata: strings.metadata(f),
-                timeoutMicros: f.timeout_micros, message: strings.message(f.message)))
+                callID: f.call_id, method: parts.method(f.method), metadata: parts.metadata(f),
+                timeoutMicros: f.timeout_micros, message: parts.message(f.message)))
         case AKC_FRAME_RESPONSE:
             self = .response(ResponseFrame(
                 callID: f.call_id, code: StatusCode(rawValue: f.status_code),

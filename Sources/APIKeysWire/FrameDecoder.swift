@@ -15,7 +15,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
     private var awaitingPreface: Bool
     private let maxFrameSize: Int
     /// A connection's calls mostly repeat one method and one set of metadata.
-    private var repeatedStrings = RepeatedRequestStrings()
+    private var repeatedParts = RepeatedRequestParts()
 
     public init(expectPreface: Bool, maxFrameSize: Int) {
         self.awaitingPreface = expectPreface
@@ -55,7 +55,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
         let frame = try buffer.withUnsafeReadableBytes { bytes throws(WireError) in
             try FrameCodec.decode(body: UnsafeRawBufferPointer(
                 rebasing: bytes[FrameCodec.lengthPrefixSize..<FrameCodec.lengthPrefixSize + length]),
-                reusing: &repeatedStrings)
+                reusing: &repeatedParts)
         }
         buffer.moveReaderIndex(forwardBy: FrameCodec.lengthPrefixSize + length)
         return .frame(frame)

@@ -160,7 +160,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             decodingFailed(error)
             return
         }
-        if buffer.readableBytes > 0, !lingering { keepPartialFrame(buffer) }
+        if buffer.readableBytes > 0, !lingering { keepPartialFrame(buffer, allocator: context.channel.allocator) }
         // Only whole frames are signs of life (keepalive): a client trickling one frame
         // forever is pinged, and closed when it does not answer.
         if events > 0 { lastRead = .now() }
@@ -170,10 +170,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Keeps the start of the next frame without the frames before it, and in a buffer of
     /// its own size when the one it came in is far larger (a few bytes left after a 4 MiB
     /// frame must not hold 4 MiB).
-    private func keepPartialFrame(_ buffer: ByteBuffer) {
+    private func keepPartialFrame(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) {
         var buffer = buffer
         if buffer.capacity > max(64 * 1024, 4 * buffer.readableBytes) {
-            var own = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+            var own = allocator.buffer(capacity: buffer.readableBytes)
             own.writeBuffer(&buffer)
             partialFrame = own
         } else {
@@ -388,7 +388,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case .sync(let body):
             let response: ResponseFrame
             do {
-                syncResponseBytes.removeAll(keepingCapacity: true)
+                // The handler replaces the contents (`SyncHandler`; `serialize(into:)` does).
                 try body(request.message, call, &syncResponseBytes)
                 response = ResponseFrame(callID: request.callID, message: syncResponseBytes)
             } catch {
@@ -397,7 +397,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             finish(callID: request.callID, response: response)
             // The answer is encoded into the output by now: the array is not shared any more
             // and the next call reuses it, unless it grew past what a connection keeps.
-            if syncResponseBytes.capacity > RepeatedRequestStrings.maxKeptBytes { syncResponseBytes = [] }
+            if syncResponseBytes.capacity > RepeatedRequestParts.maxKeptBytes { syncResponseBytes = [] }
         case .async(let body):
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop

@@ -9,7 +9,7 @@ import Glibc
 /// them (issue 14, goal 3). The message's bytes reuse the last message's array. Only small
 /// ones are kept, so an idle connection holds at most `maxKeptBytes` three times over,
 /// whatever its last request carried.
-struct RepeatedRequestStrings {
+struct RepeatedRequestParts {
     static let maxKeptBytes = 1024
 
     private var methodString = ""

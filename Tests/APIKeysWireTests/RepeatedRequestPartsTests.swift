@@ -5,8 +5,8 @@ import Testing
 /// Issue 14, goal 3: a connection's decoder reuses the last request's method and metadata
 /// strings when the next request repeats them, so every decoded frame must still equal what a
 /// fresh decode gives, whatever the sequence.
-@Suite("Repeated request strings")
-struct RepeatedRequestStringsTests {
+@Suite("Repeated request parts (method, metadata, message bytes)")
+struct RepeatedRequestPartsTests {
     static func request(_ id: UInt64, _ method: String, _ metadata: [(String, String)]) -> [UInt8] {
         var frame = RequestFrame(callID: id, method: method, message: [0x0A, 0x01, 0x78])
         frame.metadata = Dictionary(metadata, uniquingKeysWith: { _, last in last })
@@ -16,7 +16,7 @@ struct RepeatedRequestStringsTests {
     /// Decodes each body with one shared cache, as one connection does, and checks each
     /// against a decode with no cache.
     static func decodeInSequence(_ bodies: [[UInt8]]) throws -> [Frame] {
-        var strings = RepeatedRequestStrings()
+        var strings = RepeatedRequestParts()
         return try bodies.map { body in
             let reused = try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) }
             #expect(reused == (try decodeBody(body)))
@@ -28,7 +28,7 @@ struct RepeatedRequestStringsTests {
     func everySequenceDecodesAsFresh() throws {
         let verify = "/apikeys.v1.Keys/Verify"
         let credential = String(repeating: "k", count: 60)
-        let big = String(repeating: "v", count: RepeatedRequestStrings.maxKeptBytes + 1)
+        let big = String(repeating: "v", count: RepeatedRequestParts.maxKeptBytes + 1)
         let bodies = [
             Self.request(1, verify, [("authorization", credential)]),
             Self.request(3, verify, [("authorization", credential)]),
@@ -60,7 +60,7 @@ struct RepeatedRequestStringsTests {
     @Test("X15: a value in another Unicode spelling (NFD after NFC) is not taken for the kept one, though Swift's == calls them equal")
     func otherSpellingIsNotReused() throws {
         let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
-        var strings = RepeatedRequestStrings()
+        var strings = RepeatedRequestParts()
         var values: [[UInt8]] = []
         for value in [nfc, nfd, nfd] {
             let body = Self.request(1, "/apikeys.v1.Keys/Verify", [("authorization", value)])
@@ -78,7 +78,7 @@ struct RepeatedRequestStringsTests {
         let good = Array(FrameCodec.encode(.request(frame)).dropFirst(FrameCodec.lengthPrefixSize))
         var bad = good
         bad[try #require(bad.lastIndex(of: UInt8(ascii: "C")))] = 0x80  // a lone continuation byte
-        var strings = RepeatedRequestStrings()
+        var strings = RepeatedRequestParts()
         for body in [good, bad, good] {
             let reused = Result { try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) } }
             let fresh = Result { try decodeBody(body) }
@@ -96,13 +96,13 @@ struct RepeatedRequestStringsTests {
             Array(FrameCodec.encode(.request(RequestFrame(callID: 1, method: "/a.B/C", message: message)))
                 .dropFirst(FrameCodec.lengthPrefixSize))
         }
-        var strings = RepeatedRequestStrings()
+        var strings = RepeatedRequestParts()
         func message(_ bytes: [UInt8]) throws -> [UInt8] {
             let frame = try body(bytes).withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &strings) }
             guard case .request(let request) = frame else { throw WireError(code: .malformedFrame, message: "not a request") }
             return request.message
         }
-        let large = [UInt8](repeating: 5, count: RepeatedRequestStrings.maxKeptBytes + 1)
+        let large = [UInt8](repeating: 5, count: RepeatedRequestParts.maxKeptBytes + 1)
         // Each one held while the next is decoded, as a running call holds its request.
         let held = try [[1, 2, 3], [4, 5, 6], [], [7], large, [8, 9], large, [1, 2, 3]].map { try message($0) }
         #expect(held == [[1, 2, 3], [4, 5, 6], [], [7], large, [8, 9], large, [1, 2, 3]])
