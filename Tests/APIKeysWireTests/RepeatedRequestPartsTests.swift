@@ -116,4 +116,19 @@ struct RepeatedRequestPartsTests {
         let before = address(try message([1, 2, 3, 4]))
         #expect(address(try message([5, 6, 7, 8])) == before)
     }
+
+    @Test("a million repeats of one Verify request decode alike, into the same storage, keeping nothing more")
+    func millionRepeats() throws {
+        let body = Self.request(1, "/apikeys.v1.Verification/Verify", [("authorization", String(repeating: "k", count: 60))])
+        let expected = try decodeBody(body)
+        var parts = RepeatedRequestParts()
+        var addresses = Set<UInt>()
+        for _ in 0..<1_000_000 {
+            let frame = try body.withUnsafeBytes { try FrameCodec.decode(body: $0, reusing: &parts) }
+            guard case .request(let request) = frame else { Issue.record("not a request"); return }
+            addresses.insert(request.message.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) })
+            if addresses.count > 1 || frame != expected { Issue.record("repeat differs or moved: \(frame)"); return }
+        }
+        #expect(addresses.count == 1)
+    }
 }
