@@ -101,6 +101,11 @@ func statusError(st *apikeysv1.Status) *Error {
 // contextError maps the caller's context ending to CANCELLED or DEADLINE_EXCEEDED.
 func contextError(ctx context.Context, what string) *Error {
 	err := ctx.Err()
+	if err == nil {
+		// The deadline read from the clock has passed, and the context's own timer has
+		// not fired yet: it is the deadline all the same.
+		err = context.DeadlineExceeded
+	}
 	code := Canceled
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = DeadlineExceeded
